@@ -1,0 +1,300 @@
+"""The one place where Python values become OpenTelemetry attribute values.
+
+Every API that records user data goes through :func:`encode_attribute` (a
+value for one attribute) or :func:`encode_json` (JSON text). Both never raise:
+whatever the input, the caller gets something it can put on a span.
+
+Rules:
+
+* ``str``, ``bool``, ``int`` and ``float`` stay as they are; lists and tuples
+  whose items all share one of those types become attribute arrays.
+* Everything else becomes JSON: mappings, sequences, sets (sorted),
+  dataclasses, pydantic models, numpy arrays and scalars, enums, bytes
+  (UTF-8 text, or ``base64:`` when not text), datetimes (ISO 8601), UUIDs,
+  decimals and paths. NaN and infinities become the strings ``"NaN"``,
+  ``"Infinity"`` and ``"-Infinity"`` so that the JSON stays valid.
+* Cycles become ``"<cycle: TypeName>"``; objects with no JSON form become
+  their ``repr`` with memory addresses removed, so equal objects encode the
+  same way run after run.
+* Values under a sensitive name (see :mod:`ragtel._redaction`) become
+  ``"[REDACTED]"``, and passwords inside URLs are masked.
+* Text longer than the limit is cut and ends with a visible marker such as
+  ``…[truncated 1234 chars]``; the result never exceeds the limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import math
+import pathlib
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from opentelemetry.util.types import AttributeValue
+
+from ragtel._config import ValueLimits
+from ragtel._redaction import REDACTED, is_sensitive_name, mask_url_credentials
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_MAX_DEPTH: Final = 32
+_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
+_PRIMITIVE_TYPES: Final = (str, bool, int, float)
+
+
+def truncate(text: str, max_length: int) -> str:
+    """Cut ``text`` to at most ``max_length`` characters, ending with a visible marker."""
+    if len(text) <= max_length:
+        return text
+    # The marker's own length depends on the number it prints; one refinement
+    # pass settles it because the count only shrinks as the marker grows.
+    dropped = len(text) - max_length
+    marker = f"…[truncated {dropped} chars]"
+    dropped = len(text) - max(max_length - len(marker), 0)
+    marker = f"…[truncated {dropped} chars]"
+    if len(marker) >= max_length:
+        return marker[:max_length]
+    return text[: max_length - len(marker)] + marker
+
+
+def clean_text(text: str, max_length: int) -> str:
+    """Mask URL passwords, make ``text`` encodable as UTF-8, and cap its length.
+
+    Lone surrogates (from broken decoding upstream) cannot be encoded by
+    protobuf and would fail a whole export batch, so they are escaped.
+    """
+    text = mask_url_credentials(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return truncate(text, max_length)
+
+
+def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
+    """Turn ``value`` into an attribute value; ``None`` stays ``None`` (nothing to record)."""
+    try:
+        return _encode_attribute(value, limits)
+    except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
+        return _fallback(value, limits)
+
+
+def encode_json(value: Any, limits: ValueLimits) -> str:
+    """Turn ``value`` into JSON text of at most ``limits.max_length`` characters."""
+    try:
+        budget = _Budget(limits.max_length, limits.max_items)
+        text = json.dumps(_to_jsonable(value, budget, 0, set()), ensure_ascii=False)
+        return clean_text(text, limits.max_length)
+    except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
+        return _fallback(value, limits)
+
+
+def stable_repr(value: Any) -> str:
+    """``repr(value)`` without memory addresses; never raises."""
+    try:
+        return _ADDRESS.sub("", repr(value))
+    except Exception:  # noqa: BLE001 - a broken __repr__ is the object's problem, not ours
+        return f"<unrepresentable {type(value).__qualname__}>"
+
+
+def _encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
+    kind = type(value)
+    if kind is str:
+        return clean_text(value, limits.max_length)
+    if kind is bool or kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)  # type: ignore[no-any-return]
+    if value is None:
+        return None
+    if kind is list or kind is tuple:
+        array = _primitive_array(value, limits)
+        if array is not None:
+            return array
+    return encode_json(value, limits)
+
+
+def _primitive_array(items: Sequence[Any], limits: ValueLimits) -> AttributeValue | None:
+    """Return ``items`` as a homogeneous attribute array, or None if it is not one."""
+    if not items or len(items) > limits.max_items:
+        return None
+    first = type(items[0])
+    if first not in _PRIMITIVE_TYPES or any(type(item) is not first for item in items):
+        return None
+    if first is int and any(not _INT64_MIN <= item <= _INT64_MAX for item in items):
+        return None
+    if first is str:
+        return [clean_text(item, limits.max_length) for item in items]
+    return list(items)
+
+
+class _Budget:
+    """Approximate characters and items still allowed while walking a value.
+
+    Walking stops early on huge inputs, so a million-item list costs as much as
+    the part of it that fits in the limit, not a million conversions.
+    """
+
+    __slots__ = ("chars", "max_items")
+
+    def __init__(self, chars: int, max_items: int) -> None:
+        self.chars = chars
+        self.max_items = max_items
+
+
+def _to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
+    kind = type(value)
+    if kind is str:
+        budget.chars -= len(value) + 3
+        return value
+    if kind is int or kind is bool or value is None:
+        budget.chars -= 6
+        return value
+    if kind is float:
+        budget.chars -= 12
+        return value if math.isfinite(value) else _non_finite(value)
+    if depth >= _MAX_DEPTH:
+        return f"<max depth: {kind.__qualname__}>"
+
+    # Containers: guard against cycles along the current path only, so the
+    # same object shared twice (not a cycle) is encoded both times.
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)) or dataclasses.is_dataclass(value):
+        marker = id(value)
+        if marker in path:
+            return f"<cycle: {kind.__qualname__}>"
+        path.add(marker)
+        try:
+            return _container_to_jsonable(value, budget, depth, path)
+        finally:
+            path.discard(marker)
+    return _scalar_to_jsonable(value, budget, depth, path)
+
+
+def _container_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
+    if isinstance(value, Mapping):
+        return _mapping_to_jsonable(value.items(), len(value), budget, depth, path)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ((field.name, getattr(value, field.name)) for field in dataclasses.fields(value))
+        return _mapping_to_jsonable(fields, len(dataclasses.fields(value)), budget, depth, path)
+    if isinstance(value, (set, frozenset)):
+        value = _sorted_set(value)
+    return _sequence_to_jsonable(value, budget, depth, path)
+
+
+def _mapping_to_jsonable(
+    items: Any, size: int, budget: _Budget, depth: int, path: set[int]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for index, (key, item) in enumerate(items):
+        if budget.chars <= 0 or index >= budget.max_items:
+            result["…"] = f"[{size - index} more entries]"
+            break
+        name = key if type(key) is str else _key_text(key)
+        budget.chars -= len(name) + 4
+        if is_sensitive_name(name):
+            result[name] = REDACTED
+        else:
+            result[name] = _to_jsonable(item, budget, depth + 1, path)
+    return result
+
+
+def _sequence_to_jsonable(
+    items: Sequence[Any], budget: _Budget, depth: int, path: set[int]
+) -> list[Any]:
+    result: list[Any] = []
+    for index, item in enumerate(items):
+        if budget.chars <= 0 or index >= budget.max_items:
+            result.append(f"…[{len(items) - index} more items]")
+            break
+        budget.chars -= 2
+        result.append(_to_jsonable(item, budget, depth + 1, path))
+    return result
+
+
+def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
+    if isinstance(value, enum.Enum):
+        return _to_jsonable(value.value, budget, depth + 1, path)
+    if isinstance(value, (str, int, float)):
+        # Subclasses of the primitives (IntFlag aside, handled above) encode as their base.
+        base = str if isinstance(value, str) else float if isinstance(value, float) else int
+        return _to_jsonable(base(value), budget, depth, path)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _to_jsonable(_bytes_text(bytes(value), budget.chars), budget, depth, path)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (uuid.UUID, decimal.Decimal, pathlib.PurePath)):
+        return str(value)
+    converted = _library_value(value)
+    if converted is not _NO_CONVERSION:
+        return _to_jsonable(converted, budget, depth + 1, path)
+    text = stable_repr(value)
+    budget.chars -= len(text)
+    return text
+
+
+_NO_CONVERSION: Final = object()
+
+
+def _library_value(value: Any) -> Any:
+    """Plain-Python form of pydantic models and numpy values, found by duck typing.
+
+    Neither library is imported here: a value of theirs can only exist if the
+    app already imported them.
+    """
+    kind = type(value)
+    module = kind.__module__
+    if module.startswith("numpy"):
+        if hasattr(value, "tolist"):
+            return value.tolist()  # ndarray and numpy scalars alike
+        return _NO_CONVERSION
+    dump = getattr(value, "model_dump", None)  # pydantic v2
+    if callable(dump) and not isinstance(value, type):
+        return dump()
+    legacy = getattr(value, "dict", None)  # pydantic v1
+    if callable(legacy) and hasattr(kind, "__fields__") and not isinstance(value, type):
+        return legacy()
+    return _NO_CONVERSION
+
+
+def _bytes_text(data: bytes, budget_chars: int) -> str:
+    # Only the part that can still be shown is decoded.
+    head = data[: max(budget_chars, 0) + 4]
+    try:
+        return head.decode("utf-8") if len(head) == len(data) else head.decode("utf-8", "ignore")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(head).decode("ascii")
+
+
+def _sorted_set(items: set[Any] | frozenset[Any]) -> list[Any]:
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=stable_repr)
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, enum.Enum):
+        key = key.value
+    return key if isinstance(key, str) else stable_repr(key)
+
+
+def _non_finite(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _fallback(value: Any, limits: ValueLimits) -> str:
+    try:
+        return truncate(stable_repr(value), limits.max_length)
+    except Exception:  # noqa: BLE001 - last resort, must not raise
+        return "<unencodable>"

@@ -1,0 +1,42 @@
+"""Names of the environment variables ragtel reads.
+
+The standard ``OTEL_*`` variables are read by the OpenTelemetry SDK and
+exporters themselves wherever they can be; ragtel names only the ones it has
+to interpret on its own (to merge headers with the API token, or to pick an
+exporter). Values are read once, when a tracer is created, never on the span
+hot path.
+"""
+
+from typing import Final
+
+LASTMILE_API_TOKEN: Final = "LASTMILE_API_TOKEN"
+"""API token sent as ``Authorization: Bearer <token>`` on OTLP export."""
+
+LASTMILE_PROJECT_ID: Final = "LASTMILE_PROJECT_ID"
+"""Default project id recorded on trace roots when ``project_id`` is not given."""
+
+RAGTEL_TRACES_FILE: Final = "RAGTEL_TRACES_FILE"
+"""Path of the embedded default OTLP JSON Lines file (default ``./ragtel-traces.jsonl``)."""
+
+RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
+"""``false`` turns off recording of function inputs, outputs and other content."""
+
+RAGTEL_MAX_VALUE_LENGTH: Final = "RAGTEL_MAX_VALUE_LENGTH"
+"""Maximum characters of one captured value before it is truncated."""
+
+# Standard OpenTelemetry variables ragtel interprets itself.
+OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTEL_EXPORTER_OTLP_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_PROTOCOL"
+OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Final = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+OTEL_EXPORTER_OTLP_HEADERS: Final = "OTEL_EXPORTER_OTLP_HEADERS"
+OTEL_EXPORTER_OTLP_TRACES_HEADERS: Final = "OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+OTEL_EXPORTER_OTLP_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TIMEOUT"
+OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Final = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: Final = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: Final = "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+OTEL_BSP_MAX_QUEUE_SIZE: Final = "OTEL_BSP_MAX_QUEUE_SIZE"
+OTEL_BSP_SCHEDULE_DELAY: Final = "OTEL_BSP_SCHEDULE_DELAY"
+OTEL_BSP_MAX_EXPORT_BATCH_SIZE: Final = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+OTEL_BSP_EXPORT_TIMEOUT: Final = "OTEL_BSP_EXPORT_TIMEOUT"

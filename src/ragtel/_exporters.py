@@ -1,0 +1,280 @@
+"""Choosing span exporters from arguments and the standard environment, and building them.
+
+Exporter modules (gRPC, HTTP, protobuf) are imported only when an exporter of
+that kind is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Final
+
+from ragtel import _environment as env
+from ragtel._batch_processor import CountingBatchSpanProcessor
+from ragtel._config import (
+    DEFAULT_TRACES_FILE,
+    ExportConfig,
+    OtlpConfig,
+    resolve_batch,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+_logger = logging.getLogger("ragtel")
+
+EXPORTER_NAMES: Final = ("otlp", "console", "file", "none")
+PROTOCOLS: Final = ("grpc", "http/protobuf")
+COMPRESSIONS: Final = ("gzip", "deflate", "none")
+_TRACES_PATH: Final = "/v1/traces"
+
+
+def parse_exporter_names(value: str | Sequence[str], *, source: str) -> tuple[str, ...]:
+    """Validate exporter names (``"otlp,file"`` or a sequence); raises ValueError naming ``source``."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    result: list[str] = []
+    for raw in names:
+        if not isinstance(raw, str):
+            raise TypeError(f"{source} must name exporters as strings, got {raw!r}")
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name not in EXPORTER_NAMES:
+            raise ValueError(f"{source} must be one of {', '.join(EXPORTER_NAMES)}; got {raw!r}")
+        if name not in result:
+            result.append(name)
+    return tuple(result)
+
+
+def resolve_export(
+    *,
+    exporter: str | Sequence[str] | None,
+    output_filepath: str | os.PathLike[str] | None,
+    otlp_endpoint: str | None,
+    otlp_protocol: str | None,
+    otlp_headers: Mapping[str, str] | None,
+    otlp_compression: str | None,
+    otlp_timeout: float | None,
+    otlp_certificate: str | None,
+    api_token: str | None,
+    fallback_token: str | None,
+    reusing_provider: bool,
+) -> ExportConfig:
+    """Decide where spans go.
+
+    Arguments win. With none that asks for export, a provider the app already
+    set up gets no exporter (the app already exports), and a provider ragtel
+    creates follows ``OTEL_TRACES_EXPORTER``, then an OTLP endpoint from the
+    environment, then the embedded default: OTLP JSON Lines in
+    ``./ragtel-traces.jsonl`` (or ``RAGTEL_TRACES_FILE``).
+    """
+    names: list[str] = list(parse_exporter_names(exporter, source="exporter")) if exporter else []
+    explicit_otlp = any(
+        value is not None
+        for value in (otlp_endpoint, otlp_protocol, otlp_headers, otlp_compression, otlp_timeout)
+    )
+    if output_filepath is not None and "file" not in names:
+        names.append("file")
+    if explicit_otlp and "otlp" not in names and not exporter:
+        names.append("otlp")
+
+    is_default_file = False
+    if not names and not reusing_provider:
+        names = list(_names_from_environment())
+        if not names:
+            names, is_default_file = ["file"], True
+    if "none" in names:
+        names = []
+
+    file_path: str | None = None
+    if "file" in names:
+        if output_filepath is not None:
+            file_path = os.fspath(output_filepath)
+        else:
+            file_path = os.environ.get(env.RAGTEL_TRACES_FILE) or DEFAULT_TRACES_FILE
+            is_default_file = True
+
+    otlp = OtlpConfig()
+    if "otlp" in names:
+        otlp = _resolve_otlp(
+            endpoint=otlp_endpoint,
+            protocol=otlp_protocol,
+            headers=otlp_headers,
+            compression=otlp_compression,
+            timeout=otlp_timeout,
+            certificate=otlp_certificate,
+            api_token=api_token,
+            fallback_token=fallback_token,
+        )
+    return ExportConfig(
+        exporters=tuple(names),
+        file_path=file_path,
+        otlp=otlp,
+        batch=resolve_batch(),
+        is_default_file=is_default_file,
+    )
+
+
+def _names_from_environment() -> tuple[str, ...]:
+    raw = os.environ.get(env.OTEL_TRACES_EXPORTER, "").strip()
+    if raw:
+        names = []
+        for name in raw.split(","):
+            name = name.strip().lower()
+            if name in EXPORTER_NAMES:
+                names.append(name)
+            elif name:
+                _logger.warning("ragtel: ignoring unknown exporter %r in %s", name, env.OTEL_TRACES_EXPORTER)
+        return tuple(names) or ("none",)
+    if os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or os.environ.get(
+        env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ):
+        return ("otlp",)
+    return ()
+
+
+def _resolve_otlp(
+    *,
+    endpoint: str | None,
+    protocol: str | None,
+    headers: Mapping[str, str] | None,
+    compression: str | None,
+    timeout: float | None,
+    certificate: str | None,
+    api_token: str | None,
+    fallback_token: str | None,
+) -> OtlpConfig:
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise ValueError(f"otlp_protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+    if compression is not None and compression not in COMPRESSIONS:
+        raise ValueError(
+            f"otlp_compression must be one of {', '.join(COMPRESSIONS)}; got {compression!r}"
+        )
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError(f"otlp_timeout must be a positive number of seconds; got {timeout!r}")
+    resolved_protocol = protocol or _protocol_from_environment()
+    if endpoint is not None and resolved_protocol == "http/protobuf":
+        endpoint = _http_traces_url(endpoint)
+    return OtlpConfig(
+        protocol=resolved_protocol,
+        endpoint=endpoint,
+        headers=_merge_headers(headers, api_token, fallback_token),
+        compression=compression,
+        timeout=float(timeout) if timeout is not None else None,
+        certificate_file=certificate,
+    )
+
+
+def _protocol_from_environment() -> str:
+    raw = (
+        os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
+        or os.environ.get(env.OTEL_EXPORTER_OTLP_PROTOCOL)
+        or "http/protobuf"
+    ).strip()
+    if raw not in PROTOCOLS:
+        _logger.warning("ragtel: OTLP protocol %r is not supported, using http/protobuf", raw)
+        return "http/protobuf"
+    return raw
+
+
+def _http_traces_url(endpoint: str) -> str:
+    # Like OTEL_EXPORTER_OTLP_ENDPOINT, the argument is the collector's base URL.
+    base = endpoint.rstrip("/")
+    return base if base.endswith(_TRACES_PATH) else base + _TRACES_PATH
+
+
+def _merge_headers(
+    explicit: Mapping[str, str] | None, api_token: str | None, fallback_token: str | None
+) -> dict[str, str]:
+    """Environment headers, then explicit ones, then the API token.
+
+    ``api_token`` (an argument) always sets ``authorization``;
+    ``fallback_token`` (from ``LASTMILE_API_TOKEN``) only when no header did,
+    so a collector's own credentials in ``OTEL_EXPORTER_OTLP_HEADERS`` win
+    over a token that merely sits in the environment. Merged here because the
+    gRPC exporter ignores the environment's headers as soon as any header is
+    passed to it.
+    """
+    from opentelemetry.util.re import parse_env_headers
+
+    raw = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) or os.environ.get(
+        env.OTEL_EXPORTER_OTLP_HEADERS, ""
+    )
+    headers = {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
+    for key, value in (explicit or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError("otlp_headers must map header names (str) to values (str)")
+        headers[key.lower()] = value
+    token = api_token or (None if "authorization" in headers else fallback_token)
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return headers
+
+
+def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
+    """One batching processor per configured exporter."""
+    processors = []
+    for name in config.exporters:
+        exporter = _build_exporter(name, config)
+        processors.append(CountingBatchSpanProcessor(exporter, config.batch, label=name))
+    if config.is_default_file and config.file_path:
+        _logger.warning(
+            "ragtel: no exporter configured; writing traces as OTLP JSON Lines to %s",
+            os.path.abspath(config.file_path),
+        )
+    return processors
+
+
+def _build_exporter(name: str, config: ExportConfig) -> SpanExporter:
+    if name == "file":
+        from ragtel._file_exporter import OtlpJsonLinesExporter
+
+        assert config.file_path is not None
+        return OtlpJsonLinesExporter(config.file_path)
+    if name == "console":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter()
+    if config.otlp.protocol == "grpc":
+        return _grpc_exporter(config.otlp)
+    return _http_exporter(config.otlp)
+
+
+def _http_exporter(otlp: OtlpConfig) -> SpanExporter:
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(
+        endpoint=otlp.endpoint,
+        certificate_file=otlp.certificate_file,
+        headers=dict(otlp.headers),
+        timeout=otlp.timeout,
+        compression=Compression(otlp.compression) if otlp.compression else None,
+    )
+
+
+def _grpc_exporter(otlp: OtlpConfig) -> SpanExporter:
+    import grpc
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    credentials = None
+    if otlp.certificate_file:
+        with open(otlp.certificate_file, "rb") as ca:
+            credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+    compression = None
+    if otlp.compression:
+        compression = {
+            "gzip": grpc.Compression.Gzip,
+            "deflate": grpc.Compression.Deflate,
+            "none": grpc.Compression.NoCompression,
+        }[otlp.compression]
+    return OTLPSpanExporter(
+        endpoint=otlp.endpoint,
+        credentials=credentials,
+        headers=dict(otlp.headers) or None,
+        timeout=otlp.timeout,
+        compression=compression,
+    )
+

@@ -1,0 +1,291 @@
+"""``get_lastmile_tracer``: one tracer per name, on the right provider."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.util import types
+
+from ragtel import _environment as env
+from ragtel import _provider
+from ragtel._config import CaptureConfig, Mask, resolve_capture
+from ragtel._decorators import SpanOptions, trace_callable
+from ragtel._exporters import resolve_export
+from ragtel._params import param_attributes, validate_param_key
+from ragtel._span_context import ContextLike, to_context
+from ragtel._tracer import LastMileTracer
+from ragtel._types import RagFlowType
+from ragtel.semconv.attributes import (
+    RAGTEL_PROJECT_ID,
+    RAGTEL_PROJECT_NAME,
+    RAGTEL_RAG_FLOW_TYPE,
+)
+
+_logger = logging.getLogger("ragtel")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_tracers_lock = threading.Lock()
+_tracers: dict[str, tuple[LastMileTracer, tuple[Any, ...]]] = {}
+
+
+def get_lastmile_tracer(
+    tracer_name: str,
+    lastmile_api_token: str | None = None,
+    project_name: str | None = None,
+    initial_params: Mapping[str, Any] | None = None,
+    output_filepath: str | os.PathLike[str] | None = None,
+    rag_flow_type: RagFlowType | str | None = None,
+    *,
+    project_id: str | None = None,
+    pipeline_type: RagFlowType | str | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    set_global: bool = True,
+    exporter: str | Sequence[str] | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_protocol: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
+    otlp_compression: str | None = None,
+    otlp_timeout: float | None = None,
+    otlp_certificate: str | None = None,
+    capture_content: bool | None = None,
+    mask: Mask | None = None,
+) -> LastMileTracer:
+    """Return the tracer named ``tracer_name``, creating it on first use.
+
+    The same name always returns the same :class:`LastMileTracer` (later
+    arguments are then ignored, with a warning if they differ). Creating a
+    tracer does no network I/O and never changes ``os.environ``.
+
+    Args:
+        tracer_name: The tracer's name, also its OTel instrumentation scope.
+        lastmile_api_token: Sent as ``Authorization: Bearer <token>`` on OTLP
+            export (default: ``LASTMILE_API_TOKEN``). Never logged or recorded.
+        project_name: Recorded on each trace root as ``ragtel.project.name``.
+        initial_params: Parameters recorded on every trace root as
+            ``ragtel.param.<key>``.
+        output_filepath: Also write spans to this file as OTLP JSON Lines.
+        rag_flow_type: ``"ingestion"`` or ``"query"``, recorded on trace roots.
+        project_id: Recorded as ``ragtel.project.id`` (default: ``LASTMILE_PROJECT_ID``).
+        pipeline_type: Alias of ``rag_flow_type``.
+        tracer_provider: Use this provider instead of the global one.
+        set_global: When ragtel creates a provider, install it globally (default True).
+        exporter: ``"otlp"``, ``"console"``, ``"file"``, ``"none"`` or several
+            (a list or a comma-separated string). Default: see below.
+        otlp_endpoint: Collector URL; for HTTP the base URL (``/v1/traces`` is added).
+        otlp_protocol: ``"http/protobuf"`` (default) or ``"grpc"``.
+        otlp_headers: Extra headers for OTLP export.
+        otlp_compression: ``"gzip"``, ``"deflate"`` (HTTP only) or ``"none"``.
+        otlp_timeout: Seconds per export request.
+        otlp_certificate: CA certificate file for TLS.
+        capture_content: Record inputs and outputs (default True, or
+            ``RAGTEL_CAPTURE_CONTENT``).
+        mask: Called with every captured value before it is recorded; returns
+            the value to record instead.
+
+    Where spans go: with an explicit ``tracer_provider`` or an SDK provider the
+    app already installed, only to exporters these arguments ask for. On a
+    provider ragtel creates: to the exporters asked for here, else to
+    ``OTEL_TRACES_EXPORTER``, else to OTLP if ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    is set, else to ``./ragtel-traces.jsonl`` (``RAGTEL_TRACES_FILE``).
+
+    Example::
+
+        tracer = get_lastmile_tracer("my-rag-app", project_name="support-bot")
+    """
+    _check_arguments(tracer_name, lastmile_api_token, project_name, project_id)
+    flow = _flow_type(rag_flow_type, pipeline_type)
+    params = _initial_params(initial_params)
+    settings = (
+        project_name,
+        project_id,
+        flow,
+        tuple(sorted(params.items(), key=lambda item: item[0])) if params else (),
+        os.fspath(output_filepath) if output_filepath is not None else None,
+        id(tracer_provider) if tracer_provider is not None else None,
+        exporter if not isinstance(exporter, list) else tuple(exporter),
+        otlp_endpoint,
+        otlp_protocol,
+    )
+    with _tracers_lock:
+        existing = _tracers.get(tracer_name)
+        if existing is not None:
+            tracer, first_settings = existing
+            if settings != first_settings and any(value is not None and value != () for value in settings):
+                _logger.warning(
+                    "ragtel: tracer %r already exists; the configuration it was created with is kept",
+                    tracer_name,
+                )
+            return tracer
+        tracer = _create_tracer(
+            tracer_name,
+            project_name=project_name,
+            project_id=project_id or os.environ.get(env.LASTMILE_PROJECT_ID),
+            flow=flow,
+            params=params,
+            tracer_provider=tracer_provider,
+            set_global=set_global,
+            export_arguments={
+                "exporter": exporter,
+                "output_filepath": output_filepath,
+                "otlp_endpoint": otlp_endpoint,
+                "otlp_protocol": otlp_protocol,
+                "otlp_headers": otlp_headers,
+                "otlp_compression": otlp_compression,
+                "otlp_timeout": otlp_timeout,
+                "otlp_certificate": otlp_certificate,
+                "api_token": lastmile_api_token,
+                "fallback_token": os.environ.get(env.LASTMILE_API_TOKEN),
+            },
+            capture=resolve_capture(capture_content, mask),
+        )
+        _tracers[tracer_name] = (tracer, settings)
+        return tracer
+
+
+def _create_tracer(
+    tracer_name: str,
+    *,
+    project_name: str | None,
+    project_id: str | None,
+    flow: RagFlowType | None,
+    params: dict[str, Any],
+    tracer_provider: trace.TracerProvider | None,
+    set_global: bool,
+    export_arguments: dict[str, Any],
+    capture: CaptureConfig,
+) -> LastMileTracer:
+    provider, must_create = _provider.resolve_provider(tracer_provider, set_global=set_global)
+    # Validate the export arguments before creating anything global.
+    export = resolve_export(**export_arguments, reusing_provider=not must_create)
+    if must_create:
+        provider = _provider.create_provider(set_global=set_global)
+    installation = _provider.install(provider, export, owned=must_create)
+
+    root_attributes = param_attributes(params, capture.limits)
+    if project_name:
+        root_attributes[RAGTEL_PROJECT_NAME] = project_name
+    if project_id:
+        root_attributes[RAGTEL_PROJECT_ID] = project_id
+    if flow is not None:
+        root_attributes[RAGTEL_RAG_FLOW_TYPE] = flow.value
+    if installation is not None:
+        installation.processor.register_tracer(tracer_name, root_attributes)
+
+    return LastMileTracer(
+        tracer_name,
+        provider.get_tracer(tracer_name),
+        provider=provider,
+        capture=capture,
+        installation=installation,
+    )
+
+
+def _check_arguments(
+    tracer_name: Any, token: Any, project_name: Any, project_id: Any
+) -> None:
+    if not isinstance(tracer_name, str) or not tracer_name:
+        raise TypeError(f"tracer_name must be a non-empty str; got {tracer_name!r}")
+    if token is not None and not isinstance(token, str):
+        # The older documented signature had pipeline_type second; it must be passed by keyword.
+        hint = " (pass pipeline_type by keyword)" if isinstance(token, RagFlowType) else ""
+        raise TypeError(f"lastmile_api_token must be a str{hint}; got {type(token).__name__}")
+    for argument, value in (("project_name", project_name), ("project_id", project_id)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
+
+
+def _flow_type(
+    rag_flow_type: RagFlowType | str | None, pipeline_type: RagFlowType | str | None
+) -> RagFlowType | None:
+    if rag_flow_type is not None and pipeline_type is not None and rag_flow_type != pipeline_type:
+        raise ValueError(
+            "rag_flow_type and pipeline_type are aliases and must agree; "
+            f"got {rag_flow_type!r} and {pipeline_type!r}"
+        )
+    value = rag_flow_type if rag_flow_type is not None else pipeline_type
+    if value is None:
+        return None
+    try:
+        return RagFlowType(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in RagFlowType)
+        raise ValueError(f"rag_flow_type must be one of {allowed}; got {value!r}") from None
+
+
+def _initial_params(initial_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    if initial_params is None:
+        return {}
+    if not isinstance(initial_params, Mapping):
+        raise TypeError(f"initial_params must be a mapping; got {type(initial_params).__name__}")
+    return {validate_param_key(key, argument="initial_params key"): value for key, value in initial_params.items()}
+
+
+_default_capture: CaptureConfig | None = None
+
+
+def traced(
+    tracer: trace.Tracer,
+    name: str | None = None,
+    *,
+    context: ContextLike | None = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: types.Attributes = None,
+    links: Sequence[Link] | None = None,
+    record_exception: bool = True,
+    set_status_on_exception: bool = True,
+) -> Callable[[F], F]:
+    """Decorate a function so each call is a span of ``tracer`` recording its input and output.
+
+    ``tracer`` may be a :class:`LastMileTracer` (its capture settings apply)
+    or any OpenTelemetry tracer.
+
+    Example::
+
+        @traced(tracer)
+        def rerank(query: str, chunks: list[str]) -> list[str]: ...
+    """
+    if isinstance(tracer, LastMileTracer):
+        return tracer.trace_function(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+        )
+    if not isinstance(tracer, trace.Tracer):
+        raise TypeError(f"tracer must be an OpenTelemetry Tracer; got {type(tracer).__name__}")
+    global _default_capture
+    if _default_capture is None:
+        _default_capture = resolve_capture(None, None)
+    capture = _default_capture
+    options = SpanOptions(
+        context=to_context(context),
+        kind=kind,
+        attributes=attributes,
+        links=links,
+        record_exception=record_exception,
+        set_status_on_exception=set_status_on_exception,
+    )
+
+    def decorator(func: F) -> F:
+        return trace_callable(func, tracer=tracer, name=name, options=options, capture=capture)
+
+    return decorator
+
+
+def reset_for_tests() -> None:
+    """Forget every tracer and ragtel's provider bookkeeping (test isolation only)."""
+    global _default_capture
+    with _tracers_lock:
+        _tracers.clear()
+    _default_capture = None
+    _provider.reset_for_tests()

@@ -1,0 +1,181 @@
+"""Which TracerProvider a ragtel tracer uses, and what ragtel adds to it.
+
+The rules, in order:
+
+1. An explicit ``tracer_provider=`` wins.
+2. Otherwise a global SDK ``TracerProvider`` the app already installed is
+   reused. It gets ragtel's span processor once, however many tracers are
+   created, and an exporter only when the call asks for one
+   (``output_filepath``, ``exporter=`` or ``otlp_*`` arguments): the app
+   already exports its spans.
+3. Otherwise ragtel creates an SDK provider (Resource from
+   ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``) with exporters from
+   the arguments or the environment, and installs it as the global provider
+   unless ``set_global=False``, so other instrumentations join the same traces.
+
+A global provider that is not the SDK's (a no-op one, say) is used as it is.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+from ragtel._batch_processor import CountingBatchSpanProcessor, DropCounts
+from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, ExportConfig
+from ragtel._exporters import build_processors
+from ragtel._processor import RagtelSpanProcessor
+
+_logger = logging.getLogger("ragtel")
+
+
+@dataclass
+class Installation:
+    """What ragtel added to one SDK provider."""
+
+    provider: SdkTracerProvider
+    owned: bool
+    processor: RagtelSpanProcessor = field(default_factory=RagtelSpanProcessor)
+    exporters: dict[tuple[str, ...], CountingBatchSpanProcessor] = field(default_factory=dict)
+
+    def drop_counts(self) -> DropCounts:
+        total = DropCounts()
+        for processor in self.exporters.values():
+            counts = processor.drop_counts()
+            total = DropCounts(
+                total.queue_full + counts.queue_full,
+                total.export_failed + counts.export_failed,
+                total.after_shutdown + counts.after_shutdown,
+            )
+        return total
+
+    def shutdown_exporters(self) -> None:
+        for processor in self.exporters.values():
+            processor.shutdown()
+
+
+_lock = threading.RLock()
+_installations: weakref.WeakKeyDictionary[SdkTracerProvider, Installation] = (
+    weakref.WeakKeyDictionary()
+)
+_private_provider: SdkTracerProvider | None = None
+
+
+def resolve_provider(
+    tracer_provider: trace.TracerProvider | None, *, set_global: bool
+) -> tuple[trace.TracerProvider, bool]:
+    """Return the provider to use and whether ragtel must create it (``None`` case handled by caller)."""
+    if tracer_provider is not None:
+        return tracer_provider, False
+    current = trace.get_tracer_provider()
+    if isinstance(current, trace.ProxyTracerProvider):
+        if not set_global and _private_provider is not None:
+            return _private_provider, False
+        return current, True
+    return current, False
+
+
+def create_provider(*, set_global: bool) -> SdkTracerProvider:
+    """A new SDK provider; installed as the global one when ``set_global``."""
+    global _private_provider
+    provider = SdkTracerProvider(resource=Resource.create(), span_limits=_span_limits())
+    if set_global:
+        trace.set_tracer_provider(provider)
+        if trace.get_tracer_provider() is not provider:
+            # Another thread won the race to set the global provider: use theirs.
+            provider.shutdown()
+            current = trace.get_tracer_provider()
+            assert isinstance(current, SdkTracerProvider)
+            return current
+    else:
+        _private_provider = provider
+    return provider
+
+
+def _span_limits() -> SpanLimits:
+    # Raise the SDK's attribute-count default only if the user set no limit.
+    if os.environ.get("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") or os.environ.get(
+        "OTEL_ATTRIBUTE_COUNT_LIMIT"
+    ):
+        return SpanLimits()
+    return SpanLimits(max_span_attributes=DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT)
+
+
+def install(provider: trace.TracerProvider, export: ExportConfig, *, owned: bool) -> Installation | None:
+    """Add ragtel's processor (once) and the requested exporters (once each) to ``provider``."""
+    if not isinstance(provider, SdkTracerProvider):
+        if export.exporters:
+            _logger.warning(
+                "ragtel: the tracer provider is not an OpenTelemetry SDK provider; "
+                "exporters %s were not added",
+                ", ".join(export.exporters),
+            )
+        return None
+    with _lock:
+        installation = _installations.get(provider)
+        if installation is None:
+            installation = Installation(provider=provider, owned=owned)
+            provider.add_span_processor(installation.processor)
+            _installations[provider] = installation
+            if not owned:
+                # The app's provider may not shut down at exit; ragtel's exporters must still flush.
+                atexit.register(_shutdown_at_exit, weakref.ref(installation))
+        for key, processor in _new_exporters(installation, export):
+            provider.add_span_processor(processor)
+            installation.exporters[key] = processor
+        return installation
+
+
+def _new_exporters(
+    installation: Installation, export: ExportConfig
+) -> list[tuple[tuple[str, ...], CountingBatchSpanProcessor]]:
+    keys = {name: _exporter_key(name, export) for name in export.exporters}
+    missing = tuple(name for name, key in keys.items() if key not in installation.exporters)
+    if not missing:
+        return []
+    wanted = ExportConfig(
+        exporters=missing,
+        file_path=export.file_path,
+        otlp=export.otlp,
+        batch=export.batch,
+        is_default_file=export.is_default_file,
+    )
+    return [(keys[name], processor) for name, processor in zip(missing, build_processors(wanted))]
+
+
+def _exporter_key(name: str, export: ExportConfig) -> tuple[str, ...]:
+    if name == "file":
+        return (name, os.path.abspath(export.file_path or ""))
+    if name == "otlp":
+        return (name, export.otlp.protocol, export.otlp.endpoint or "")
+    return (name,)
+
+
+def _shutdown_at_exit(reference: weakref.ref[Installation]) -> None:
+    installation = reference()
+    if installation is not None:
+        installation.shutdown_exporters()
+
+
+def reset_for_tests() -> None:
+    """Forget ragtel's installations and private provider (for test isolation only)."""
+    global _private_provider
+    with _lock:
+        for installation in list(_installations.values()):
+            installation.shutdown_exporters()
+        _installations.clear()
+        _private_provider = None
+
+
+def installation_for(provider: Any) -> Installation | None:
+    return _installations.get(provider) if isinstance(provider, SdkTracerProvider) else None

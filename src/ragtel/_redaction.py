@@ -1,0 +1,81 @@
+"""Which captured names and strings hold secrets, and how they are masked.
+
+Redaction works on names, not on values: an argument, dict key or field whose
+name reads like a credential has its value replaced with :data:`REDACTED`.
+Names are split into words (``snake_case``, ``kebab-case``, ``camelCase``) so
+``access_token`` and ``apiKey`` are caught while ``max_tokens`` and
+``input_tokens`` — ordinary LLM parameters — are not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+REDACTED: Final = "[REDACTED]"
+
+# A name is sensitive when one of its words is here...
+_SENSITIVE_WORDS: Final = frozenset(
+    {
+        "apikey",
+        "authorization",
+        "bearer",
+        "cookie",
+        "credential",
+        "credentials",
+        "passphrase",
+        "passwd",
+        "password",
+        "pwd",
+        "secret",
+        "token",
+    }
+)
+# ...or when two adjacent words are one of these pairs.
+_SENSITIVE_PAIRS: Final = frozenset(
+    {
+        ("api", "key"),
+        ("access", "key"),
+        ("private", "key"),
+        ("secret", "key"),
+        ("signing", "key"),
+        ("client", "secret"),
+        ("set", "cookie"),
+        ("session", "token"),
+    }
+)
+
+_WORD_SPLIT: Final = re.compile(r"[^0-9a-zA-Z]+|(?<=[a-z0-9])(?=[A-Z])")
+# userinfo of a URL: scheme://user:password@host — the password part is masked.
+_URL_CREDENTIALS: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+
+# Argument and key names repeat endlessly (the same functions are called again
+# and again), so decisions are cached; the cap keeps an app that invents keys
+# from growing the cache without bound.
+_CACHE_LIMIT: Final = 4096
+_decisions: dict[str, bool] = {}
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Return True when ``name`` reads like a credential (``api_key``, ``Authorization``...)."""
+    decision = _decisions.get(name)
+    if decision is None:
+        decision = _classify(name)
+        if len(_decisions) < _CACHE_LIMIT:
+            _decisions[name] = decision
+    return decision
+
+
+def _classify(name: str) -> bool:
+    words = [word.lower() for word in _WORD_SPLIT.split(name) if word]
+    if any(word in _SENSITIVE_WORDS for word in words):
+        return True
+    return any(pair in _SENSITIVE_PAIRS for pair in zip(words, words[1:]))
+
+
+def mask_url_credentials(text: str) -> str:
+    """Mask the password of any ``scheme://user:password@host`` URL inside ``text``."""
+    # Cheap pre-check: almost no captured string holds a URL with userinfo.
+    if "://" not in text or "@" not in text:
+        return text
+    return _URL_CREDENTIALS.sub(rf"\g<1>{REDACTED}@", text)

@@ -1,0 +1,117 @@
+"""Handing a span's context to another process, and taking it back.
+
+Two string forms are understood wherever ragtel takes a ``context``:
+
+* a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``);
+* the serialized form made by :func:`serialize_span_context`: a JSON object
+  of W3C Trace Context headers (``{"traceparent": ..., "tracestate": ...}``),
+  the same dict :func:`get_distributed_trace_headers` returns for HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Final
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagate import inject
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_W3C: Final = TraceContextTextMapPropagator()
+_TRACEPARENT: Final = "traceparent"
+
+ContextLike = Context | SpanContext | str
+
+
+def to_context(context: ContextLike | None, *, argument: str = "context") -> Context | None:
+    """Normalize any accepted ``context`` argument to an OTel ``Context``.
+
+    Raises TypeError for an unsupported type and ValueError for a string that
+    is neither form, quoting it.
+    """
+    if context is None or isinstance(context, Context):
+        return context
+    if isinstance(context, SpanContext):
+        return trace.set_span_in_context(NonRecordingSpan(context))
+    if isinstance(context, str):
+        return _context_from_string(context, argument)
+    raise TypeError(
+        f"{argument} must be an opentelemetry Context, a SpanContext, a traceparent string "
+        f"or a serialized span context; got {type(context).__name__}"
+    )
+
+
+def span_context_from(context: ContextLike, *, argument: str = "context") -> SpanContext:
+    """The span context a ``context`` argument points at (invalid if it points nowhere)."""
+    if isinstance(context, SpanContext):
+        return context
+    resolved = to_context(context, argument=argument)
+    return trace.get_current_span(resolved).get_span_context()
+
+
+def get_traceparent(span: Span | None = None) -> str | None:
+    """W3C ``traceparent`` of ``span`` (default: the current span), or None without one."""
+    return get_distributed_trace_headers(span, propagate_all=False).get(_TRACEPARENT)
+
+
+def serialize_span_context(span: Span | None = None) -> str | None:
+    """Serialize ``span``'s context (default: the current span) for another process.
+
+    Pass the result as ``context=`` to any ragtel tracer, in any process, to
+    continue the trace or attach to it. Returns None when there is no valid span.
+    """
+    headers = get_distributed_trace_headers(span, propagate_all=False)
+    if _TRACEPARENT not in headers:
+        return None
+    return json.dumps(headers, separators=(",", ":"), sort_keys=True)
+
+
+def get_distributed_trace_headers(
+    span: Span | None = None, *, propagate_all: bool = True
+) -> dict[str, str]:
+    """HTTP headers that carry ``span``'s context (default: the current span).
+
+    With ``propagate_all`` (the default) the globally configured propagators
+    are used (``OTEL_PROPAGATORS``; W3C trace context and baggage unless
+    changed); otherwise W3C trace context only.
+    """
+    target = trace.get_current_span() if span is None else span
+    if not target.get_span_context().is_valid:
+        return {}
+    carrier: dict[str, str] = {}
+    context = trace.set_span_in_context(target)
+    if propagate_all:
+        inject(carrier, context=context)
+    else:
+        _W3C.inject(carrier, context=context)
+    return carrier
+
+
+def _context_from_string(text: str, argument: str) -> Context:
+    stripped = text.strip()
+    carrier: Mapping[str, str]
+    if stripped.startswith("{"):
+        try:
+            parsed = json.loads(stripped)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in parsed.items()
+        ):
+            raise ValueError(f"{argument} is not a serialized span context: {_quote(text)}")
+        carrier = parsed
+    else:
+        carrier = {_TRACEPARENT: stripped}
+    context = _W3C.extract(carrier)
+    if not trace.get_current_span(context).get_span_context().is_valid:
+        raise ValueError(
+            f"{argument} is neither a W3C traceparent nor a serialized span context: {_quote(text)}"
+        )
+    return context
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= 120 else text[:120] + "…")

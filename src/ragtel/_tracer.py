@@ -1,0 +1,262 @@
+"""``LastMileTracer``: a real OpenTelemetry ``Tracer`` with ragtel's additions.
+
+Span creation is delegated to the wrapped SDK tracer untouched (a context
+given as a string or ``SpanContext`` is converted first), so a LastMileTracer
+can go anywhere an OTel ``Tracer`` goes and costs the same per span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.util import types
+
+from ragtel._config import CaptureConfig
+from ragtel._decorators import SpanOptions, trace_callable
+from ragtel._provider import Installation
+from ragtel._span_context import (
+    ContextLike,
+    get_distributed_trace_headers,
+    get_traceparent,
+    serialize_span_context,
+    to_context,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LastMileTracer(trace.Tracer):
+    """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
+
+    Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method
+    works as usual; ``context`` may also be a ``SpanContext``, a W3C
+    ``traceparent`` string or a string from :meth:`serialize_span_context`.
+
+    Example::
+
+        tracer = get_lastmile_tracer("my-rag-app")
+        with tracer.start_as_current_span("answer") as span:
+            span.set_attribute("question.length", 42)
+    """
+
+    def __init__(
+        self,
+        name: str,
+        delegate: trace.Tracer,
+        *,
+        provider: trace.TracerProvider,
+        capture: CaptureConfig,
+        installation: Installation | None,
+    ) -> None:
+        self._name = name
+        self._delegate = delegate
+        self._provider = provider
+        self._capture = capture
+        self._installation = installation
+
+    @property
+    def name(self) -> str:
+        """The tracer's name (its OTel instrumentation scope)."""
+        return self._name
+
+    @property
+    def tracer_provider(self) -> trace.TracerProvider:
+        """The provider this tracer's spans go through."""
+        return self._provider
+
+    # OpenTelemetry Tracer ----------------------------------------------
+
+    def start_span(
+        self,
+        name: str,
+        context: ContextLike | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> Span:
+        """Start a span without making it current; end it with ``span.end()``.
+
+        Example::
+
+            span = tracer.start_span("embed", context=traceparent_from_upstream)
+            try:
+                ...
+            finally:
+                span.end()
+        """
+        if context is not None and type(context) is not Context:
+            context = to_context(context)
+        return self._delegate.start_span(
+            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+        )
+
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: ContextLike | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> AbstractContextManager[Span]:
+        """Start a span and make it current: a context manager that is also a decorator.
+
+        Example::
+
+            with tracer.start_as_current_span("retrieve") as span:
+                ...
+
+            @tracer.start_as_current_span("answer")
+            def answer(question): ...
+        """
+        if context is not None and type(context) is not Context:
+            context = to_context(context)
+        manager: AbstractContextManager[Span] = self._delegate.start_as_current_span(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
+            end_on_exit,
+        )
+        return manager
+
+    # Decorators ---------------------------------------------------------
+
+    def trace_function(
+        self,
+        name: str | None = None,
+        context: ContextLike | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Callable[[F], F]:
+        """Decorate a function so each call is a span recording its arguments and result.
+
+        Works on functions, coroutines, generators, async generators, methods,
+        classmethods and staticmethods. The span is named ``name`` or the
+        function's qualified name.
+
+        Example::
+
+            @tracer.trace_function()
+            def retrieve(query: str, top_k: int = 5) -> list[str]: ...
+        """
+        options = SpanOptions(
+            context=to_context(context),
+            kind=kind,
+            attributes=attributes,
+            links=links,
+            start_time=start_time,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+            end_on_exit=end_on_exit,
+        )
+
+        def decorator(func: F) -> F:
+            return trace_callable(func, tracer=self, name=name, options=options, capture=self._capture)
+
+        return decorator
+
+    def atrace_function(
+        self,
+        name: str | None = None,
+        context: ContextLike | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Callable[[F], F]:
+        """The same as :meth:`trace_function`, for coroutine and async generator functions.
+
+        Example::
+
+            @tracer.atrace_function("generate")
+            async def generate(prompt: str) -> str: ...
+        """
+        return self.trace_function(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
+            end_on_exit,
+        )
+
+    # Context hand-over ----------------------------------------------------
+
+    def get_traceparent(self, span: Span | None = None) -> str | None:
+        """W3C ``traceparent`` of ``span`` (default: the current span), or None."""
+        return get_traceparent(span)
+
+    def serialize_span_context(self, span: Span | None = None) -> str | None:
+        """A string that carries ``span``'s context to another process (or None).
+
+        Example::
+
+            handle = tracer.serialize_span_context()      # process A
+            tracer.start_span("late", context=handle)     # process B, same trace
+        """
+        return serialize_span_context(span)
+
+    def get_distributed_trace_headers(self, span: Span | None = None) -> dict[str, str]:
+        """HTTP headers (``traceparent``…) to send the current or given span's context downstream."""
+        return get_distributed_trace_headers(span)
+
+    # Lifecycle ----------------------------------------------------------
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Export every finished span now; False if ``timeout_millis`` passed first."""
+        flush = getattr(self._provider, "force_flush", None)
+        if flush is None:
+            return True
+        return bool(flush(timeout_millis))
+
+    def flush(self, timeout_millis: int = 30_000) -> bool:
+        """Alias of :meth:`force_flush`."""
+        return self.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Flush and stop export.
+
+        A provider ragtel created is shut down. On the app's own provider only
+        the exporters ragtel added are stopped; the app's own keep running.
+        """
+        if self._installation is None:
+            return
+        if self._installation.owned:
+            self._installation.provider.shutdown()
+        else:
+            self._installation.shutdown_exporters()
+
+    def dropped_span_count(self) -> int:
+        """Spans ragtel's exporters could not deliver so far (queue full, export failed...)."""
+        return self._installation.drop_counts().total if self._installation else 0
+
+    def __repr__(self) -> str:
+        return f"LastMileTracer(name={self._name!r})"
+
