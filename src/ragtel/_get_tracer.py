@@ -192,7 +192,7 @@ def _check_arguments(
 ) -> None:
     if not isinstance(tracer_name, str) or not tracer_name:
         raise TypeError(f"tracer_name must be a non-empty str; got {tracer_name!r}")
-    if token is not None and not isinstance(token, str):
+    if token is not None and (isinstance(token, RagFlowType) or not isinstance(token, str)):
         # The older documented signature had pipeline_type second; it must be passed by keyword.
         hint = " (pass pipeline_type by keyword)" if isinstance(token, RagFlowType) else ""
         raise TypeError(f"lastmile_api_token must be a str{hint}; got {type(token).__name__}")

@@ -45,7 +45,10 @@ def decode_traces_line(line: str) -> TracesData:
     data = json.loads(line)
     if not isinstance(data, dict):
         raise ValueError("an OTLP JSON line must hold a JSON object")
-    _convert_ids(data, _hex_to_base64)
+    try:
+        _convert_ids(data, _hex_to_base64)
+    except (TypeError, AttributeError) as error:
+        raise ValueError(f"not OTLP JSON: unexpected structure ({error})") from error
     message = TracesData()
     try:
         json_format.ParseDict(data, message)

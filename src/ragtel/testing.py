@@ -1,0 +1,83 @@
+"""Test helpers: capture the spans your instrumentation produces, in memory.
+
+Installed as a pytest plugin, so the ``ragtel_spans`` fixture is available in
+any test suite once ragtel is installed::
+
+    def test_answer_is_traced(ragtel_spans):
+        tracer = ragtel_spans.tracer("my-app")
+        with tracer.start_as_current_span("answer"):
+            ...
+        assert ragtel_spans.by_name("answer").attributes["ragtel.project.name"] == ...
+
+Outside pytest, use :func:`capture_spans` as a context manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from ragtel._get_tracer import get_lastmile_tracer, reset_for_tests
+from ragtel._tracer import LastMileTracer
+
+__all__ = ["SpanRecorder", "capture_spans"]
+
+
+class SpanRecorder:
+    """An SDK provider whose finished spans are kept in memory, in end order."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+
+    def tracer(self, name: str = "test", **kwargs: Any) -> LastMileTracer:
+        """A :class:`LastMileTracer` on this recorder's provider (same arguments as ``get_lastmile_tracer``)."""
+        return get_lastmile_tracer(name, tracer_provider=self.provider, **kwargs)
+
+    @property
+    def spans(self) -> list[ReadableSpan]:
+        """Finished spans so far."""
+        return list(self.exporter.get_finished_spans())
+
+    def by_name(self, name: str) -> ReadableSpan:
+        """The one finished span called ``name`` (AssertionError if there are none or several)."""
+        matches = [span for span in self.spans if span.name == name]
+        assert len(matches) == 1, f"expected one span named {name!r}, found {len(matches)}: {self.names()}"
+        return matches[0]
+
+    def names(self) -> list[str]:
+        return [span.name for span in self.spans]
+
+    def clear(self) -> None:
+        self.exporter.clear()
+
+
+@contextmanager
+def capture_spans() -> Iterator[SpanRecorder]:
+    """A fresh :class:`SpanRecorder`; ragtel's tracer registry is reset before and after."""
+    reset_for_tests()
+    recorder = SpanRecorder()
+    try:
+        yield recorder
+    finally:
+        recorder.provider.shutdown()
+        reset_for_tests()
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the fixture only exists under pytest
+    pass
+else:
+
+    @pytest.fixture
+    def ragtel_spans() -> Iterator[SpanRecorder]:
+        """Spans of the test, captured in memory (see :class:`SpanRecorder`)."""
+        with capture_spans() as recorder:
+            yield recorder

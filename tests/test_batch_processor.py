@@ -1,0 +1,141 @@
+"""The batching processor: bounded queue, counted drops, bounded flush and shutdown, fork."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from ragtel._batch_processor import CountingBatchSpanProcessor
+from ragtel._config import BatchConfig
+
+
+class GatedExporter(SpanExporter):
+    """A real exporter that keeps what it gets, and can be made to stall or fail."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail = fail
+        self.received: list[str] = []
+        self.shutdown_called = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.gate.wait()
+        if self.fail:
+            return SpanExportResult.FAILURE
+        self.received.extend(span.name for span in spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self.shutdown_called = True
+        self.gate.set()
+
+
+def provider_with(processor: CountingBatchSpanProcessor) -> TracerProvider:
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    return provider
+
+
+def emit(provider: TracerProvider, count: int) -> None:
+    tracer = provider.get_tracer("t")
+    for i in range(count):
+        tracer.start_span(f"s{i}").end()
+
+
+def test_everything_is_exported_in_batches_on_flush() -> None:
+    exporter = GatedExporter()
+    processor = CountingBatchSpanProcessor(exporter, BatchConfig(max_export_batch_size=7), label="test")
+    emit(provider_with(processor), 100)
+    assert processor.force_flush(5_000)
+    assert sorted(exporter.received) == sorted(f"s{i}" for i in range(100))
+    assert processor.exported == 100 and processor.drop_counts().total == 0
+    processor.shutdown()
+
+
+def test_a_full_queue_drops_counts_and_warns(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="ragtel")
+    exporter = GatedExporter()
+    exporter.gate.clear()  # the exporter stalls: nothing leaves the queue
+    config = BatchConfig(max_queue_size=10, max_export_batch_size=5, schedule_delay_millis=10)
+    processor = CountingBatchSpanProcessor(exporter, config, label="test")
+    emit(provider_with(processor), 100)
+    drops = processor.drop_counts().queue_full
+    # The worker may have taken one batch of 5 before stalling.
+    assert 85 <= drops <= 90
+    assert any("spans dropped" in r.getMessage() and "queue full" in r.getMessage() for r in caplog.records)
+    exporter.gate.set()
+    assert processor.force_flush(5_000)
+    assert len(exporter.received) == 100 - drops
+    processor.shutdown()
+
+
+def test_failed_exports_are_counted_as_drops() -> None:
+    exporter = GatedExporter(fail=True)
+    processor = CountingBatchSpanProcessor(exporter, BatchConfig(max_export_batch_size=10), label="test")
+    emit(provider_with(processor), 25)
+    processor.force_flush(5_000)
+    assert processor.drop_counts().export_failed == 25
+    assert processor.exported == 0
+    processor.shutdown()
+
+
+def test_shutdown_is_bounded_by_the_export_timeout_when_the_exporter_stalls() -> None:
+    class StuckExporter(GatedExporter):
+        def shutdown(self) -> None:  # does not release the gate: the export stays stuck
+            self.shutdown_called = True
+
+    exporter = StuckExporter()
+    exporter.gate.clear()
+    config = BatchConfig(max_export_batch_size=1, export_timeout_millis=500, schedule_delay_millis=10)
+    processor = CountingBatchSpanProcessor(exporter, config, label="test")
+    emit(provider_with(processor), 5)
+    time.sleep(0.05)  # let the worker enter the stuck export
+    started = time.monotonic()
+    processor.shutdown()
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5, elapsed
+    assert exporter.shutdown_called
+    assert processor.drop_counts().after_shutdown >= 3
+    exporter.gate.set()
+
+
+def test_spans_after_shutdown_are_counted() -> None:
+    exporter = GatedExporter()
+    processor = CountingBatchSpanProcessor(exporter, BatchConfig(), label="test")
+    provider = provider_with(processor)
+    processor.shutdown()
+    emit(provider, 3)
+    assert processor.drop_counts().after_shutdown == 3
+    assert processor.force_flush() is False
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_exports_its_own_spans(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    exporter = GatedExporter()
+    processor = CountingBatchSpanProcessor(exporter, BatchConfig(schedule_delay_millis=10), label="test")
+    provider = provider_with(processor)
+    emit(provider, 1)
+    result = tmp_path / "child.txt"
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            provider.get_tracer("t").start_span("from-child").end()
+            ok = processor.force_flush(5_000)
+            result.write_text(f"{ok} {','.join(exporter.received)}")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    ok, names = result.read_text().split(" ")
+    assert ok == "True"
+    assert names.split(",")[-1] == "from-child"
+    processor.force_flush(5_000)
+    assert "from-child" not in exporter.received
+    processor.shutdown()

@@ -1,0 +1,220 @@
+"""The one value encoder: primitives, arrays, JSON fallbacks, caps, never raising."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import math
+import pathlib
+import uuid
+
+import numpy as np
+import pydantic
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ragtel._config import ValueLimits
+from ragtel._encoding import encode_attribute, encode_json, stable_repr, truncate
+
+LIMITS = ValueLimits(max_length=1000, max_items=50)
+
+
+@pytest.mark.parametrize("value", ["text", True, False, 0, -7, 2**63 - 1, 1.5, float("nan")])
+def test_primitives_are_kept_as_they_are(value: object) -> None:
+    encoded = encode_attribute(value, LIMITS)
+    assert type(encoded) is type(value)
+    if isinstance(value, float) and math.isnan(value):
+        assert math.isnan(encoded)  # type: ignore[arg-type]
+    else:
+        assert encoded == value
+
+
+def test_ints_outside_int64_become_strings() -> None:
+    assert encode_attribute(2**64, LIMITS) == str(2**64)
+    assert encode_attribute(-(2**63) - 1, LIMITS) == str(-(2**63) - 1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["a", "b"], [1, 2, 3], [0.5, 1.5], [True, False], ("x", "y")],
+)
+def test_homogeneous_primitive_lists_become_arrays(value: list[object]) -> None:
+    assert encode_attribute(value, LIMITS) == list(value)
+
+
+@pytest.mark.parametrize("value", [[1, "a"], [1, True], [[1], [2]], [None], [1, 2.0]])
+def test_mixed_or_nested_lists_become_json(value: list[object]) -> None:
+    encoded = encode_attribute(value, LIMITS)
+    assert isinstance(encoded, str)
+    assert json.loads(encoded) == json.loads(json.dumps(value))
+
+
+def test_none_is_nothing_to_record() -> None:
+    assert encode_attribute(None, LIMITS) is None
+
+
+@dataclasses.dataclass
+class Chunk:
+    id: str
+    score: float
+    tags: set[str]
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Model(pydantic.BaseModel):
+    name: str
+    size: int
+
+
+def test_rich_values_become_json() -> None:
+    when = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone.utc)
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    value = {
+        "chunk": Chunk("c1", 0.5, {"b", "a"}),
+        "color": Color.RED,
+        "model": Model(name="m", size=3),
+        "array": np.array([[1, 2], [3, 4]]),
+        "scalar": np.float32(0.25),
+        "when": when,
+        "day": datetime.date(2024, 5, 1),
+        "delta": datetime.timedelta(seconds=90),
+        "id": ident,
+        "price": decimal.Decimal("1.10"),
+        "path": pathlib.PurePosixPath("/data/doc.txt"),
+        "text_bytes": b"hello",
+        "binary": b"\xff\x00",
+        "frozen": frozenset({3, 1, 2}),
+        7: "int key",
+    }
+    decoded = json.loads(encode_json(value, LIMITS))
+    assert decoded == {
+        "chunk": {"id": "c1", "score": 0.5, "tags": ["a", "b"]},
+        "color": "red",
+        "model": {"name": "m", "size": 3},
+        "array": [[1, 2], [3, 4]],
+        "scalar": 0.25,
+        "when": "2024-05-01T12:30:00+00:00",
+        "day": "2024-05-01",
+        "delta": 90.0,
+        "id": str(ident),
+        "price": "1.10",
+        "path": "/data/doc.txt",
+        "text_bytes": "hello",
+        "binary": "base64:/wA=",
+        "frozen": [1, 2, 3],
+        "7": "int key",
+    }
+
+
+def test_non_finite_floats_keep_the_json_valid() -> None:
+    text = encode_json([math.nan, math.inf, -math.inf, 1.0], LIMITS)
+    assert json.loads(text) == ["NaN", "Infinity", "-Infinity", 1.0]
+
+
+def test_cycles_are_marked_not_followed() -> None:
+    looped: list[object] = [1]
+    looped.append(looped)
+    mapping: dict[str, object] = {}
+    mapping["self"] = mapping
+    assert json.loads(encode_json(looped, LIMITS)) == [1, "<cycle: list>"]
+    assert json.loads(encode_json(mapping, LIMITS)) == {"self": "<cycle: dict>"}
+
+
+def test_shared_objects_that_are_not_cycles_encode_twice() -> None:
+    shared = {"k": 1}
+    assert json.loads(encode_json([shared, shared], LIMITS)) == [{"k": 1}, {"k": 1}]
+
+
+class Opaque:
+    pass
+
+
+class BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_objects_without_json_form_get_a_stable_repr() -> None:
+    first = encode_json({"o": Opaque()}, LIMITS)
+    second = encode_json({"o": Opaque()}, LIMITS)
+    assert first == second
+    assert "0x" not in first
+    assert "Opaque object" in first
+
+
+def test_unrepresentable_objects_never_raise() -> None:
+    assert stable_repr(BrokenRepr()) == "<unrepresentable BrokenRepr>"
+    assert "unrepresentable" in encode_json([BrokenRepr()], LIMITS)
+    assert "unrepresentable" in str(encode_attribute(BrokenRepr(), LIMITS))
+
+
+def test_long_text_is_truncated_with_a_visible_marker() -> None:
+    encoded = encode_attribute("x" * 5000, LIMITS)
+    assert isinstance(encoded, str)
+    assert len(encoded) == LIMITS.max_length
+    assert encoded.endswith(f"…[truncated {5000 - encoded.index('…')} chars]")
+
+
+def test_truncate_never_exceeds_the_limit() -> None:
+    for limit in (1, 5, 20, 100):
+        for size in (0, limit, limit + 1, 10 * limit):
+            result = truncate("y" * size, limit)
+            assert len(result) <= limit
+            assert (result == "y" * size) == (size <= limit)
+
+
+def test_huge_collections_stop_early_and_say_how_much_is_left() -> None:
+    decoded = json.loads(encode_json(list(range(10_000)), LIMITS))
+    assert decoded[: LIMITS.max_items] == list(range(LIMITS.max_items))
+    assert decoded[-1] == f"…[{10_000 - LIMITS.max_items} more items]"
+
+
+def test_sensitive_keys_are_redacted_at_any_depth() -> None:
+    value = {
+        "api_key": "sk-123",
+        "nested": {"Authorization": "Bearer abc", "password": "hunter2", "max_tokens": 256},
+        "items": [{"accessToken": "t"}],
+    }
+    decoded = json.loads(encode_json(value, LIMITS))
+    assert decoded == {
+        "api_key": "[REDACTED]",
+        "nested": {"Authorization": "[REDACTED]", "password": "[REDACTED]", "max_tokens": 256},
+        "items": [{"accessToken": "[REDACTED]"}],
+    }
+
+
+def test_url_passwords_are_masked() -> None:
+    url = "postgres://app:s3cret@db.internal:5432/rag"
+    assert encode_attribute(url, LIMITS) == "postgres://app:[REDACTED]@db.internal:5432/rag"
+    assert "s3cret" not in encode_json({"dsn": url}, LIMITS)
+
+
+def test_lone_surrogates_are_escaped_so_export_cannot_fail() -> None:
+    encoded = encode_attribute("bad \ud800 text", LIMITS)
+    assert isinstance(encoded, str)
+    encoded.encode("utf-8")
+    assert "\\ud800" in encoded
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_any_value_encodes_to_valid_utf8_within_the_limit(value: object) -> None:
+    text = encode_json(value, LIMITS)
+    assert len(text) <= LIMITS.max_length
+    text.encode("utf-8")
+    attribute = encode_attribute(value, LIMITS)
+    assert attribute is None or isinstance(attribute, (str, bool, int, float, list))
