@@ -21,7 +21,6 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from opentelemetry.context import (
@@ -34,24 +33,11 @@ from opentelemetry.context import (
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ragtel._config import BatchConfig
+from ragtel._config import BatchConfig, DropCounts
 
 _logger = logging.getLogger("ragtel")
 
 _WARN_INTERVAL_SECONDS: Final = 10.0
-
-
-@dataclass(frozen=True)
-class DropCounts:
-    """Spans a processor could not deliver, by reason."""
-
-    queue_full: int = 0
-    export_failed: int = 0
-    after_shutdown: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.queue_full + self.export_failed + self.after_shutdown
 
 
 class CountingBatchSpanProcessor(SpanProcessor):

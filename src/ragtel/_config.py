@@ -2,6 +2,9 @@
 
 A tracer's configuration is resolved when it is created and passed down as
 immutable values; nothing deeper in the package reads ``os.environ``.
+The records are NamedTuples rather than frozen dataclasses: defining a frozen
+dataclass costs about a millisecond at import, and ``import ragtel`` must
+stay cheap.
 """
 
 from __future__ import annotations
@@ -9,8 +12,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 from ragtel import _environment as env
 
@@ -40,25 +43,22 @@ DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT: Final = 1_024
 Mask = Callable[[Any], Any]
 
 
-@dataclass(frozen=True)
-class ValueLimits:
+class ValueLimits(NamedTuple):
     """Size caps applied by the encoder."""
 
     max_length: int = DEFAULT_MAX_VALUE_LENGTH
     max_items: int = DEFAULT_MAX_ITEMS
 
 
-@dataclass(frozen=True)
-class CaptureConfig:
+class CaptureConfig(NamedTuple):
     """What content is recorded, and how it is cleaned first."""
 
     capture_content: bool = True
-    limits: ValueLimits = field(default_factory=ValueLimits)
+    limits: ValueLimits = ValueLimits()
     mask: Mask | None = None
 
 
-@dataclass(frozen=True)
-class BatchConfig:
+class BatchConfig(NamedTuple):
     """Batching of spans on their way to an exporter."""
 
     max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE
@@ -67,28 +67,32 @@ class BatchConfig:
     export_timeout_millis: int = DEFAULT_EXPORT_TIMEOUT_MILLIS
 
 
-@dataclass(frozen=True)
-class OtlpConfig:
+class OtlpConfig(NamedTuple):
     """Arguments for an OTLP span exporter; ``None`` leaves a field to the SDK's env handling."""
 
     protocol: str = "http/protobuf"
     endpoint: str | None = None
-    # repr=False: headers carry the API token, which must never reach a log line.
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    headers: Mapping[str, str] = MappingProxyType({})
     compression: str | None = None
     timeout: float | None = None
     certificate_file: str | None = None
-    insecure: bool | None = None
+
+    def __repr__(self) -> str:
+        # Headers carry the API token, which must never reach a log line.
+        return (
+            f"OtlpConfig(protocol={self.protocol!r}, endpoint={self.endpoint!r}, "
+            f"headers=<{len(self.headers)} hidden>, compression={self.compression!r}, "
+            f"timeout={self.timeout!r}, certificate_file={self.certificate_file!r})"
+        )
 
 
-@dataclass(frozen=True)
-class ExportConfig:
+class ExportConfig(NamedTuple):
     """Where spans go. ``exporters`` holds names out of otlp, console, file."""
 
     exporters: tuple[str, ...]
     file_path: str | None = None
-    otlp: OtlpConfig = field(default_factory=OtlpConfig)
-    batch: BatchConfig = field(default_factory=BatchConfig)
+    otlp: OtlpConfig = OtlpConfig()
+    batch: BatchConfig = BatchConfig()
     is_default_file: bool = False
 
 
@@ -145,3 +149,15 @@ def resolve_batch() -> BatchConfig:
         schedule_delay_millis=env_int(env.OTEL_BSP_SCHEDULE_DELAY, DEFAULT_SCHEDULE_DELAY_MILLIS),
         export_timeout_millis=env_int(env.OTEL_BSP_EXPORT_TIMEOUT, DEFAULT_EXPORT_TIMEOUT_MILLIS),
     )
+
+
+class DropCounts(NamedTuple):
+    """Spans a processor could not deliver, by reason."""
+
+    queue_full: int = 0
+    export_failed: int = 0
+    after_shutdown: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.queue_full + self.export_failed + self.after_shutdown

@@ -18,8 +18,7 @@ import functools
 import inspect
 import logging
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -38,8 +37,7 @@ MASK_FAILED: Final = "[MASK FAILED]"
 _SELF_NAMES: Final = ("self", "cls")
 
 
-@dataclass(frozen=True)
-class SpanOptions:
+class SpanOptions(NamedTuple):
     """The ``start_span`` arguments a decorator passes on every call."""
 
     context: context_api.Context | None = None

@@ -24,16 +24,12 @@ Rules:
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
-import decimal
 import enum
 import json
 import math
-import pathlib
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -47,6 +43,9 @@ _INT64_MAX: Final = 2**63 - 1
 _MAX_DEPTH: Final = 32
 _ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
 _PRIMITIVE_TYPES: Final = (str, bool, int, float)
+# Values whose str() is their natural JSON form (UUID, Decimal, paths, IP
+# addresses), matched by module so those modules need not be imported here.
+_TEXT_FORM_MODULES: Final = frozenset({"uuid", "decimal", "_decimal", "_pydecimal", "pathlib", "ipaddress"})
 
 
 def truncate(text: str, max_length: int) -> str:
@@ -231,7 +230,7 @@ def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int])
         return value.isoformat()
     if isinstance(value, datetime.timedelta):
         return value.total_seconds()
-    if isinstance(value, (uuid.UUID, decimal.Decimal, pathlib.PurePath)):
+    if type(value).__module__ in _TEXT_FORM_MODULES:
         return str(value)
     converted = _library_value(value)
     if converted is not _NO_CONVERSION:
@@ -271,6 +270,8 @@ def _bytes_text(data: bytes, budget_chars: int) -> str:
     try:
         return head.decode("utf-8") if len(head) == len(data) else head.decode("utf-8", "ignore")
     except UnicodeDecodeError:
+        import base64
+
         return "base64:" + base64.b64encode(head).decode("ascii")
 
 

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ragtel import _environment as env
-from ragtel._batch_processor import CountingBatchSpanProcessor
 from ragtel._config import (
     DEFAULT_TRACES_FILE,
     ExportConfig,
@@ -22,6 +21,8 @@ from ragtel._config import (
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
+
+    from ragtel._batch_processor import CountingBatchSpanProcessor
 
 _logger = logging.getLogger("ragtel")
 
@@ -215,6 +216,8 @@ def _merge_headers(
 
 def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
     """One batching processor per configured exporter."""
+    from ragtel._batch_processor import CountingBatchSpanProcessor
+
     processors = []
     for name in config.exporters:
         exporter = _build_exporter(name, config)

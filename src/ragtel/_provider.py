@@ -23,30 +23,30 @@ import logging
 import os
 import threading
 import weakref
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
-from ragtel._batch_processor import CountingBatchSpanProcessor, DropCounts
-from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, ExportConfig
+from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, DropCounts, ExportConfig
 from ragtel._exporters import build_processors
 from ragtel._processor import RagtelSpanProcessor
+
+if TYPE_CHECKING:
+    from ragtel._batch_processor import CountingBatchSpanProcessor
 
 _logger = logging.getLogger("ragtel")
 
 
-@dataclass
 class Installation:
     """What ragtel added to one SDK provider."""
 
-    provider: SdkTracerProvider
-    owned: bool
-    processor: RagtelSpanProcessor = field(default_factory=RagtelSpanProcessor)
-    exporters: dict[tuple[str, ...], CountingBatchSpanProcessor] = field(default_factory=dict)
+    def __init__(self, provider: SdkTracerProvider, *, owned: bool) -> None:
+        self.provider = provider
+        self.owned = owned
+        self.processor = RagtelSpanProcessor()
+        self.exporters: dict[tuple[str, ...], CountingBatchSpanProcessor] = {}
 
     def drop_counts(self) -> DropCounts:
         total = DropCounts()
@@ -87,6 +87,8 @@ def resolve_provider(
 
 def create_provider(*, set_global: bool) -> SdkTracerProvider:
     """A new SDK provider; installed as the global one when ``set_global``."""
+    from opentelemetry.sdk.resources import Resource  # resource detection is costly to import
+
     global _private_provider
     provider = SdkTracerProvider(resource=Resource.create(), span_limits=_span_limits())
     if set_global:
@@ -124,7 +126,7 @@ def install(provider: trace.TracerProvider, export: ExportConfig, *, owned: bool
     with _lock:
         installation = _installations.get(provider)
         if installation is None:
-            installation = Installation(provider=provider, owned=owned)
+            installation = Installation(provider, owned=owned)
             provider.add_span_processor(installation.processor)
             _installations[provider] = installation
             if not owned:
@@ -143,13 +145,7 @@ def _new_exporters(
     missing = tuple(name for name, key in keys.items() if key not in installation.exporters)
     if not missing:
         return []
-    wanted = ExportConfig(
-        exporters=missing,
-        file_path=export.file_path,
-        otlp=export.otlp,
-        batch=export.batch,
-        is_default_file=export.is_default_file,
-    )
+    wanted = export._replace(exporters=missing)
     return [(keys[name], processor) for name, processor in zip(missing, build_processors(wanted))]
 
 

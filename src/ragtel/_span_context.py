@@ -16,7 +16,6 @@ from typing import Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.propagate import inject
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -84,6 +83,8 @@ def get_distributed_trace_headers(
     carrier: dict[str, str] = {}
     context = trace.set_span_in_context(target)
     if propagate_all:
+        from opentelemetry.propagate import inject  # loads the configured propagators
+
         inject(carrier, context=context)
     else:
         _W3C.inject(carrier, context=context)
