@@ -31,7 +31,9 @@ def reset_global_tracer_provider() -> None:
 
 
 @pytest.fixture(autouse=True)
-def clean_otel_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def clean_otel_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     import os
 
     for name in list(os.environ):
@@ -51,7 +53,7 @@ def clean_otel_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
 
 
 @pytest.fixture(scope="session")
-def otlp_receiver() -> Iterator["OTLPReceiver"]:
+def otlp_receiver() -> Iterator[OTLPReceiver]:
     """One real OTLP receiver (Elastic's mockotlpserver) for the session, on loopback ports."""
     from otlp_receiver import OTLPReceiver
 
@@ -60,7 +62,7 @@ def otlp_receiver() -> Iterator["OTLPReceiver"]:
 
 
 @pytest.fixture
-def receiver(otlp_receiver: "OTLPReceiver") -> "OTLPReceiver":
+def receiver(otlp_receiver: OTLPReceiver) -> OTLPReceiver:
     """The session receiver, emptied for this test."""
     otlp_receiver.clear()
     return otlp_receiver

@@ -52,7 +52,9 @@ def emit(provider: TracerProvider, count: int) -> None:
 
 def test_everything_is_exported_in_batches_on_flush() -> None:
     exporter = GatedExporter()
-    processor = CountingBatchSpanProcessor(exporter, BatchConfig(max_export_batch_size=7), label="test")
+    processor = CountingBatchSpanProcessor(
+        exporter, BatchConfig(max_export_batch_size=7), label="test"
+    )
     emit(provider_with(processor), 100)
     assert processor.force_flush(5_000)
     assert sorted(exporter.received) == sorted(f"s{i}" for i in range(100))
@@ -70,7 +72,9 @@ def test_a_full_queue_drops_counts_and_warns(caplog: pytest.LogCaptureFixture) -
     drops = processor.drop_counts().queue_full
     # The worker may have taken one batch of 5 before stalling.
     assert 85 <= drops <= 90
-    assert any("spans dropped" in r.getMessage() and "queue full" in r.getMessage() for r in caplog.records)
+    assert any(
+        "spans dropped" in r.getMessage() and "queue full" in r.getMessage() for r in caplog.records
+    )
     exporter.gate.set()
     assert processor.force_flush(5_000)
     assert len(exporter.received) == 100 - drops
@@ -79,7 +83,9 @@ def test_a_full_queue_drops_counts_and_warns(caplog: pytest.LogCaptureFixture) -
 
 def test_failed_exports_are_counted_as_drops() -> None:
     exporter = GatedExporter(fail=True)
-    processor = CountingBatchSpanProcessor(exporter, BatchConfig(max_export_batch_size=10), label="test")
+    processor = CountingBatchSpanProcessor(
+        exporter, BatchConfig(max_export_batch_size=10), label="test"
+    )
     emit(provider_with(processor), 25)
     processor.force_flush(5_000)
     assert processor.drop_counts().export_failed == 25
@@ -94,7 +100,9 @@ def test_shutdown_is_bounded_by_the_export_timeout_when_the_exporter_stalls() ->
 
     exporter = StuckExporter()
     exporter.gate.clear()
-    config = BatchConfig(max_export_batch_size=1, export_timeout_millis=500, schedule_delay_millis=10)
+    config = BatchConfig(
+        max_export_batch_size=1, export_timeout_millis=500, schedule_delay_millis=10
+    )
     processor = CountingBatchSpanProcessor(exporter, config, label="test")
     emit(provider_with(processor), 5)
     time.sleep(0.05)  # let the worker enter the stuck export
@@ -120,7 +128,9 @@ def test_spans_after_shutdown_are_counted() -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_a_forked_child_exports_its_own_spans(tmp_path) -> None:  # type: ignore[no-untyped-def]
     exporter = GatedExporter()
-    processor = CountingBatchSpanProcessor(exporter, BatchConfig(schedule_delay_millis=10), label="test")
+    processor = CountingBatchSpanProcessor(
+        exporter, BatchConfig(schedule_delay_millis=10), label="test"
+    )
     provider = provider_with(processor)
     emit(provider, 1)
     result = tmp_path / "child.txt"

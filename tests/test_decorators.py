@@ -32,7 +32,9 @@ def test_function_records_bound_arguments_and_result(ragtel_spans: SpanRecorder)
     assert json.loads(span.attributes["ragtel.output"]) == ["q", "q", "q"]
 
 
-def test_string_output_is_recorded_as_text_and_none_is_not_recorded(ragtel_spans: SpanRecorder) -> None:
+def test_string_output_is_recorded_as_text_and_none_is_not_recorded(
+    ragtel_spans: SpanRecorder,
+) -> None:
     tracer = ragtel_spans.tracer()
 
     @tracer.trace_function("answer")
@@ -57,7 +59,11 @@ def test_var_args_and_kwargs_are_bound_by_name(ragtel_spans: SpanRecorder) -> No
         return len(rest)
 
     variadic(1, 2, 3, mode="fast")
-    assert inputs(ragtel_spans.by_name("variadic")) == {"first": 1, "rest": [2, 3], "options": {"mode": "fast"}}
+    assert inputs(ragtel_spans.by_name("variadic")) == {
+        "first": 1,
+        "rest": [2, 3],
+        "options": {"mode": "fast"},
+    }
 
 
 def test_secrets_in_arguments_are_redacted(ragtel_spans: SpanRecorder) -> None:
@@ -77,7 +83,9 @@ def test_secrets_in_arguments_are_redacted(ragtel_spans: SpanRecorder) -> None:
     }
 
 
-def test_mask_hook_sees_every_value_and_a_failing_mask_records_nothing(ragtel_spans: SpanRecorder) -> None:
+def test_mask_hook_sees_every_value_and_a_failing_mask_records_nothing(
+    ragtel_spans: SpanRecorder,
+) -> None:
     seen: list[object] = []
 
     def mask(value: object) -> object:
@@ -305,7 +313,9 @@ def test_generator_error_marks_span_failed(ragtel_spans: SpanRecorder) -> None:
     assert json.loads(span.attributes["ragtel.output"]) == [1]
 
 
-def test_generator_output_is_capped(ragtel_spans: SpanRecorder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generator_output_is_capped(
+    ragtel_spans: SpanRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tracer = ragtel_spans.tracer()
 
     @tracer.trace_function("many")
@@ -335,10 +345,15 @@ async def test_async_generator_paths(ragtel_spans: SpanRecorder) -> None:
     await gen.aclose()
 
     spans = [span for span in ragtel_spans.spans if span.name == "tokens"]
-    assert [json.loads(span.attributes["ragtel.output"]) for span in spans] == [["t0", "t1", "t2"], ["t0"]]
+    assert [json.loads(span.attributes["ragtel.output"]) for span in spans] == [
+        ["t0", "t1", "t2"],
+        ["t0"],
+    ]
 
 
-async def test_async_generator_cancelled_ends_span_without_error(ragtel_spans: SpanRecorder) -> None:
+async def test_async_generator_cancelled_ends_span_without_error(
+    ragtel_spans: SpanRecorder,
+) -> None:
     tracer = ragtel_spans.tracer()
     started = asyncio.Event()
 

@@ -25,13 +25,17 @@ def write_sample(path: Path) -> list:  # type: ignore[type-arg]
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = get_lastmile_tracer("file", tracer_provider=provider, output_filepath=path)
-    with tracer.start_as_current_span("root", kind=SpanKind.SERVER, attributes={"s": "x", "i": 7, "f": 0.5, "b": True}) as root:
+    with tracer.start_as_current_span(
+        "root", kind=SpanKind.SERVER, attributes={"s": "x", "i": 7, "f": 0.5, "b": True}
+    ) as root:
         root.add_event("step", {"tags": ["a", "b"], "n": [1, 2]})
         with tracer.start_as_current_span("child") as child:
             child.set_status(Status(StatusCode.ERROR, "nope"))
         link_target = tracer.start_span("linked")
         link_target.end()
-    tracer.start_span("with-link", links=[__import__("opentelemetry").trace.Link(link_target.get_span_context())]).end()
+    tracer.start_span(
+        "with-link", links=[__import__("opentelemetry").trace.Link(link_target.get_span_context())]
+    ).end()
     tracer.force_flush()
     return list(memory.get_finished_spans())
 
@@ -56,8 +60,13 @@ def test_each_line_parses_into_traces_data_with_matching_ids(tmp_path: Path) -> 
         assert exported.span_id == original.context.span_id.to_bytes(8, "big")
         if original.parent is not None:
             assert exported.parent_span_id == original.parent.span_id.to_bytes(8, "big")
-    assert seen["child"].status.code == StatusCode.ERROR.value and seen["child"].status.message == "nope"
-    assert seen["with-link"].links[0].span_id == by_name["linked"].context.span_id.to_bytes(8, "big")
+    assert (
+        seen["child"].status.code == StatusCode.ERROR.value
+        and seen["child"].status.message == "nope"
+    )
+    assert seen["with-link"].links[0].span_id == by_name["linked"].context.span_id.to_bytes(
+        8, "big"
+    )
     root_attributes = {kv.key: kv.value for kv in seen["root"].attributes}
     assert root_attributes["i"].int_value == 7 and root_attributes["b"].bool_value is True
     assert [kv.key for kv in seen["root"].events[0].attributes] == ["tags", "n"]
@@ -148,7 +157,9 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))
 results = [exporter.export(spans[:5]) for _ in range(10)]
 print(results.count(SpanExportResult.SUCCESS), results.count(SpanExportResult.FAILURE))
 """
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert completed.returncode == 0, completed.stderr
     successes, failures = map(int, completed.stdout.split())
     assert successes >= 1 and failures >= 1
@@ -164,7 +175,11 @@ print(results.count(SpanExportResult.SUCCESS), results.count(SpanExportResult.FA
 def test_encode_and_decode_reject_what_is_not_otlp() -> None:
     import pytest
 
-    for bad in ('["list"]', '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}', '{"resourceSpans": 5}'):
+    for bad in (
+        '["list"]',
+        '{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}',
+        '{"resourceSpans": 5}',
+    ):
         with pytest.raises(ValueError):
             decode_traces_line(bad)
     assert encode_spans_line([]) in ("{}", '{"resourceSpans":[]}')

@@ -6,12 +6,22 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("grpc", "google.protobuf", "requests", "urllib3", "opentelemetry.exporter", "opentelemetry.proto", "pytest")
+HEAVY = (
+    "grpc",
+    "google.protobuf",
+    "requests",
+    "urllib3",
+    "opentelemetry.exporter",
+    "opentelemetry.proto",
+    "pytest",
+)
 
 
 def modules_after(code: str) -> set[str]:
     script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
     return set(json.loads(completed.stdout.splitlines()[-1]))
 
 
@@ -22,6 +32,9 @@ def test_import_loads_no_exporter_protobuf_or_test_modules() -> None:
 
 def test_creating_a_file_tracer_still_loads_no_network_exporter(tmp_path) -> None:  # type: ignore[no-untyped-def]
     loaded = modules_after(
-        f"import ragtel; ragtel.get_lastmile_tracer('t', output_filepath={str(tmp_path / 'x.jsonl')!r})"
+        "import ragtel; "
+        f"ragtel.get_lastmile_tracer('t', output_filepath={str(tmp_path / 'x.jsonl')!r})"
     )
-    assert not [name for name in loaded if name.startswith(("grpc", "requests", "opentelemetry.exporter"))]
+    assert not [
+        name for name in loaded if name.startswith(("grpc", "requests", "opentelemetry.exporter"))
+    ]

@@ -63,7 +63,11 @@ def test_spans_arrive_intact(receiver: OTLPReceiver, protocol: str, tmp_path: Pa
     [event] = root_span["events"]
     assert event["name"] == "checkpoint"
     assert event["attributes"] == {"stage": "retrieval", "scores": [0.9, 0.1]}
-    assert root_span["start_time_unix_nano"] <= event["time_unix_nano"] <= root_span["end_time_unix_nano"]
+    assert (
+        root_span["start_time_unix_nano"]
+        <= event["time_unix_nano"]
+        <= root_span["end_time_unix_nano"]
+    )
     assert step_span["parent_span_id"] == root_span["span_id"]
     assert failing_span["parent_span_id"] == root_span["span_id"]
     assert {s["trace_id"] for s in spans.values()} == {root_span["trace_id"]}
@@ -72,14 +76,22 @@ def test_spans_arrive_intact(receiver: OTLPReceiver, protocol: str, tmp_path: Pa
     assert failing_span["status"] == {"code": "STATUS_CODE_ERROR", "message": "boom"}
     assert root_span["transport"] == ("grpc" if protocol == "grpc" else "http")
     assert root_span["headers"]["authorization"] == f"Bearer {TOKEN}"
-    assert not any(TOKEN in str(value) for span in spans.values() for value in span["attributes"].values())
+    assert not any(
+        TOKEN in str(value) for span in spans.values() for value in span["attributes"].values()
+    )
 
 
-def test_environment_headers_and_token_are_merged(receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_headers_and_token_are_merged(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=search,x-env=ci")
     monkeypatch.setenv("LASTMILE_API_TOKEN", TOKEN)
     tracer = get_lastmile_tracer(
-        "merged", exporter="otlp", otlp_protocol="grpc", otlp_endpoint=receiver.grpc_endpoint, set_global=False
+        "merged",
+        exporter="otlp",
+        otlp_protocol="grpc",
+        otlp_endpoint=receiver.grpc_endpoint,
+        set_global=False,
     )
     with tracer.start_as_current_span("hello"):
         pass

@@ -1,4 +1,4 @@
-"""Provider resolution: explicit wins, an app's global SDK provider is reused, else ragtel creates one."""
+"""Provider resolution: explicit wins, the app's SDK provider is reused, else one is created."""
 
 from __future__ import annotations
 
@@ -75,16 +75,19 @@ def test_output_filepath_on_a_reused_provider_adds_one_file_exporter(tmp_path: P
     assert "to-file" in target.read_text()
 
 
-def test_without_a_provider_ragtel_creates_and_installs_one(caplog: pytest.LogCaptureFixture) -> None:
+def test_without_a_provider_ragtel_creates_and_installs_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.WARNING, logger="ragtel")
     tracer = get_lastmile_tracer("fresh")
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
     assert tracer.tracer_provider is provider
     # Another instrumentation's tracer joins the same trace through the global provider.
-    with tracer.start_as_current_span("outer") as outer, trace.get_tracer("other").start_as_current_span(
-        "inner"
-    ) as inner:
+    with (
+        tracer.start_as_current_span("outer") as outer,
+        trace.get_tracer("other").start_as_current_span("inner") as inner,
+    ):
         assert inner.get_span_context().trace_id == outer.get_span_context().trace_id
     tracer.force_flush()
     default_file = Path("ragtel-traces.jsonl").resolve()
@@ -104,7 +107,9 @@ def test_set_global_false_leaves_the_global_provider_alone(tmp_path: Path) -> No
     assert other.tracer_provider is tracer.tracer_provider
 
 
-def test_default_file_path_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_file_path_from_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     target = tmp_path / "custom" / "spans.jsonl"
     monkeypatch.setenv("RAGTEL_TRACES_FILE", str(target))
     tracer = get_lastmile_tracer("env-file")
@@ -135,7 +140,9 @@ def test_otel_traces_exporter_chooses_exporters(
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", env_value)
     get_lastmile_tracer("env-exporters")
     provider = trace.get_tracer_provider()
-    labels = [p._label for p in processors_of(provider) if isinstance(p, CountingBatchSpanProcessor)]  # type: ignore[attr-defined]
+    labels = [
+        p._label for p in processors_of(provider) if isinstance(p, CountingBatchSpanProcessor)
+    ]  # type: ignore[attr-defined]
     assert labels == expected
     assert not Path("ragtel-traces.jsonl").exists()
 
@@ -147,7 +154,9 @@ def test_created_providers_allow_many_attributes_per_span() -> None:
         assert len(span.attributes) == 500  # type: ignore[attr-defined]
 
 
-def test_construction_does_no_network_io_and_leaves_environ_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_construction_does_no_network_io_and_leaves_environ_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("LASTMILE_API_TOKEN", "tok-from-env")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -156,8 +165,12 @@ def test_construction_does_no_network_io_and_leaves_environ_alone(monkeypatch: p
     port = listener.getsockname()[1]
     before = dict(os.environ)
     try:
-        get_lastmile_tracer("g", exporter="otlp", otlp_protocol="grpc", otlp_endpoint=f"http://127.0.0.1:{port}")
-        get_lastmile_tracer("h", exporter="otlp", otlp_endpoint=f"http://127.0.0.1:{port}", set_global=False)
+        get_lastmile_tracer(
+            "g", exporter="otlp", otlp_protocol="grpc", otlp_endpoint=f"http://127.0.0.1:{port}"
+        )
+        get_lastmile_tracer(
+            "h", exporter="otlp", otlp_endpoint=f"http://127.0.0.1:{port}", set_global=False
+        )
         assert dict(os.environ) == before
         with pytest.raises(TimeoutError):
             listener.accept()

@@ -47,8 +47,11 @@ def test_start_as_current_span_as_decorator(ragtel_spans: SpanRecorder) -> None:
 
 def test_exception_options_pass_through(ragtel_spans: SpanRecorder) -> None:
     tracer = ragtel_spans.tracer()
-    with pytest.raises(ValueError), tracer.start_as_current_span(
-        "quiet", record_exception=False, set_status_on_exception=False
+    with (
+        pytest.raises(ValueError),
+        tracer.start_as_current_span(
+            "quiet", record_exception=False, set_status_on_exception=False
+        ),
     ):
         raise ValueError("x")
     with pytest.raises(ValueError), tracer.start_as_current_span("loud"):
@@ -71,7 +74,9 @@ def test_start_span_with_links_is_not_current(ragtel_spans: SpanRecorder) -> Non
     tracer = ragtel_spans.tracer()
     other = tracer.start_span("other")
     other.end()
-    span = tracer.start_span("manual", links=[trace.Link(other.get_span_context(), {"why": "retry"})])
+    span = tracer.start_span(
+        "manual", links=[trace.Link(other.get_span_context(), {"why": "retry"})]
+    )
     assert trace.get_current_span() is not span
     span.end()
     link = ragtel_spans.by_name("manual").links[0]
@@ -108,7 +113,9 @@ def test_context_from_serialized_form_and_span_context(ragtel_spans: SpanRecorde
         assert span.parent.span_id == origin_context.span_id
 
 
-@pytest.mark.parametrize("bad", ["", "garbage", "00-zz-yy-01", "{not json", '{"traceparent": 5}', "{}"])
+@pytest.mark.parametrize(
+    "bad", ["", "garbage", "00-zz-yy-01", "{not json", '{"traceparent": 5}', "{}"]
+)
 def test_malformed_context_strings_raise_value_error_quoting_them(
     ragtel_spans: SpanRecorder, bad: str
 ) -> None:
@@ -191,7 +198,9 @@ async def test_fifty_asyncio_tasks_nest_under_the_right_parents(ragtel_spans: Sp
     await asyncio.gather(*(run(i) for i in range(50)))
     _assert_each_child_under_its_own_parent(ragtel_spans, 50)
     leaves = [span for span in ragtel_spans.spans if span.name.endswith("leaf")]
-    children = {span.context.span_id for span in ragtel_spans.spans if span.name.startswith("child-")}
+    children = {
+        span.context.span_id for span in ragtel_spans.spans if span.name.startswith("child-")
+    }
     assert len(leaves) == 50 and all(span.parent.span_id in children for span in leaves)
 
 
@@ -221,10 +230,12 @@ def test_bad_arguments_raise_naming_them(ragtel_spans: SpanRecorder) -> None:
     with pytest.raises(ValueError, match="rag_flow_type must be one of 'ingestion', 'query'"):
         get_lastmile_tracer("a", rag_flow_type="both", tracer_provider=provider)
     with pytest.raises(ValueError, match="aliases"):
-        get_lastmile_tracer("b", rag_flow_type="query", pipeline_type="ingestion", tracer_provider=provider)
+        get_lastmile_tracer(
+            "b", rag_flow_type="query", pipeline_type="ingestion", tracer_provider=provider
+        )
     with pytest.raises(TypeError, match="pass pipeline_type by keyword"):
         get_lastmile_tracer("c", RagFlowType.QUERY, tracer_provider=provider)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="initial_params key .*'bad key'"):
+    with pytest.raises(ValueError, match=r"initial_params key .*'bad key'"):
         get_lastmile_tracer("d", initial_params={"bad key": 1}, tracer_provider=provider)
     with pytest.raises(TypeError, match="tracer_name"):
         get_lastmile_tracer("", tracer_provider=provider)

@@ -121,14 +121,16 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._count_drop("after_shutdown", leftover)
         try:
             self._exporter.shutdown()
-        except Exception:  # noqa: BLE001 - shutdown must complete for the app to exit
+        except Exception:
             _logger.exception("ragtel: %s exporter failed to shut down", self._label)
         self._report_drops(final=True)
 
     # Internals ---------------------------------------------------------
 
     def _start_worker(self) -> threading.Thread:
-        worker = threading.Thread(target=self._run, name=f"ragtel-export-{self._label}", daemon=True)
+        worker = threading.Thread(
+            target=self._run, name=f"ragtel-export-{self._label}", daemon=True
+        )
         worker.start()
         return worker
 
@@ -187,7 +189,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             result = self._exporter.export(batch)
-        except Exception:  # noqa: BLE001 - an exporter bug must not kill the worker
+        except Exception:
             _logger.exception("ragtel: %s exporter raised while exporting", self._label)
             result = SpanExportResult.FAILURE
         finally:

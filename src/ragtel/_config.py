@@ -127,7 +127,10 @@ def resolve_capture(capture_content: bool | None, mask: Mask | None) -> CaptureC
     """Capture settings from arguments, falling back to the environment."""
     max_length = env_int(env.RAGTEL_MAX_VALUE_LENGTH, DEFAULT_MAX_VALUE_LENGTH, minimum=32)
     # The SDK would cut a longer value silently; cut it ourselves, with a marker.
-    for limit_name in (env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT):
+    for limit_name in (
+        env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+    ):
         if os.environ.get(limit_name):
             max_length = min(max_length, env_int(limit_name, max_length, minimum=1))
             break
@@ -142,7 +145,9 @@ def resolve_capture(capture_content: bool | None, mask: Mask | None) -> CaptureC
 def resolve_batch() -> BatchConfig:
     """Batch settings: the standard ``OTEL_BSP_*`` variables over ragtel's defaults."""
     max_queue = env_int(env.OTEL_BSP_MAX_QUEUE_SIZE, DEFAULT_MAX_QUEUE_SIZE)
-    batch = min(env_int(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_EXPORT_BATCH_SIZE), max_queue)
+    batch = min(
+        env_int(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, DEFAULT_MAX_EXPORT_BATCH_SIZE), max_queue
+    )
     return BatchConfig(
         max_queue_size=max_queue,
         max_export_batch_size=batch,

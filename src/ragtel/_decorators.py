@@ -125,7 +125,7 @@ class _Recorder:
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
         names = self._names
         if self._simple and len(args) <= len(names) and all(key in names for key in kwargs):
-            bound = dict(zip(names, args))
+            bound = dict(zip(names, args, strict=False))  # fewer args than names: defaults follow
             bound.update(kwargs)
             for name, default in self._defaults:
                 bound.setdefault(name, default)
@@ -144,7 +144,7 @@ class _Recorder:
         if mask is not None:
             try:
                 value = mask(value)
-            except Exception:  # noqa: BLE001 - a failing mask must not leak or crash
+            except Exception:
                 _logger.exception("ragtel: the mask hook raised; the value is not recorded")
                 return MASK_FAILED
         limits = self._capture.limits
@@ -292,7 +292,7 @@ def _wrap_generator(
                 except GeneratorExit:
                     inner.close()
                     raise
-                except BaseException as thrown:  # noqa: BLE001 - forwarded to the inner generator
+                except BaseException as thrown:
                     to_throw = thrown
         except BaseException as error:
             _fail(span, error, options)
@@ -348,7 +348,7 @@ def _wrap_async_generator(
                 except GeneratorExit:
                     await inner.aclose()
                     raise
-                except BaseException as thrown:  # noqa: BLE001 - forwarded to the inner generator
+                except BaseException as thrown:
                     to_throw = thrown
         except BaseException as error:
             _fail(span, error, options)

@@ -45,7 +45,9 @@ _ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
 _PRIMITIVE_TYPES: Final = (str, bool, int, float)
 # Values whose str() is their natural JSON form (UUID, Decimal, paths, IP
 # addresses), matched by module so those modules need not be imported here.
-_TEXT_FORM_MODULES: Final = frozenset({"uuid", "decimal", "_decimal", "_pydecimal", "pathlib", "ipaddress"})
+_TEXT_FORM_MODULES: Final = frozenset(
+    {"uuid", "decimal", "_decimal", "_pydecimal", "pathlib", "ipaddress"}
+)
 
 
 def truncate(text: str, max_length: int) -> str:
@@ -81,7 +83,7 @@ def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
     """Turn ``value`` into an attribute value; ``None`` stays ``None`` (nothing to record)."""
     try:
         return _encode_attribute(value, limits)
-    except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
+    except Exception:
         return _fallback(value, limits)
 
 
@@ -91,7 +93,7 @@ def encode_json(value: Any, limits: ValueLimits) -> str:
         budget = _Budget(limits.max_length, limits.max_items)
         text = json.dumps(_to_jsonable(value, budget, 0, set()), ensure_ascii=False)
         return clean_text(text, limits.max_length)
-    except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
+    except Exception:
         return _fallback(value, limits)
 
 
@@ -99,7 +101,7 @@ def stable_repr(value: Any) -> str:
     """``repr(value)`` without memory addresses; never raises."""
     try:
         return _ADDRESS.sub("", repr(value))
-    except Exception:  # noqa: BLE001 - a broken __repr__ is the object's problem, not ours
+    except Exception:
         return f"<unrepresentable {type(value).__qualname__}>"
 
 
@@ -110,7 +112,7 @@ def _encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
     if kind is bool or kind is float:
         return value  # type: ignore[no-any-return]
     if kind is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)  # type: ignore[no-any-return]
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
     if value is None:
         return None
     if kind is list or kind is tuple:
@@ -297,5 +299,5 @@ def _non_finite(value: float) -> str:
 def _fallback(value: Any, limits: ValueLimits) -> str:
     try:
         return truncate(stable_repr(value), limits.max_length)
-    except Exception:  # noqa: BLE001 - last resort, must not raise
+    except Exception:
         return "<unencodable>"

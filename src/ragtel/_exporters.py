@@ -33,7 +33,10 @@ _TRACES_PATH: Final = "/v1/traces"
 
 
 def parse_exporter_names(value: str | Sequence[str], *, source: str) -> tuple[str, ...]:
-    """Validate exporter names (``"otlp,file"`` or a sequence); raises ValueError naming ``source``."""
+    """Validate exporter names (``"otlp,file"`` or a sequence).
+
+    Raises ValueError naming ``source`` for an unknown name.
+    """
     names = value.split(",") if isinstance(value, str) else list(value)
     result: list[str] = []
     for raw in names:
@@ -127,7 +130,9 @@ def _names_from_environment() -> tuple[str, ...]:
             if name in EXPORTER_NAMES:
                 names.append(name)
             elif name:
-                _logger.warning("ragtel: ignoring unknown exporter %r in %s", name, env.OTEL_TRACES_EXPORTER)
+                _logger.warning(
+                    "ragtel: ignoring unknown exporter %r in %s", name, env.OTEL_TRACES_EXPORTER
+                )
         return tuple(names) or ("none",)
     if os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or os.environ.get(
         env.OTEL_EXPORTER_OTLP_ENDPOINT
@@ -223,8 +228,12 @@ def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
         exporter = _build_exporter(name, config)
         processors.append(CountingBatchSpanProcessor(exporter, config.batch, label=name))
     if config.is_default_file and config.file_path:
-        _logger.warning(
-            "ragtel: no exporter configured; writing traces as OTLP JSON Lines to %s",
+        # Said once per provider, so a user who configured nothing learns where traces went.
+        explicit = bool(os.environ.get(env.RAGTEL_TRACES_FILE))
+        _logger.log(
+            logging.INFO if explicit else logging.WARNING,
+            "ragtel: %s; writing traces as OTLP JSON Lines to %s",
+            f"{env.RAGTEL_TRACES_FILE} is set" if explicit else "no exporter configured",
             os.path.abspath(config.file_path),
         )
     return processors
@@ -280,4 +289,3 @@ def _grpc_exporter(otlp: OtlpConfig) -> SpanExporter:
         timeout=otlp.timeout,
         compression=compression,
     )
-

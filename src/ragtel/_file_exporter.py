@@ -10,6 +10,7 @@ file's mode is left as it is.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -44,7 +45,7 @@ class OtlpJsonLinesExporter(SpanExporter):
             return SpanExportResult.FAILURE if self._is_shutdown else SpanExportResult.SUCCESS
         try:
             payload = (encode_spans_line(spans) + "\n").encode("utf-8")
-        except Exception:  # noqa: BLE001 - one bad batch must not stop the exporter
+        except Exception:
             _logger.exception("ragtel: could not encode %d spans for %s", len(spans), self._path)
             return SpanExportResult.FAILURE
         with self._lock:
@@ -63,10 +64,8 @@ class OtlpJsonLinesExporter(SpanExporter):
         with self._lock:
             self._is_shutdown = True
             if self._fd is not None:
-                try:
+                with contextlib.suppress(OSError):  # fsync is best effort (e.g. a pipe)
                     os.fsync(self._fd)
-                except OSError:
-                    pass
                 os.close(self._fd)
                 self._fd = None
 

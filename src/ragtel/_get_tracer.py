@@ -117,9 +117,12 @@ def get_lastmile_tracer(
         existing = _tracers.get(tracer_name)
         if existing is not None:
             tracer, first_settings = existing
-            if settings != first_settings and any(value is not None and value != () for value in settings):
+            if settings != first_settings and any(
+                value is not None and value != () for value in settings
+            ):
                 _logger.warning(
-                    "ragtel: tracer %r already exists; the configuration it was created with is kept",
+                    "ragtel: tracer %r already exists; "
+                    "the configuration it was created with is kept",
                     tracer_name,
                 )
             return tracer
@@ -187,9 +190,7 @@ def _create_tracer(
     )
 
 
-def _check_arguments(
-    tracer_name: Any, token: Any, project_name: Any, project_id: Any
-) -> None:
+def _check_arguments(tracer_name: Any, token: Any, project_name: Any, project_id: Any) -> None:
     if not isinstance(tracer_name, str) or not tracer_name:
         raise TypeError(f"tracer_name must be a non-empty str; got {tracer_name!r}")
     if token is not None and (isinstance(token, RagFlowType) or not isinstance(token, str)):
@@ -224,7 +225,10 @@ def _initial_params(initial_params: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(initial_params, Mapping):
         raise TypeError(f"initial_params must be a mapping; got {type(initial_params).__name__}")
-    return {validate_param_key(key, argument="initial_params key"): value for key, value in initial_params.items()}
+    return {
+        validate_param_key(key, argument="initial_params key"): value
+        for key, value in initial_params.items()
+    }
 
 
 _default_capture: CaptureConfig | None = None

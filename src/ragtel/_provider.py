@@ -59,6 +59,9 @@ class Installation:
             )
         return total
 
+    def file_paths(self) -> list[str]:
+        return [key[1] for key in self.exporters if key[0] == "file"]
+
     def shutdown_exporters(self) -> None:
         for processor in self.exporters.values():
             processor.shutdown()
@@ -74,7 +77,7 @@ _private_provider: SdkTracerProvider | None = None
 def resolve_provider(
     tracer_provider: trace.TracerProvider | None, *, set_global: bool
 ) -> tuple[trace.TracerProvider, bool]:
-    """Return the provider to use and whether ragtel must create it (``None`` case handled by caller)."""
+    """Return the provider to use, and whether ragtel must create a new one instead."""
     if tracer_provider is not None:
         return tracer_provider, False
     current = trace.get_tracer_provider()
@@ -113,7 +116,9 @@ def _span_limits() -> SpanLimits:
     return SpanLimits(max_span_attributes=DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT)
 
 
-def install(provider: trace.TracerProvider, export: ExportConfig, *, owned: bool) -> Installation | None:
+def install(
+    provider: trace.TracerProvider, export: ExportConfig, *, owned: bool
+) -> Installation | None:
     """Add ragtel's processor (once) and the requested exporters (once each) to ``provider``."""
     if not isinstance(provider, SdkTracerProvider):
         if export.exporters:
@@ -146,7 +151,8 @@ def _new_exporters(
     if not missing:
         return []
     wanted = export._replace(exporters=missing)
-    return [(keys[name], processor) for name, processor in zip(missing, build_processors(wanted))]
+    processors = build_processors(wanted)
+    return [(keys[name], processor) for name, processor in zip(missing, processors, strict=True)]
 
 
 def _exporter_key(name: str, export: ExportConfig) -> tuple[str, ...]:

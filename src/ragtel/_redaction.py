@@ -9,6 +9,7 @@ Names are split into words (``snake_case``, ``kebab-case``, ``camelCase``) so
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Final
 
@@ -70,7 +71,7 @@ def _classify(name: str) -> bool:
     words = [word.lower() for word in _WORD_SPLIT.split(name) if word]
     if any(word in _SENSITIVE_WORDS for word in words):
         return True
-    return any(pair in _SENSITIVE_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _SENSITIVE_PAIRS for pair in itertools.pairwise(words))
 
 
 def mask_url_credentials(text: str) -> str:

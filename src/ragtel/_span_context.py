@@ -4,8 +4,13 @@ Two string forms are understood wherever ragtel takes a ``context``:
 
 * a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``);
 * the serialized form made by :func:`serialize_span_context`: a JSON object
-  of W3C Trace Context headers (``{"traceparent": ..., "tracestate": ...}``),
-  the same dict :func:`get_distributed_trace_headers` returns for HTTP.
+  of W3C Trace Context headers (``{"traceparent": ..., "tracestate": ...}``).
+
+A mapping of incoming headers (such as :func:`get_distributed_trace_headers`
+produced upstream) is also accepted. It goes through the globally configured
+propagators and, like OTel's own ``extract``, is lenient: headers that carry
+no valid context start a new trace. Strings are strict, because a string is
+a programming-time hand-over: a malformed one raises ValueError.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 _W3C: Final = TraceContextTextMapPropagator()
 _TRACEPARENT: Final = "traceparent"
 
-ContextLike = Context | SpanContext | str
+ContextLike = Context | SpanContext | str | Mapping[str, str]
 
 
 def to_context(context: ContextLike | None, *, argument: str = "context") -> Context | None:
@@ -37,9 +42,13 @@ def to_context(context: ContextLike | None, *, argument: str = "context") -> Con
         return trace.set_span_in_context(NonRecordingSpan(context))
     if isinstance(context, str):
         return _context_from_string(context, argument)
+    if isinstance(context, Mapping):
+        from opentelemetry.propagate import extract
+
+        return extract(context)
     raise TypeError(
-        f"{argument} must be an opentelemetry Context, a SpanContext, a traceparent string "
-        f"or a serialized span context; got {type(context).__name__}"
+        f"{argument} must be an opentelemetry Context, a SpanContext, a traceparent string, "
+        f"a serialized span context or a mapping of headers; got {type(context).__name__}"
     )
 
 

@@ -35,7 +35,8 @@ class LastMileTracer(trace.Tracer):
 
     Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method
     works as usual; ``context`` may also be a ``SpanContext``, a W3C
-    ``traceparent`` string or a string from :meth:`serialize_span_context`.
+    ``traceparent`` string, a string from :meth:`serialize_span_context` or a
+    mapping of incoming HTTP headers.
 
     Example::
 
@@ -69,6 +70,11 @@ class LastMileTracer(trace.Tracer):
         """The provider this tracer's spans go through."""
         return self._provider
 
+    @property
+    def output_filepaths(self) -> list[str]:
+        """Absolute paths of the OTLP JSON Lines files ragtel writes this tracer's spans to."""
+        return self._installation.file_paths() if self._installation else []
+
     # OpenTelemetry Tracer ----------------------------------------------
 
     def start_span(
@@ -95,7 +101,14 @@ class LastMileTracer(trace.Tracer):
         if context is not None and type(context) is not Context:
             context = to_context(context)
         return self._delegate.start_span(
-            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
         )
 
     def start_as_current_span(  # type: ignore[override]
@@ -172,7 +185,9 @@ class LastMileTracer(trace.Tracer):
         )
 
         def decorator(func: F) -> F:
-            return trace_callable(func, tracer=self, name=name, options=options, capture=self._capture)
+            return trace_callable(
+                func, tracer=self, name=name, options=options, capture=self._capture
+            )
 
         return decorator
 
@@ -224,7 +239,7 @@ class LastMileTracer(trace.Tracer):
         return serialize_span_context(span)
 
     def get_distributed_trace_headers(self, span: Span | None = None) -> dict[str, str]:
-        """HTTP headers (``traceparent``…) to send the current or given span's context downstream."""
+        """HTTP headers (``traceparent``…) carrying the current or given span's context."""
         return get_distributed_trace_headers(span)
 
     # Lifecycle ----------------------------------------------------------
@@ -259,4 +274,3 @@ class LastMileTracer(trace.Tracer):
 
     def __repr__(self) -> str:
         return f"LastMileTracer(name={self._name!r})"
-

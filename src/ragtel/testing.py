@@ -37,7 +37,10 @@ class SpanRecorder:
         self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
 
     def tracer(self, name: str = "test", **kwargs: Any) -> LastMileTracer:
-        """A :class:`LastMileTracer` on this recorder's provider (same arguments as ``get_lastmile_tracer``)."""
+        """A :class:`LastMileTracer` on this recorder's provider.
+
+        Takes the same arguments as ``get_lastmile_tracer``.
+        """
         return get_lastmile_tracer(name, tracer_provider=self.provider, **kwargs)
 
     @property
@@ -48,7 +51,9 @@ class SpanRecorder:
     def by_name(self, name: str) -> ReadableSpan:
         """The one finished span called ``name`` (AssertionError if there are none or several)."""
         matches = [span for span in self.spans if span.name == name]
-        assert len(matches) == 1, f"expected one span named {name!r}, found {len(matches)}: {self.names()}"
+        assert len(matches) == 1, (
+            f"expected one span named {name!r}, found {len(matches)}: {self.names()}"
+        )
         return matches[0]
 
     def names(self) -> list[str]:

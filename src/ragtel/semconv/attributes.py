@@ -19,4 +19,3 @@ RAGTEL_RAG_FLOW_TYPE: Final = "ragtel.rag_flow.type"
 
 RAGTEL_PARAM_PREFIX: Final = "ragtel.param."
 """Template prefix: ``ragtel.param.<key>`` holds one ParamSet entry."""
-

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh machine, then run it.
+#   - a virtualenv in .venv with ragtel and its test extras
+#   - the OTLP test receiver (Elastic's mockotlpserver) from npm
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k decorators`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+npm ci --prefix tests/receiver --no-audit --no-fund --loglevel=error
+
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,86 @@
+"""Per-trace state: trace-level attributes reach the local root, state is bounded and released."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+
+from ragtel._processor import RagtelSpanProcessor
+from ragtel.testing import SpanRecorder
+
+
+def test_root_started_by_another_instrumentation_gets_the_attributes(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    tracer = ragtel_spans.tracer("rag", project_name="bot", initial_params={"top_k": 3})
+    framework = ragtel_spans.provider.get_tracer("web-framework")
+    with framework.start_as_current_span("POST /ask"):
+        with tracer.start_as_current_span("retrieve"):
+            pass
+        with tracer.start_as_current_span("generate"):
+            pass
+    root = ragtel_spans.by_name("POST /ask")
+    assert root.attributes["ragtel.project.name"] == "bot"
+    assert root.attributes["ragtel.param.top_k"] == 3
+    assert "ragtel.project.name" not in ragtel_spans.by_name("retrieve").attributes
+
+
+def test_trace_without_ragtel_spans_is_left_alone(ragtel_spans: SpanRecorder) -> None:
+    ragtel_spans.tracer("rag", project_name="bot")
+    with ragtel_spans.provider.get_tracer("other").start_as_current_span("plain"):
+        pass
+    assert dict(ragtel_spans.by_name("plain").attributes) == {}
+
+
+def test_state_is_released_when_the_local_root_ends(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("rag", project_name="bot")
+    processor = next(
+        p
+        for p in ragtel_spans.provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        if isinstance(p, RagtelSpanProcessor)
+    )
+    for _ in range(100):
+        with tracer.start_as_current_span("root"), tracer.start_as_current_span("child"):
+            assert processor.tracked_traces == 1
+    assert processor.tracked_traces == 0
+
+
+def test_tracked_traces_are_bounded_and_eviction_is_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="ragtel")
+    processor = RagtelSpanProcessor(max_traces=10)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("leaky")
+    never_ended = [tracer.start_span(f"open-{i}") for i in range(25)]
+    assert processor.tracked_traces == 10
+    assert processor.evicted_traces == 15
+    assert "more than 10 traces are open at once" in caplog.text
+    for span in never_ended:
+        span.end()
+    assert processor.tracked_traces == 0
+
+
+def test_context_from_a_headers_mapping_is_lenient(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("upstream"):
+        headers = tracer.get_distributed_trace_headers()
+    with tracer.start_as_current_span("downstream", context=headers):
+        pass
+    with tracer.start_as_current_span("garbage-headers", context={"traceparent": "nonsense"}):
+        pass
+    upstream, downstream = ragtel_spans.by_name("upstream"), ragtel_spans.by_name("downstream")
+    assert downstream.parent.span_id == upstream.context.span_id
+    assert ragtel_spans.by_name("garbage-headers").parent is None
+
+
+def test_output_filepaths_says_where_spans_go(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ragtel import get_lastmile_tracer
+
+    tracer = get_lastmile_tracer("files", output_filepath=tmp_path / "a.jsonl")
+    assert tracer.output_filepaths == [str(tmp_path / "a.jsonl")]
+    assert isinstance(trace.get_tracer_provider(), TracerProvider)
