@@ -425,3 +425,21 @@ def test_span_names_are_never_rewritten(ragtel_spans: SpanRecorder) -> None:
 
     f()
     assert ragtel_spans.names() == [odd]
+
+
+def test_value_cap_follows_the_otel_length_limit(
+    ragtel_spans: SpanRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100")
+    tracer = ragtel_spans.tracer("capped")
+
+    @tracer.trace_function("long")
+    def long(text: str) -> str:
+        return text * 2
+
+    long("z" * 500)
+    span = ragtel_spans.by_name("long")
+    output = span.attributes["ragtel.output"]
+    assert len(output) == 100 and output.startswith("zzz")
+    assert output.endswith("chars]") and "…[truncated " in output
+    assert len(span.attributes["ragtel.input"]) == 100

@@ -183,3 +183,23 @@ def test_encode_and_decode_reject_what_is_not_otlp() -> None:
         with pytest.raises(ValueError):
             decode_traces_line(bad)
     assert encode_spans_line([]) in ("{}", '{"resourceSpans":[]}')
+
+
+def test_spans_are_flushed_at_exit_without_an_explicit_flush(tmp_path: Path) -> None:
+    script = """
+import ragtel
+tracer = ragtel.get_lastmile_tracer("exit")
+for i in range(3000):
+    with tracer.start_as_current_span(f"s{i}"):
+        pass
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    names = set()
+    for line in (tmp_path / "ragtel-traces.jsonl").read_text().splitlines():
+        for resource_spans in decode_traces_line(line).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                names.update(span.name for span in scope_spans.spans)
+    assert names == {f"s{i}" for i in range(3000)}
