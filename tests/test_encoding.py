@@ -218,3 +218,40 @@ def test_any_value_encodes_to_valid_utf8_within_the_limit(value: object) -> None
     text.encode("utf-8")
     attribute = encode_attribute(value, LIMITS)
     assert attribute is None or isinstance(attribute, (str, bool, int, float, list))
+
+
+plain_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=8)
+        | st.dictionaries(
+            st.text() | st.sampled_from(["api_key", "Token", "max_tokens"]), children, max_size=8
+        )
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_json_values)
+def test_fast_path_gives_exactly_what_the_general_path_gives(value: object) -> None:
+    from ragtel._encoding import _walked_json, clean_text
+
+    expected = clean_text(_walked_json(value, LIMITS), LIMITS.max_length)
+    assert encode_json(value, LIMITS) == expected
+
+
+def test_non_string_keys_encode_like_json() -> None:
+    assert json.loads(encode_json({True: 1, None: 2, 1.5: 3, 2: 4}, LIMITS)) == {
+        "true": 1,
+        "null": 2,
+        "1.5": 3,
+        "2": 4,
+    }
+    # The general path (a non-JSON value inside) names keys the same way.
+    [(key, text)] = json.loads(encode_json({True: Opaque()}, LIMITS)).items()
+    assert key == "true" and text.endswith("Opaque object>")

@@ -121,7 +121,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._count_drop("after_shutdown", leftover)
         try:
             self._exporter.shutdown()
-        except Exception:
+        except Exception:  # shutdown must complete for the app to exit
             _logger.exception("ragtel: %s exporter failed to shut down", self._label)
         self._report_drops(final=True)
 
@@ -189,7 +189,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             result = self._exporter.export(batch)
-        except Exception:
+        except Exception:  # an exporter bug must not kill the worker
             _logger.exception("ragtel: %s exporter raised while exporting", self._label)
             result = SpanExportResult.FAILURE
         finally:

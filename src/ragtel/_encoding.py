@@ -72,10 +72,11 @@ def clean_text(text: str, max_length: int) -> str:
     protobuf and would fail a whole export batch, so they are escaped.
     """
     text = mask_url_credentials(text)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return truncate(text, max_length)
 
 
@@ -83,25 +84,77 @@ def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
     """Turn ``value`` into an attribute value; ``None`` stays ``None`` (nothing to record)."""
     try:
         return _encode_attribute(value, limits)
-    except Exception:
+    except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
         return _fallback(value, limits)
 
 
 def encode_json(value: Any, limits: ValueLimits) -> str:
     """Turn ``value`` into JSON text of at most ``limits.max_length`` characters."""
     try:
-        budget = _Budget(limits.max_length, limits.max_items)
-        text = json.dumps(_to_jsonable(value, budget, 0, set()), ensure_ascii=False)
+        text = _plain_json(value, limits)
+        if text is None:
+            text = _walked_json(value, limits)
         return clean_text(text, limits.max_length)
-    except Exception:
+    except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
         return _fallback(value, limits)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError("not plain JSON")
+
+
+# One encoder each, built once: json.dumps with options builds a new one per call.
+_JSON: Final = json.JSONEncoder(ensure_ascii=False)
+_PLAIN_JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_refuse)
+# Lowercase fragments of every sensitive name (see _redaction); a text without
+# any of them cannot hold a key that needs redacting.
+_SENSITIVE_FRAGMENTS: Final = (
+    "key",
+    "token",
+    "secret",
+    "passw",
+    "pwd",
+    "passphrase",
+    "cookie",
+    "bearer",
+    "authoriz",
+    "credential",
+)
+
+
+def _plain_json(value: Any, limits: ValueLimits) -> str | None:
+    """Fast path: the C encoder's text for small, plain JSON data, else None.
+
+    Gives the same text the walk below would, in the cases it accepts: only
+    JSON-native types (anything else raises in ``_refuse``; NaN raises too), a
+    length under which no item cap or character budget of the walk can be hit
+    (n items take at least 2n-1 characters; the budget overcounts at most 4x),
+    and no fragment of a sensitive name anywhere in the text.
+    """
+    try:
+        text: str = _PLAIN_JSON.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if len(text) > min(2 * limits.max_items - 1, limits.max_length // 4):
+        return None
+    lowered = text.lower()
+    for fragment in _SENSITIVE_FRAGMENTS:  # a plain loop: any() over a generator costs 3x
+        if fragment in lowered:
+            return None
+    return text
+
+
+def _walked_json(value: Any, limits: ValueLimits) -> str:
+    """The general path: convert, redact and cap in Python, then encode."""
+    budget = _Budget(limits.max_length, limits.max_items)
+    return str(_JSON.encode(_to_jsonable(value, budget, 0, set())))
 
 
 def stable_repr(value: Any) -> str:
     """``repr(value)`` without memory addresses; never raises."""
     try:
         return _ADDRESS.sub("", repr(value))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a broken __repr__ is the object's problem, not ours
         return f"<unrepresentable {type(value).__qualname__}>"
 
 
@@ -222,10 +275,13 @@ def _sequence_to_jsonable(
 def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
     if isinstance(value, enum.Enum):
         return _to_jsonable(value.value, budget, depth + 1, path)
-    if isinstance(value, (str, int, float)):
-        # Subclasses of the primitives (IntFlag aside, handled above) encode as their base.
-        base = str if isinstance(value, str) else float if isinstance(value, float) else int
-        return _to_jsonable(base(value), budget, depth, path)
+    # Subclasses of the primitives encode as their base value, as json.dumps does.
+    if isinstance(value, str):
+        return _to_jsonable(str.__str__(value), budget, depth, path)
+    if isinstance(value, float):
+        return _to_jsonable(float(value), budget, depth, path)
+    if isinstance(value, int):
+        return _to_jsonable(int(value), budget, depth, path)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _to_jsonable(_bytes_text(bytes(value), budget.chars), budget, depth, path)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
@@ -285,9 +341,16 @@ def _sorted_set(items: set[Any] | frozenset[Any]) -> list[Any]:
 
 
 def _key_text(key: Any) -> str:
+    # The same text json.dumps gives keys it accepts (True -> "true", 1.5 -> "1.5").
     if isinstance(key, enum.Enum):
         key = key.value
-    return key if isinstance(key, str) else stable_repr(key)
+    if isinstance(key, str):
+        return str.__str__(key)
+    if isinstance(key, float) and not math.isfinite(key):
+        return _non_finite(key)
+    if key is None or isinstance(key, (bool, int, float)):
+        return str(_JSON.encode(key))
+    return stable_repr(key)
 
 
 def _non_finite(value: float) -> str:
@@ -299,5 +362,5 @@ def _non_finite(value: float) -> str:
 def _fallback(value: Any, limits: ValueLimits) -> str:
     try:
         return truncate(stable_repr(value), limits.max_length)
-    except Exception:
+    except Exception:  # noqa: BLE001 - last resort, must not raise
         return "<unencodable>"

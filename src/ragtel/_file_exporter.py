@@ -45,7 +45,7 @@ class OtlpJsonLinesExporter(SpanExporter):
             return SpanExportResult.FAILURE if self._is_shutdown else SpanExportResult.SUCCESS
         try:
             payload = (encode_spans_line(spans) + "\n").encode("utf-8")
-        except Exception:
+        except Exception:  # one bad batch must not stop the exporter
             _logger.exception("ragtel: could not encode %d spans for %s", len(spans), self._path)
             return SpanExportResult.FAILURE
         with self._lock:

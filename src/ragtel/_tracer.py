@@ -185,8 +185,9 @@ class LastMileTracer(trace.Tracer):
         )
 
         def decorator(func: F) -> F:
+            # The context was converted above, so calls can go straight to the SDK tracer.
             return trace_callable(
-                func, tracer=self, name=name, options=options, capture=self._capture
+                func, tracer=self._delegate, name=name, options=options, capture=self._capture
             )
 
         return decorator

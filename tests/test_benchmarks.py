@@ -1,0 +1,29 @@
+"""The benchmark command works (a smoke run; timings are reported, never judged here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_run_produces_the_table(tmp_path: Path) -> None:
+    output = tmp_path / "bench.md"
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-check", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr
+    table = output.read_text()
+    for name in (
+        "span: `start_as_current_span`",
+        "function: `trace_function()`",
+        "import: `import ragtel`",
+    ):
+        assert name in table
+    assert table.count("| pass |") + table.count("| FAIL |") == 3
