@@ -9,6 +9,8 @@ import enum
 import json
 import math
 import pathlib
+import types
+import typing
 import uuid
 
 import numpy as np
@@ -170,6 +172,19 @@ def test_truncate_never_exceeds_the_limit() -> None:
             assert (result == "y" * size) == (size <= limit)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=30, max_value=5000), st.integers(min_value=0, max_value=200_000))
+def test_truncation_marker_counts_exactly_what_was_dropped(limit: int, size: int) -> None:
+    text = "y" * size
+    result = truncate(text, limit)
+    if size <= limit:
+        assert result == text
+        return
+    kept = result.index("…")
+    assert len(result) == limit
+    assert result.endswith(f"…[truncated {size - kept} chars]")
+
+
 def test_huge_collections_stop_early_and_say_how_much_is_left() -> None:
     decoded = json.loads(encode_json(list(range(10_000)), LIMITS))
     assert decoded[: LIMITS.max_items] == list(range(LIMITS.max_items))
@@ -255,3 +270,52 @@ def test_non_string_keys_encode_like_json() -> None:
     # The general path (a non-JSON value inside) names keys the same way.
     [(key, text)] = json.loads(encode_json({True: Opaque()}, LIMITS)).items()
     assert key == "true" and text.endswith("Opaque object>")
+
+
+class LLMConfig(typing.NamedTuple):
+    model: str
+    api_key: str
+
+
+class ReprOnly:
+    def __repr__(self) -> str:
+        return "Client(base_url='https://api', api_key='sk-LIVE-1', timeout=30)"
+
+
+def test_secrets_in_namedtuples_namespaces_pairs_and_reprs_are_redacted() -> None:
+    value = {
+        "config": LLMConfig("gpt-4o", "sk-LIVE-1"),
+        "ns": types.SimpleNamespace(api_key="sk-LIVE-1", region="eu"),
+        "headers": [("Authorization", "Bearer sk-LIVE-1"), ("Accept", "json")],
+        "client": ReprOnly(),
+    }
+    text = encode_json(value, LIMITS)
+    assert "sk-LIVE-1" not in text
+    assert json.loads(text) == {
+        "config": {"model": "gpt-4o", "api_key": "[REDACTED]"},
+        "ns": {"api_key": "[REDACTED]", "region": "eu"},
+        "headers": [["Authorization", "[REDACTED]"], ["Accept", "json"]],
+        "client": "Client(base_url='https://api', api_key='[REDACTED]', timeout=30)",
+    }
+    assert "sk-LIVE-1" not in str(encode_attribute(ReprOnly(), LIMITS))
+
+
+def test_huge_numpy_arrays_and_sets_convert_only_what_is_shown() -> None:
+    decoded = json.loads(
+        encode_json(np.arange(2_000_000, dtype=np.float64).reshape(1000, 2000), LIMITS)
+    )
+    assert decoded["shape"] == [1000, 2000] and decoded["dtype"] == "float64"
+    assert decoded["values"][:3] == [0.0, 1.0, 2.0]
+    assert decoded["…"] == f"[{2_000_000 - LIMITS.max_items} more values]"
+    big_set = json.loads(encode_json(set(range(100_000)), LIMITS))
+    assert len(big_set) == LIMITS.max_items + 1
+    assert big_set[-1] == f"…[{100_000 - LIMITS.max_items} more items]"
+
+
+def test_binary_bytes_stay_base64_when_cut() -> None:
+    text = encode_json(bytes(range(255, -1, -1)) * 100, ValueLimits(max_length=64, max_items=50))
+    assert text.startswith('"base64://79/Pv6') and len(text) == 64
+    assert json.loads(encode_json(memoryview(b"plain text"), LIMITS)) == "plain text"
+    # A cut inside a multi-byte character still reads as text.
+    cut = json.loads(encode_json("é".encode() * 5000, ValueLimits(max_length=101, max_items=50)))
+    assert cut.startswith("éé") and not cut.startswith("base64:")

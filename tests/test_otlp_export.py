@@ -154,3 +154,33 @@ def test_receiver_down_neither_raises_nor_hangs(
     assert tracer.dropped_span_count() == 201
     assert any("201 spans dropped" in record.getMessage() for record in caplog.records)
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_flush_and_shutdown_keep_their_timeouts_while_the_exporter_retries(
+    protocol: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The exporter's own timeout stays at its 10 s default: it retries with
+    # backoff against the closed port for that long. The app must not wait for it.
+    monkeypatch.setenv("OTEL_BSP_EXPORT_TIMEOUT", "1000")
+    tracer = get_lastmile_tracer(
+        f"retrying-{protocol}",
+        exporter="otlp",
+        otlp_protocol=protocol,
+        otlp_endpoint=f"http://127.0.0.1:{closed_port()}",
+        set_global=False,
+    )
+    with tracer.start_as_current_span("request"):
+        pass
+
+    started = time.monotonic()
+    flushed = tracer.force_flush(300)
+    flush_seconds = time.monotonic() - started
+    started = time.monotonic()
+    tracer.shutdown()
+    shutdown_seconds = time.monotonic() - started
+    print(f"force_flush(300) {flush_seconds:.2f}s -> {flushed}, shutdown {shutdown_seconds:.2f}s")
+    assert flushed is False
+    assert flush_seconds < 1.0
+    assert shutdown_seconds < 2.0
+    assert tracer.dropped_span_count() == 1

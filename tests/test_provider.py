@@ -140,9 +140,7 @@ def test_otel_traces_exporter_chooses_exporters(
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", env_value)
     get_lastmile_tracer("env-exporters")
     provider = trace.get_tracer_provider()
-    labels = [
-        p._label for p in processors_of(provider) if isinstance(p, CountingBatchSpanProcessor)
-    ]  # type: ignore[attr-defined]
+    labels = [p.label for p in processors_of(provider) if isinstance(p, CountingBatchSpanProcessor)]  # type: ignore[attr-defined]
     assert labels == expected
     assert not Path("ragtel-traces.jsonl").exists()
 

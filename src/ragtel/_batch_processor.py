@@ -6,8 +6,10 @@ library inside someone else's service needs:
 * every dropped span is counted, by reason (queue full, export failed,
   shut down), and a warning with the counts is logged — at most once per
   interval while drops go on, and once more at shutdown;
-* ``force_flush`` and ``shutdown`` honour their timeouts, so an unreachable
-  collector cannot hold the app's exit longer than configured;
+* exports run only on the processor's own thread; ``force_flush`` and
+  ``shutdown`` wait for it at most their timeout, so an unreachable collector
+  (whose exporter may retry for many seconds) cannot hold the app longer than
+  configured;
 * the queue is bounded, so memory is bounded;
 * after ``fork()`` the child starts a fresh worker with an empty queue.
 """
@@ -48,31 +50,47 @@ class CountingBatchSpanProcessor(SpanProcessor):
         self._config = config
         self._label = label
         self._queue: collections.deque[ReadableSpan] = collections.deque()
-        self._export_lock = threading.Lock()
-        self._counts_lock = threading.Lock()
-        self._wake = threading.Event()
         self._is_shutdown = False
+        self._abandoned = False
+        self._in_flight = 0
         self._queue_full = 0
         self._export_failed = 0
         self._after_shutdown = 0
         self._exported = 0
         self._reported_total = 0
         self._last_warning = 0.0
-        self._pid = os.getpid()
-        self._worker = self._start_worker()
+        self._init_thread_state()
         if hasattr(os, "register_at_fork"):
-            weak_self = weakref.WeakMethod(self._reinit_after_fork)
+            weak_reinit = weakref.WeakMethod(self._reinit_after_fork)
 
             def _after_fork_in_child() -> None:
-                reinit = weak_self()
+                reinit = weak_reinit()
                 if reinit is not None:
                     reinit()
 
             os.register_at_fork(after_in_child=_after_fork_in_child)
 
+    def _init_thread_state(self) -> None:
+        # Everything a forked child must not inherit from its parent's threads.
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._flush_requests: list[threading.Event] = []
+        self._worker = threading.Thread(
+            target=self._run, name=f"ragtel-export-{self._label}", daemon=True
+        )
+        self._worker.start()
+
     @property
     def exporter(self) -> SpanExporter:
         return self._exporter
+
+    @property
+    def config(self) -> BatchConfig:
+        return self._config
+
+    @property
+    def label(self) -> str:
+        return self._label
 
     @property
     def exported(self) -> int:
@@ -101,78 +119,74 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._wake.set()
 
     def force_flush(self, timeout_millis: int | None = None) -> bool:
-        """Export everything queued; False if the deadline passed first."""
+        """Have the export thread send everything queued; False if the timeout passed first."""
         if self._is_shutdown:
             return False
-        return self._drain(self._deadline(timeout_millis))
+        done = threading.Event()
+        with self._lock:
+            self._flush_requests.append(done)
+        self._wake.set()
+        return done.wait(self._seconds(timeout_millis))
 
     def shutdown(self) -> None:
-        if self._is_shutdown:
-            return
-        deadline = self._deadline(None)
-        self._is_shutdown = True
+        """Export what is queued, then stop; never longer than the export timeout."""
+        with self._lock:
+            if self._is_shutdown:
+                return
+            self._is_shutdown = True
+        deadline = time.monotonic() + self._seconds(None)
         self._wake.set()
-        if self._worker.is_alive() and self._worker is not threading.current_thread():
+        if self._worker is not threading.current_thread():
             self._worker.join(max(deadline - time.monotonic(), 0))
-        self._drain(deadline)
-        leftover = len(self._queue)
-        if leftover:
-            self._queue.clear()
-            self._count_drop("after_shutdown", leftover)
+        if self._worker.is_alive():
+            # Stuck in an export: stop draining, let the exporter abort its retries,
+            # and count the batch in flight now (its late result is then ignored).
+            with self._lock:
+                self._abandoned = True
+                in_flight, self._in_flight = self._in_flight, 0
+            self._count_drop("after_shutdown", in_flight)
         try:
             self._exporter.shutdown()
         except Exception:  # shutdown must complete for the app to exit
             _logger.exception("ragtel: %s exporter failed to shut down", self._label)
+        leftover = len(self._queue)
+        if leftover:
+            self._queue.clear()
+            self._count_drop("after_shutdown", leftover)
         self._report_drops(final=True)
 
     # Internals ---------------------------------------------------------
 
-    def _start_worker(self) -> threading.Thread:
-        worker = threading.Thread(
-            target=self._run, name=f"ragtel-export-{self._label}", daemon=True
-        )
-        worker.start()
-        return worker
-
     def _reinit_after_fork(self) -> None:
         # The parent's queued spans belong to the parent; the child exports its own.
         self._queue.clear()
-        self._export_lock = threading.Lock()
-        self._counts_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._pid = os.getpid()
         if not self._is_shutdown:
-            self._worker = self._start_worker()
+            self._init_thread_state()
+        else:
+            self._lock = threading.Lock()
+
+    def _seconds(self, timeout_millis: int | None) -> float:
+        millis = self._config.export_timeout_millis if timeout_millis is None else timeout_millis
+        return max(millis, 0) / 1000
 
     def _run(self) -> None:
         delay = self._config.schedule_delay_millis / 1000
-        while not self._is_shutdown:
+        while True:
             self._wake.wait(delay)
             self._wake.clear()
-            if self._is_shutdown:
-                break
-            self._drain(None)
+            with self._lock:
+                requests, self._flush_requests = self._flush_requests, []
+                stopping = self._is_shutdown
+            self._export_queued()
+            for request in requests:
+                request.set()
+            if stopping:
+                return
 
-    def _deadline(self, timeout_millis: int | None) -> float:
-        millis = self._config.export_timeout_millis if timeout_millis is None else timeout_millis
-        return time.monotonic() + millis / 1000
-
-    def _drain(self, deadline: float | None) -> bool:
-        """Export queued spans in batches until empty (or past ``deadline``)."""
-        # Another thread may be inside a slow export (a collector that is down);
-        # waiting for it must not outlast the caller's deadline.
-        wait = -1.0 if deadline is None else max(deadline - time.monotonic(), 0.0)
-        if not self._export_lock.acquire(timeout=wait):
-            return False
-        try:
-            while self._queue:
-                if deadline is not None and time.monotonic() >= deadline:
-                    return False
-                self._export(self._take_batch())
-        finally:
-            self._export_lock.release()
+    def _export_queued(self) -> None:
+        while self._queue and not self._abandoned:
+            self._export(self._take_batch())
         self._report_drops(final=False)
-        return True
 
     def _take_batch(self) -> list[ReadableSpan]:
         batch: list[ReadableSpan] = []
@@ -186,6 +200,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
 
     def _export(self, batch: Sequence[ReadableSpan]) -> None:
         # Exporting must not create spans of its own (HTTP client instrumentation).
+        self._in_flight = len(batch)
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             result = self._exporter.export(batch)
@@ -194,13 +209,17 @@ class CountingBatchSpanProcessor(SpanProcessor):
             result = SpanExportResult.FAILURE
         finally:
             detach(token)
+        with self._lock:
+            if self._abandoned:
+                return  # shutdown already counted this batch
+            self._in_flight = 0
         if result is SpanExportResult.SUCCESS:
             self._exported += len(batch)
         else:
             self._count_drop("export_failed", len(batch))
 
     def _count_drop(self, reason: str, count: int) -> None:
-        with self._counts_lock:
+        with self._lock:
             if reason == "queue_full":
                 self._queue_full += count
             elif reason == "export_failed":
@@ -211,9 +230,9 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._report_drops(final=False)
 
     def _report_drops(self, *, final: bool) -> None:
-        counts = self.drop_counts()
         now = time.monotonic()
-        with self._counts_lock:
+        with self._lock:
+            counts = self.drop_counts()
             if counts.total == self._reported_total:
                 return
             if not final and now - self._last_warning < _WARN_INTERVAL_SECONDS:

@@ -26,14 +26,13 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.util import types
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import clean_text, encode_json
+from ragtel._encoding import apply_mask, clean_text, encode_json
 from ragtel.semconv.attributes import RAGTEL_INPUT, RAGTEL_OUTPUT
 
 _logger = logging.getLogger("ragtel")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MASK_FAILED: Final = "[MASK FAILED]"
 _SELF_NAMES: Final = ("self", "cls")
 
 
@@ -142,13 +141,7 @@ class _Recorder:
         return dict(call.arguments)
 
     def _encode(self, value: Any, *, as_text: bool) -> str:
-        mask = self._capture.mask
-        if mask is not None:
-            try:
-                value = mask(value)
-            except Exception:  # a failing mask must not leak or crash
-                _logger.exception("ragtel: the mask hook raised; the value is not recorded")
-                return MASK_FAILED
+        value = apply_mask(value, self._capture.mask)
         limits = self._capture.limits
         if as_text and type(value) is str:
             return clean_text(value, limits.max_length)

@@ -27,16 +27,21 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import itertools
 import json
+import logging
 import math
 import re
+import types
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._config import ValueLimits
-from ragtel._redaction import REDACTED, is_sensitive_name, mask_url_credentials
+from ragtel._config import Mask, ValueLimits
+from ragtel._redaction import REDACTED, is_sensitive_name, mask_url_credentials, redact_repr
+
+_logger = logging.getLogger("ragtel")
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
@@ -54,15 +59,32 @@ def truncate(text: str, max_length: int) -> str:
     """Cut ``text`` to at most ``max_length`` characters, ending with a visible marker."""
     if len(text) <= max_length:
         return text
-    # The marker's own length depends on the number it prints; one refinement
-    # pass settles it because the count only shrinks as the marker grows.
-    dropped = len(text) - max_length
-    marker = f"…[truncated {dropped} chars]"
-    dropped = len(text) - max(max_length - len(marker), 0)
-    marker = f"…[truncated {dropped} chars]"
+    # The marker's length depends on the count it prints, and the count on the
+    # marker's length: iterate to the fixed point (two or three passes).
+    marker_length = 0
+    while True:
+        kept = max(max_length - marker_length, 0)
+        marker = f"…[truncated {len(text) - kept} chars]"
+        if len(marker) == marker_length:
+            break
+        marker_length = len(marker)
     if len(marker) >= max_length:
         return marker[:max_length]
-    return text[: max_length - len(marker)] + marker
+    return text[:kept] + marker
+
+
+MASK_FAILED: Final = "[MASK FAILED]"
+
+
+def apply_mask(value: Any, mask: Mask | None) -> Any:
+    """``mask(value)``, or :data:`MASK_FAILED` if the hook raised (never the unmasked value)."""
+    if mask is None:
+        return value
+    try:
+        return mask(value)
+    except Exception:  # a failing mask must not leak or crash
+        _logger.exception("ragtel: the mask hook raised; the value is not recorded")
+        return MASK_FAILED
 
 
 def clean_text(text: str, max_length: int) -> str:
@@ -99,13 +121,9 @@ def encode_json(value: Any, limits: ValueLimits) -> str:
         return _fallback(value, limits)
 
 
-def _refuse(value: Any) -> Any:
-    raise TypeError("not plain JSON")
-
-
-# One encoder each, built once: json.dumps with options builds a new one per call.
-_JSON: Final = json.JSONEncoder(ensure_ascii=False)
-_PLAIN_JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_refuse)
+# One encoder, built once: json.dumps with options builds a new one per call.
+_JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_PLAIN_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 # Lowercase fragments of every sensitive name (see _redaction); a text without
 # any of them cannot hold a key that needs redacting.
 _SENSITIVE_FRAGMENTS: Final = (
@@ -125,17 +143,21 @@ _SENSITIVE_FRAGMENTS: Final = (
 def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     """Fast path: the C encoder's text for small, plain JSON data, else None.
 
-    Gives the same text the walk below would, in the cases it accepts: only
-    JSON-native types (anything else raises in ``_refuse``; NaN raises too), a
-    length under which no item cap or character budget of the walk can be hit
-    (n items take at least 2n-1 characters; the budget overcounts at most 4x),
-    and no fragment of a sensitive name anywhere in the text.
+    It gives the same text the walk below would, in the cases it accepts:
+    values built only of ``dict`` (with ``str`` keys), ``list``, ``tuple`` and
+    JSON scalars — exact types, so a NamedTuple or a ``str`` subclass takes the
+    walk — with at most ``max_items`` values in all (so no collection cap can
+    be hit), text short enough that the walk's character budget (which
+    overcounts at most 4x) cannot run out, no NaN or infinity (the encoder
+    raises), and no fragment of a sensitive name anywhere in the text.
     """
-    try:
-        text: str = _PLAIN_JSON.encode(value)
-    except (TypeError, ValueError, RecursionError):
+    if not _is_small_plain(value, limits.max_items):
         return None
-    if len(text) > min(2 * limits.max_items - 1, limits.max_length // 4):
+    try:
+        text: str = _JSON.encode(value)
+    except (ValueError, RecursionError):
+        return None
+    if len(text) > limits.max_length // 4:
         return None
     lowered = text.lower()
     for fragment in _SENSITIVE_FRAGMENTS:  # a plain loop: any() over a generator costs 3x
@@ -144,10 +166,34 @@ def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     return text
 
 
+def _is_small_plain(value: Any, limit: int) -> bool:
+    """True if ``value`` holds only plain JSON types and at most ``limit`` values in all."""
+    pending = [value]
+    count = 0
+    while pending:
+        item = pending.pop()
+        count += 1
+        if count > limit:
+            return False  # also ends the scan of a cycle
+        kind = type(item)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        else:
+            return False
+    return True
+
+
 def _walked_json(value: Any, limits: ValueLimits) -> str:
     """The general path: convert, redact and cap in Python, then encode."""
     budget = _Budget(limits.max_length, limits.max_items)
-    return str(_JSON.encode(_to_jsonable(value, budget, 0, set())))
+    return str(_JSON.encode(_to_jsonable(value, budget, 0, set())))  # NaN was made a string
 
 
 def stable_repr(value: Any) -> str:
@@ -237,8 +283,18 @@ def _container_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[in
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = ((field.name, getattr(value, field.name)) for field in dataclasses.fields(value))
         return _mapping_to_jsonable(fields, len(dataclasses.fields(value)), budget, depth, path)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        # A NamedTuple: its field names matter (for reading, and for redaction).
+        return _mapping_to_jsonable(
+            zip(value._fields, value, strict=True), len(value), budget, depth, path
+        )
     if isinstance(value, (set, frozenset)):
-        value = _sorted_set(value)
+        return _sequence_to_jsonable(
+            _sorted_set(value, budget.max_items), budget, depth, path, total=len(value)
+        )
+    if len(value) == 2 and type(value[0]) is str and is_sensitive_name(value[0]):
+        # A (name, value) pair, as HTTP and gRPC headers often travel.
+        return [value[0], REDACTED]
     return _sequence_to_jsonable(value, budget, depth, path)
 
 
@@ -260,15 +316,19 @@ def _mapping_to_jsonable(
 
 
 def _sequence_to_jsonable(
-    items: Sequence[Any], budget: _Budget, depth: int, path: set[int]
+    items: Sequence[Any], budget: _Budget, depth: int, path: set[int], *, total: int | None = None
 ) -> list[Any]:
+    size = len(items) if total is None else total
     result: list[Any] = []
     for index, item in enumerate(items):
         if budget.chars <= 0 or index >= budget.max_items:
-            result.append(f"…[{len(items) - index} more items]")
+            result.append(f"…[{size - index} more items]")
             break
         budget.chars -= 2
         result.append(_to_jsonable(item, budget, depth + 1, path))
+    else:
+        if size > len(items):
+            result.append(f"…[{size - len(items)} more items]")
     return result
 
 
@@ -283,17 +343,19 @@ def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int])
     if isinstance(value, int):
         return _to_jsonable(int(value), budget, depth, path)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return _to_jsonable(_bytes_text(bytes(value), budget.chars), budget, depth, path)
+        return _to_jsonable(_bytes_text(value, budget.chars), budget, depth, path)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, datetime.timedelta):
         return value.total_seconds()
     if type(value).__module__ in _TEXT_FORM_MODULES:
         return str(value)
-    converted = _library_value(value)
+    converted = _library_value(value, budget)
     if converted is not _NO_CONVERSION:
         return _to_jsonable(converted, budget, depth + 1, path)
-    text = stable_repr(value)
+    if isinstance(value, types.SimpleNamespace):
+        return _to_jsonable(vars(value), budget, depth + 1, path)
+    text = redact_repr(stable_repr(value))
     budget.chars -= len(text)
     return text
 
@@ -301,7 +363,7 @@ def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int])
 _NO_CONVERSION: Final = object()
 
 
-def _library_value(value: Any) -> Any:
+def _library_value(value: Any, limits: _Budget) -> Any:
     """Plain-Python form of pydantic models and numpy values, found by duck typing.
 
     Neither library is imported here: a value of theirs can only exist if the
@@ -310,6 +372,15 @@ def _library_value(value: Any) -> Any:
     kind = type(value)
     module = kind.__module__
     if module.startswith("numpy"):
+        size = getattr(value, "size", 1)
+        if size > limits.max_items and hasattr(value, "flat"):
+            # Only the values that can be shown are converted (flat[:n] copies n).
+            return {
+                "shape": list(value.shape),
+                "dtype": str(value.dtype),
+                "values": value.flat[: limits.max_items].tolist(),
+                "…": f"[{size - limits.max_items} more values]",
+            }
         if hasattr(value, "tolist"):
             return value.tolist()  # ndarray and numpy scalars alike
         return _NO_CONVERSION
@@ -322,18 +393,26 @@ def _library_value(value: Any) -> Any:
     return _NO_CONVERSION
 
 
-def _bytes_text(data: bytes, budget_chars: int) -> str:
-    # Only the part that can still be shown is decoded.
-    head = data[: max(budget_chars, 0) + 4]
-    try:
-        return head.decode("utf-8") if len(head) == len(data) else head.decode("utf-8", "ignore")
-    except UnicodeDecodeError:
-        import base64
+def _bytes_text(data: bytes | bytearray | memoryview, budget_chars: int) -> str:
+    # Only the part that can still be shown is copied and decoded.
+    head = bytes(data[: max(budget_chars, 0) + 4])
+    # A head cut from longer data may end inside a multi-byte character.
+    for cut in range(4 if len(head) < len(data) else 1):
+        try:
+            return head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    import base64
 
-        return "base64:" + base64.b64encode(head).decode("ascii")
+    # base64 takes 4 characters per 3 bytes.
+    return "base64:" + base64.b64encode(head[: max(budget_chars, 0) * 3 // 4 + 3]).decode("ascii")
 
 
-def _sorted_set(items: set[Any] | frozenset[Any]) -> list[Any]:
+def _sorted_set(items: set[Any] | frozenset[Any], max_items: int) -> list[Any]:
+    if len(items) > max_items:
+        # Sorting a huge set to keep a few items would cost more than the rest of
+        # the encoding: keep the first ones in iteration order, unsorted.
+        return list(itertools.islice(items, max_items))
     try:
         return sorted(items)
     except TypeError:

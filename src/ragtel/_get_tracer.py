@@ -171,7 +171,7 @@ def _create_tracer(
         provider = _provider.create_provider(set_global=set_global)
     installation = _provider.install(provider, export, owned=must_create)
 
-    root_attributes = param_attributes(params, capture.limits)
+    root_attributes = param_attributes(params, capture)
     if project_name:
         root_attributes[RAGTEL_PROJECT_NAME] = project_name
     if project_id:

@@ -8,8 +8,9 @@ from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._config import ValueLimits
-from ragtel._encoding import encode_attribute
+from ragtel._config import CaptureConfig
+from ragtel._encoding import apply_mask, encode_attribute
+from ragtel._redaction import REDACTED, is_sensitive_name
 from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX
 
 # One or more dot-separated segments of letters, digits, '_' and '-'.
@@ -28,11 +29,20 @@ def validate_param_key(key: Any, *, argument: str = "key") -> str:
     return key
 
 
-def param_attributes(params: Mapping[str, Any], limits: ValueLimits) -> dict[str, AttributeValue]:
-    """``ragtel.param.<key>`` attributes for ``params``; None values are left out."""
+def param_attributes(
+    params: Mapping[str, Any], capture: CaptureConfig
+) -> dict[str, AttributeValue]:
+    """``ragtel.param.<key>`` attributes for ``params``; None values are left out.
+
+    Values under sensitive keys are redacted and every value goes through the
+    mask hook, as all captured content does.
+    """
     attributes: dict[str, AttributeValue] = {}
     for key, value in params.items():
-        encoded = encode_attribute(value, limits)
+        if is_sensitive_name(key):
+            encoded: AttributeValue | None = REDACTED
+        else:
+            encoded = encode_attribute(apply_mask(value, capture.mask), capture.limits)
         if encoded is not None:
             attributes[RAGTEL_PARAM_PREFIX + key] = encoded
     return attributes

@@ -80,3 +80,33 @@ def mask_url_credentials(text: str) -> str:
     if "://" not in text or "@" not in text:
         return text
     return _URL_CREDENTIALS.sub(rf"\g<1>{REDACTED}@", text)
+
+
+# name=value or 'name': value inside a repr, e.g. Config(api_key='sk-...').
+_REPR_FIELD: Final = re.compile(
+    r"""(?P<name>['"]?[A-Za-z_][\w-]*['"]?\s*[=:]\s*)(?P<value>'[^']*'|"[^"]*"|[^,)\]}\s]+)"""
+)
+_REPR_HINTS: Final = (
+    "key",
+    "token",
+    "secret",
+    "pass",
+    "pwd",
+    "cookie",
+    "bearer",
+    "auth",
+    "credential",
+)
+
+
+def redact_repr(text: str) -> str:
+    """Redact ``name=value`` fields of a ``repr`` whose name is sensitive."""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _REPR_HINTS):
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name").rstrip(" =:").strip("'\"")
+        return match.group("name") + repr(REDACTED) if is_sensitive_name(name) else match.group(0)
+
+    return _REPR_FIELD.sub(replace, text)
