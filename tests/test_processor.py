@@ -53,6 +53,7 @@ def test_tracked_traces_are_bounded_and_eviction_is_reported(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="ragtel")
     processor = RagtelSpanProcessor(max_traces=10)
+    processor.register_tracer("leaky", {"ragtel.project.name": "p"})
     provider = TracerProvider()
     provider.add_span_processor(processor)
     tracer = provider.get_tracer("leaky")

@@ -84,11 +84,13 @@ def resolve_export(
     if explicit_otlp and "otlp" not in names and not exporter:
         names.append("otlp")
 
+    # True only when nothing at all chose an exporter: then the log says where traces go.
     is_default_file = False
     if not names and not reusing_provider:
         names = list(_names_from_environment())
         if not names:
-            names, is_default_file = ["file"], True
+            names = ["file"]
+            is_default_file = not os.environ.get(env.RAGTEL_TRACES_FILE)
     if "none" in names:
         names = []
 
@@ -98,7 +100,6 @@ def resolve_export(
             file_path = os.fspath(output_filepath)
         else:
             file_path = os.environ.get(env.RAGTEL_TRACES_FILE) or DEFAULT_TRACES_FILE
-            is_default_file = True
 
     otlp = OtlpConfig()
     if "otlp" in names:
@@ -160,6 +161,8 @@ def _resolve_otlp(
         )
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ValueError(f"otlp_timeout must be a positive number of seconds; got {timeout!r}")
+    if certificate is not None and not os.access(certificate, os.R_OK):
+        raise ValueError(f"otlp_certificate must be a readable CA file; got {certificate!r}")
     resolved_protocol = protocol or _protocol_from_environment()
     if endpoint is not None and resolved_protocol == "http/protobuf":
         endpoint = _http_traces_url(endpoint)
@@ -229,12 +232,13 @@ def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
         processors.append(CountingBatchSpanProcessor(exporter, config.batch, label=name))
     if config.is_default_file and config.file_path:
         # Said once per provider, so a user who configured nothing learns where traces went.
-        explicit = bool(os.environ.get(env.RAGTEL_TRACES_FILE))
-        _logger.log(
-            logging.INFO if explicit else logging.WARNING,
-            "ragtel: %s; writing traces as OTLP JSON Lines to %s",
-            f"{env.RAGTEL_TRACES_FILE} is set" if explicit else "no exporter configured",
+        _logger.warning(
+            "ragtel: no exporter configured; writing traces as OTLP JSON Lines to %s",
             os.path.abspath(config.file_path),
+        )
+    elif "file" in config.exporters and config.file_path:
+        _logger.info(
+            "ragtel: writing traces as OTLP JSON Lines to %s", os.path.abspath(config.file_path)
         )
     return processors
 

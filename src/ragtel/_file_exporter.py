@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ragtel._fork import reinit_in_child
 from ragtel._otlp_json import encode_spans_line
 
 _logger = logging.getLogger("ragtel")
@@ -32,6 +33,7 @@ class OtlpJsonLinesExporter(SpanExporter):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = os.path.abspath(os.fspath(path))
         self._lock = threading.Lock()
+        reinit_in_child(self._reinit_lock)
         self._fd: int | None = None
         self._needs_newline = False
         self._is_shutdown = False
@@ -39,6 +41,9 @@ class OtlpJsonLinesExporter(SpanExporter):
     @property
     def path(self) -> str:
         return self._path
+
+    def _reinit_lock(self) -> None:
+        self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._is_shutdown or not spans:

@@ -17,6 +17,7 @@ from ragtel import _provider
 from ragtel._config import CaptureConfig, Mask, resolve_capture
 from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._exporters import resolve_export
+from ragtel._fork import reinit_in_child
 from ragtel._params import param_attributes, validate_param_key
 from ragtel._span_context import ContextLike, to_context
 from ragtel._tracer import LastMileTracer
@@ -32,7 +33,15 @@ _logger = logging.getLogger("ragtel")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _tracers_lock = threading.Lock()
-_tracers: dict[str, tuple[LastMileTracer, tuple[Any, ...]]] = {}
+_tracers: dict[str, tuple[LastMileTracer, dict[str, Any]]] = {}
+
+
+def _reinit_lock_after_fork() -> None:
+    global _tracers_lock
+    _tracers_lock = threading.Lock()
+
+
+reinit_in_child(_reinit_lock_after_fork)
 
 
 def get_lastmile_tracer(
@@ -102,28 +111,45 @@ def get_lastmile_tracer(
     _check_arguments(tracer_name, lastmile_api_token, project_name, project_id)
     flow = _flow_type(rag_flow_type, pipeline_type)
     params = _initial_params(initial_params)
-    settings = (
-        project_name,
-        project_id,
-        flow,
-        tuple(sorted(params.items(), key=lambda item: item[0])) if params else (),
-        os.fspath(output_filepath) if output_filepath is not None else None,
-        id(tracer_provider) if tracer_provider is not None else None,
-        exporter if not isinstance(exporter, list) else tuple(exporter),
-        otlp_endpoint,
-        otlp_protocol,
-    )
+    # Every argument, to tell whether a later call asks for something else. Kept
+    # in memory only and never logged: it holds the token.
+    settings: dict[str, Any] = {
+        "lastmile_api_token": lastmile_api_token,
+        "project_name": project_name,
+        "project_id": project_id,
+        "rag_flow_type": flow,
+        "initial_params": repr(sorted(params.items(), key=lambda item: item[0]))
+        if params
+        else None,
+        "output_filepath": os.fspath(output_filepath) if output_filepath is not None else None,
+        "tracer_provider": id(tracer_provider) if tracer_provider is not None else None,
+        "set_global": None if set_global else False,
+        "exporter": repr(exporter) if exporter is not None else None,
+        "otlp_endpoint": otlp_endpoint,
+        "otlp_protocol": otlp_protocol,
+        "otlp_headers": repr(sorted(otlp_headers.items())) if otlp_headers else None,
+        "otlp_compression": otlp_compression,
+        "otlp_timeout": otlp_timeout,
+        "otlp_certificate": otlp_certificate,
+        "capture_content": capture_content,
+        "mask": id(mask) if mask is not None else None,
+    }
     with _tracers_lock:
         existing = _tracers.get(tracer_name)
         if existing is not None:
             tracer, first_settings = existing
-            if settings != first_settings and any(
-                value is not None and value != () for value in settings
-            ):
+            # Arguments left at their default ask for nothing: only others are compared.
+            ignored = [
+                name
+                for name, value in settings.items()
+                if value is not None and value != first_settings[name]
+            ]
+            if ignored:
                 _logger.warning(
-                    "ragtel: tracer %r already exists; "
-                    "the configuration it was created with is kept",
+                    "ragtel: tracer %r already exists; the configuration it was created with "
+                    "is kept (ignored arguments: %s)",
                     tracer_name,
+                    ", ".join(ignored),
                 )
             return tracer
         tracer = _create_tracer(
@@ -165,11 +191,19 @@ def _create_tracer(
     capture: CaptureConfig,
 ) -> LastMileTracer:
     provider, must_create = _provider.resolve_provider(tracer_provider, set_global=set_global)
-    # Validate the export arguments before creating anything global.
+    # Validate the arguments and build the exporters before anything global changes.
     export = resolve_export(**export_arguments, reusing_provider=not must_create)
     if must_create:
-        provider = _provider.create_provider(set_global=set_global)
-    installation = _provider.install(provider, export, owned=must_create)
+        exporters = _provider.build_missing(None, export)
+        provider, owned = _provider.create_provider(set_global=set_global)
+        installation = _provider.install(
+            provider, export, owned=owned, prebuilt=exporters if owned else None
+        )
+        if not owned:
+            for _, unused in exporters:
+                unused.shutdown()
+    else:
+        installation = _provider.install(provider, export, owned=False)
 
     root_attributes = param_attributes(params, capture)
     if project_name:

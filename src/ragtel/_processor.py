@@ -29,6 +29,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._fork import reinit_in_child
+
 _logger = logging.getLogger("ragtel")
 
 RootAttributes = Mapping[str, AttributeValue]
@@ -55,12 +57,16 @@ class RagtelSpanProcessor(SpanProcessor):
 
     def __init__(self, max_traces: int = DEFAULT_MAX_TRACES) -> None:
         self._lock = threading.Lock()
+        reinit_in_child(self._reinit_lock)
         self._max_traces = max_traces
         # Replaced, never mutated, so on_start reads it without a lock.
         self._root_attributes: Mapping[str, RootAttributes] = MappingProxyType({})
         self._traces: OrderedDict[int, _TraceState] = OrderedDict()
         self._evicted = 0
         self._last_warning = 0.0
+
+    def _reinit_lock(self) -> None:
+        self._lock = threading.Lock()
 
     @property
     def tracked_traces(self) -> int:
@@ -81,6 +87,8 @@ class RagtelSpanProcessor(SpanProcessor):
             self._root_attributes = MappingProxyType(updated)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if not self._root_attributes:
+            return  # no tracer has anything to add: track nothing
         scope = span.instrumentation_scope
         name = scope.name if scope is not None else ""
         attributes = self._root_attributes.get(name)
@@ -105,7 +113,7 @@ class RagtelSpanProcessor(SpanProcessor):
             state.root.set_attributes(attributes)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if is_local_root(span):
+        if self._traces and is_local_root(span):
             state = self._traces.get(span.context.trace_id)
             # on_end gets a fresh ReadableSpan snapshot, so compare ids, not objects.
             if state is not None and state.root.context.span_id == span.context.span_id:

@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
 from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, DropCounts, ExportConfig
 from ragtel._exporters import build_processors
+from ragtel._fork import reinit_in_child
 from ragtel._processor import RagtelSpanProcessor
 
 if TYPE_CHECKING:
@@ -43,28 +44,41 @@ class Installation:
     """What ragtel added to one SDK provider."""
 
     def __init__(self, provider: SdkTracerProvider, *, owned: bool) -> None:
-        self.provider = provider
+        # Weak: this record lives in a weak-keyed registry and must not keep its key alive.
+        self._provider = weakref.ref(provider)
         self.owned = owned
         self.processor = RagtelSpanProcessor()
         self.exporters: dict[tuple[str, ...], CountingBatchSpanProcessor] = {}
+        self._retired_drops = DropCounts()
+
+    @property
+    def provider(self) -> SdkTracerProvider | None:
+        return self._provider()
 
     def drop_counts(self) -> DropCounts:
-        total = DropCounts()
-        for processor in self.exporters.values():
-            counts = processor.drop_counts()
-            total = DropCounts(
-                total.queue_full + counts.queue_full,
-                total.export_failed + counts.export_failed,
-                total.after_shutdown + counts.after_shutdown,
-            )
-        return total
+        with _lock:
+            counts = [self._retired_drops, *(p.drop_counts() for p in self.exporters.values())]
+        return DropCounts(*(sum(column) for column in zip(*counts, strict=True)))
 
     def file_paths(self) -> list[str]:
-        return [key[1] for key in self.exporters if key[0] == "file"]
+        with _lock:
+            return [key[1] for key in self.exporters if key[0] == "file"]
 
     def shutdown_exporters(self) -> None:
-        for processor in self.exporters.values():
+        """Stop ragtel's exporters; a later request for the same target builds a new one.
+
+        The SDK cannot remove a processor from a provider, so a stopped one
+        stays registered, inert; its drop counts are kept as they were at
+        shutdown.
+        """
+        with _lock:
+            retired = list(self.exporters.values())
+            self.exporters.clear()
+        for processor in retired:
             processor.shutdown()
+        with _lock:
+            counts = [self._retired_drops, *(p.drop_counts() for p in retired)]
+            self._retired_drops = DropCounts(*(sum(column) for column in zip(*counts, strict=True)))
 
 
 _lock = threading.RLock()
@@ -72,6 +86,14 @@ _installations: weakref.WeakKeyDictionary[SdkTracerProvider, Installation] = (
     weakref.WeakKeyDictionary()
 )
 _private_provider: SdkTracerProvider | None = None
+
+
+def _reinit_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.RLock()
+
+
+reinit_in_child(_reinit_lock_after_fork)
 
 
 def resolve_provider(
@@ -88,23 +110,25 @@ def resolve_provider(
     return current, False
 
 
-def create_provider(*, set_global: bool) -> SdkTracerProvider:
-    """A new SDK provider; installed as the global one when ``set_global``."""
+def create_provider(*, set_global: bool) -> tuple[trace.TracerProvider, bool]:
+    """A new SDK provider, installed as the global one when ``set_global``.
+
+    Returns the provider to use and whether ragtel owns it: if another thread
+    installed a global provider first, that one is used (and not owned).
+    """
     from opentelemetry.sdk.resources import Resource  # resource detection is costly to import
 
     global _private_provider
     provider = SdkTracerProvider(resource=Resource.create(), span_limits=_span_limits())
-    if set_global:
-        trace.set_tracer_provider(provider)
-        if trace.get_tracer_provider() is not provider:
-            # Another thread won the race to set the global provider: use theirs.
-            provider.shutdown()
-            current = trace.get_tracer_provider()
-            assert isinstance(current, SdkTracerProvider)
-            return current
-    else:
+    if not set_global:
         _private_provider = provider
-    return provider
+        return provider, True
+    trace.set_tracer_provider(provider)
+    current = trace.get_tracer_provider()
+    if current is provider:
+        return provider, True
+    provider.shutdown()
+    return current, False
 
 
 def _span_limits() -> SpanLimits:
@@ -117,9 +141,17 @@ def _span_limits() -> SpanLimits:
 
 
 def install(
-    provider: trace.TracerProvider, export: ExportConfig, *, owned: bool
+    provider: trace.TracerProvider,
+    export: ExportConfig,
+    *,
+    owned: bool,
+    prebuilt: list[tuple[tuple[str, ...], CountingBatchSpanProcessor]] | None = None,
 ) -> Installation | None:
-    """Add ragtel's processor (once) and the requested exporters (once each) to ``provider``."""
+    """Add ragtel's processor (once) and the requested exporters (once each) to ``provider``.
+
+    Exporters are built before anything is added, so a failure leaves the
+    provider as it was.
+    """
     if not isinstance(provider, SdkTracerProvider):
         if export.exporters:
             _logger.warning(
@@ -130,6 +162,7 @@ def install(
         return None
     with _lock:
         installation = _installations.get(provider)
+        exporters = prebuilt if prebuilt is not None else build_missing(installation, export)
         if installation is None:
             installation = Installation(provider, owned=owned)
             provider.add_span_processor(installation.processor)
@@ -137,21 +170,22 @@ def install(
             if not owned:
                 # The app's provider may not shut down at exit; ragtel's exporters must still flush.
                 atexit.register(_shutdown_at_exit, weakref.ref(installation))
-        for key, processor in _new_exporters(installation, export):
+        for key, processor in exporters:
             provider.add_span_processor(processor)
             installation.exporters[key] = processor
         return installation
 
 
-def _new_exporters(
-    installation: Installation, export: ExportConfig
+def build_missing(
+    installation: Installation | None, export: ExportConfig
 ) -> list[tuple[tuple[str, ...], CountingBatchSpanProcessor]]:
+    """Build the processors ``export`` asks for that ``installation`` does not have yet."""
+    present = installation.exporters if installation is not None else {}
     keys = {name: _exporter_key(name, export) for name in export.exporters}
-    missing = tuple(name for name, key in keys.items() if key not in installation.exporters)
+    missing = tuple(name for name, key in keys.items() if key not in present)
     if not missing:
         return []
-    wanted = export._replace(exporters=missing)
-    processors = build_processors(wanted)
+    processors = build_processors(export._replace(exporters=missing))
     return [(keys[name], processor) for name, processor in zip(missing, processors, strict=True)]
 
 

@@ -45,7 +45,9 @@ def to_context(context: ContextLike | None, *, argument: str = "context") -> Con
     if isinstance(context, Mapping):
         from opentelemetry.propagate import extract
 
-        return extract(context)
+        # HTTP header names are case-insensitive; frameworks hand them over as
+        # "Traceparent" or "TRACEPARENT", while propagators look up lowercase.
+        return extract({str(key).lower(): value for key, value in context.items()})
     raise TypeError(
         f"{argument} must be an opentelemetry Context, a SpanContext, a traceparent string, "
         f"a serialized span context or a mapping of headers; got {type(context).__name__}"

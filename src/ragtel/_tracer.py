@@ -262,12 +262,14 @@ class LastMileTracer(trace.Tracer):
         A provider ragtel created is shut down. On the app's own provider only
         the exporters ragtel added are stopped; the app's own keep running.
         """
-        if self._installation is None:
+        installation = self._installation
+        if installation is None:
             return
-        if self._installation.owned:
-            self._installation.provider.shutdown()
+        provider = installation.provider
+        if installation.owned and provider is not None:
+            provider.shutdown()
         else:
-            self._installation.shutdown_exporters()
+            installation.shutdown_exporters()
 
     def dropped_span_count(self) -> int:
         """Spans ragtel's exporters could not deliver so far (queue full, export failed...)."""
