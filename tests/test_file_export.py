@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from opentelemetry.sdk.trace import TracerProvider
@@ -102,17 +103,60 @@ def test_file_is_created_owner_only_and_appended(tmp_path: Path) -> None:
     assert len(path.read_text().splitlines()) == 2
 
 
-def test_a_torn_last_line_from_someone_else_does_not_swallow_ours(tmp_path: Path) -> None:
+def test_a_torn_last_line_is_cut_when_the_file_is_opened(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "traces.jsonl"
-    path.write_text('{"resourceSpans": [')  # an unfinished line
     spans = write_sample(tmp_path / "other.jsonl")
+    first = OtlpJsonLinesExporter(path)
+    first.export(spans)
+    first.shutdown()
+    whole = path.read_bytes()
+    tail = b'{"resourceSpans": [{"scopeSpans": '  # a writer killed mid-line
+    with path.open("ab") as torn:
+        torn.write(tail)
     exporter = OtlpJsonLinesExporter(path)
     exporter.export(spans)
     exporter.shutdown()
-    lines = path.read_text().split("\n")
-    assert lines[0] == '{"resourceSpans": ['
-    decode_traces_line(lines[1])
-    assert lines[2] == ""
+    lines = path.read_text().splitlines()
+    assert path.read_bytes().startswith(whole)
+    assert len(lines) == 2
+    for line in lines:
+        decode_traces_line(line)
+    assert f"removed an unfinished last line ({len(tail)} bytes)" in caplog.text
+
+
+def test_kill_9_mid_write_leaves_only_whole_lines_after_reopening(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    path = tmp_path / "traces.jsonl"
+    script = f"""
+from opentelemetry.sdk.trace import TracerProvider
+from ragtel._file_exporter import OtlpJsonLinesExporter
+tracer = TracerProvider().get_tracer("t")
+spans = []
+for i in range(2000):
+    span = tracer.start_span("s", attributes={{"blob": "x" * 4000}})
+    span.end()
+    spans.append(span)
+exporter = OtlpJsonLinesExporter({str(path)!r})
+print("ready", flush=True)
+while True:
+    exporter.export(spans)
+"""
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    exporter = OtlpJsonLinesExporter(path)
+    exporter.export(write_sample(tmp_path / "other.jsonl"))
+    exporter.shutdown()
+    lines = path.read_text().splitlines()
+    assert len(lines) >= 2
+    for line in lines:
+        decode_traces_line(line)
 
 
 def test_concurrent_exports_write_whole_lines(tmp_path: Path) -> None:

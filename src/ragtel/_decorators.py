@@ -112,14 +112,8 @@ class _Recorder:
             return
         span.set_attribute(RAGTEL_OUTPUT, self._encode(value, as_text=True))
 
-    def record_items(self, span: Span, items: list[Any], extra: int) -> None:
-        if extra:
-            items = [*items, f"…[{extra} more items]"]
-        span.set_attribute(RAGTEL_OUTPUT, self._encode(items, as_text=False))
-
-    @property
-    def max_items(self) -> int:
-        return self._capture.limits.max_items
+    def collector(self) -> _ItemCollector:
+        return _ItemCollector(self._capture)
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
         names = self._names
@@ -211,20 +205,34 @@ def _wrap_coroutine(
 
 
 class _ItemCollector:
-    """Keeps the first ``limit`` yielded items and counts the rest."""
+    """Encodes yielded items as they arrive, up to the capture limits, and counts the rest.
 
-    __slots__ = ("extra", "items", "limit")
+    Items are encoded at once and not kept: a generator streaming large
+    batches must not have them all held in memory until it ends.
+    """
 
-    def __init__(self, limit: int) -> None:
-        self.items: list[Any] = []
+    __slots__ = ("chars", "extra", "limits", "mask", "pieces")
+
+    def __init__(self, capture: CaptureConfig) -> None:
+        self.pieces: list[str] = []
+        self.chars = 0
         self.extra = 0
-        self.limit = limit
+        self.limits = capture.limits
+        self.mask = capture.mask
 
     def add(self, item: Any) -> None:
-        if len(self.items) < self.limit:
-            self.items.append(item)
-        else:
+        if self.chars >= self.limits.max_length or len(self.pieces) >= self.limits.max_items:
             self.extra += 1
+            return
+        piece = encode_json(apply_mask(item, self.mask), self.limits)
+        self.pieces.append(piece)
+        self.chars += len(piece) + 2
+
+    def text(self) -> str:
+        pieces = self.pieces
+        if self.extra:
+            pieces = [*pieces, encode_json(f"…[{self.extra} more items]", self.limits)]
+        return clean_text("[" + ", ".join(pieces) + "]", self.limits.max_length)
 
 
 def _wrap_generator(
@@ -240,7 +248,7 @@ def _wrap_generator(
         span = _start_span(tracer, name, options)
         span_context = trace.set_span_in_context(span)
         recording = recorder.enabled and span.is_recording()
-        collector = _ItemCollector(recorder.max_items)
+        collector = recorder.collector()
         try:
             token = context_api.attach(span_context)
             try:
@@ -277,7 +285,7 @@ def _wrap_generator(
             raise
         finally:
             if recording:
-                recorder.record_items(span, collector.items, collector.extra)
+                span.set_attribute(RAGTEL_OUTPUT, collector.text())
             if options.end_on_exit:
                 span.end()
 
@@ -296,7 +304,7 @@ def _wrap_async_generator(
         span = _start_span(tracer, name, options)
         span_context = trace.set_span_in_context(span)
         recording = recorder.enabled and span.is_recording()
-        collector = _ItemCollector(recorder.max_items)
+        collector = recorder.collector()
         try:
             token = context_api.attach(span_context)
             try:
@@ -333,7 +341,7 @@ def _wrap_async_generator(
             raise
         finally:
             if recording:
-                recorder.record_items(span, collector.items, collector.extra)
+                span.set_attribute(RAGTEL_OUTPUT, collector.text())
             if options.end_on_exit:
                 span.end()
 

@@ -1,9 +1,11 @@
 """A span exporter that appends OTLP JSON Lines to a local file.
 
-Each export call becomes exactly one line, written with a single ``write``
-on a descriptor opened with ``O_APPEND``: a crash (even ``kill -9``) between
-calls leaves only whole lines, and several processes can share one file. A
-write cut short (a full disk) is rolled back so no partial line stays behind.
+Each export call becomes exactly one line, appended under an exclusive
+``flock`` on a descriptor opened with ``O_APPEND``, so several processes can
+share one file. A write cut short (a full disk) is rolled back. A line left
+unfinished by a writer killed mid-write (``kill -9`` during a large write) is
+cut off the next time the file is opened, so the file holds whole lines
+only; at most that last batch is lost.
 The file is created readable by its owner only (mode 0600); an existing
 file's mode is left as it is.
 """
@@ -14,7 +16,12 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -25,6 +32,7 @@ from ragtel._otlp_json import encode_spans_line
 _logger = logging.getLogger("ragtel")
 
 _FILE_MODE = 0o600
+_SCAN_CHUNK = 1 << 16
 
 
 class OtlpJsonLinesExporter(SpanExporter):
@@ -77,39 +85,72 @@ class OtlpJsonLinesExporter(SpanExporter):
     def _open(self) -> int:
         directory = os.path.dirname(self._path)
         os.makedirs(directory, exist_ok=True)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(self._path, flags, _FILE_MODE)
-        size = os.fstat(fd).st_size
-        if size:
-            # A line left unfinished by some other writer must not swallow ours.
-            with open(self._path, "rb") as existing:
-                existing.seek(size - 1)
-                self._needs_newline = existing.read(1) != b"\n"
+        with _exclusive(fd):
+            self._repair_torn_tail(fd)
         return fd
+
+    def _repair_torn_tail(self, fd: int) -> None:
+        """Cut an unfinished last line, left by a writer killed in the middle of a write.
+
+        Such a line can never be read back; keeping it would also glue the next
+        line onto it. Runs under the file lock, so no live writer is mid-line.
+        """
+        size = os.fstat(fd).st_size
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(end - _SCAN_CHUNK, 0)
+            chunk = os.pread(fd, end - start, start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        os.ftruncate(fd, end)
+        _logger.warning(
+            "ragtel: removed an unfinished last line (%d bytes) from %s, "
+            "left by a writer that stopped mid-write",
+            size - end,
+            self._path,
+        )
 
     def _append(self, payload: bytes) -> None:
         if self._fd is None:
             self._fd = self._open()
-        if self._needs_newline:
-            payload = b"\n" + payload
         fd = self._fd
-        start = os.fstat(fd).st_size
-        written = 0
-        try:
-            while written < len(payload):
-                written += os.write(fd, payload[written:])
-        except OSError:
-            if written:
-                self._roll_back(fd, start, written)
-            raise
-        self._needs_newline = False
+        with _exclusive(fd):
+            if self._needs_newline:
+                payload = b"\n" + payload
+            start = os.fstat(fd).st_size
+            written = 0
+            try:
+                while written < len(payload):
+                    written += os.write(fd, payload[written:])
+            except OSError:
+                if written:
+                    self._roll_back(fd, start)
+                raise
+            self._needs_newline = False
 
-    def _roll_back(self, fd: int, start: int, written: int) -> None:
-        # Only if nobody else appended meanwhile; otherwise truncating would cut their lines.
+    def _roll_back(self, fd: int, start: int) -> None:
+        # Under the file lock, nobody else appended since ``start``.
         try:
-            if os.fstat(fd).st_size == start + written:
-                os.ftruncate(fd, start)
-            else:
-                self._needs_newline = True
+            os.ftruncate(fd, start)
         except OSError:
             self._needs_newline = True
+
+
+@contextlib.contextmanager
+def _exclusive(fd: int) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``fd``: whole lines even across processes."""
+    if fcntl is None:  # no advisory locks on this platform; O_APPEND still applies
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
