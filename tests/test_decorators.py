@@ -443,3 +443,37 @@ def test_value_cap_follows_the_otel_length_limit(
     assert len(output) == 100 and output.startswith("zzz")
     assert output.endswith("chars]") and "…[truncated " in output
     assert len(span.attributes["ragtel.input"]) == 100
+
+
+def test_generator_span_is_ended_exactly_once(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer = ragtel_spans.tracer()
+
+    @tracer.trace_function("gen")
+    def gen() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    @tracer.atrace_function("agen")
+    async def agen() -> AsyncIterator[int]:
+        yield 1
+
+    g = gen()
+    next(g)
+    g.close()
+    list(gen())
+    with pytest.raises(ValueError):
+        broken = gen()
+        next(broken)
+        broken.throw(ValueError("x"))
+
+    async def drive() -> None:
+        a = agen()
+        await a.__anext__()
+        await a.aclose()
+
+    asyncio.run(drive())
+    assert ragtel_spans.names().count("gen") == 3
+    assert ragtel_spans.names().count("agen") == 1
+    assert "Calling end() on an ended span" not in caplog.text

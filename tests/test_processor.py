@@ -85,3 +85,28 @@ def test_output_filepaths_says_where_spans_go(tmp_path) -> None:  # type: ignore
     tracer = get_lastmile_tracer("files", output_filepath=tmp_path / "a.jsonl")
     assert tracer.output_filepaths == [str(tmp_path / "a.jsonl")]
     assert isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def test_nothing_is_tracked_when_no_tracer_has_trace_attributes(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("plain")
+    processor = next(
+        p
+        for p in ragtel_spans.provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        if isinstance(p, RagtelSpanProcessor)
+    )
+    with tracer.start_as_current_span("root"):
+        assert processor.tracked_traces == 0
+
+
+def test_header_names_are_case_insensitive(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("upstream") as upstream:
+        headers = tracer.get_distributed_trace_headers()
+    for variant in (
+        {"Traceparent": headers["traceparent"]},
+        {"TRACEPARENT": headers["traceparent"]},
+    ):
+        with tracer.start_as_current_span("downstream", context=variant):
+            pass
+    downstream = [span for span in ragtel_spans.spans if span.name == "downstream"]
+    assert [span.parent.span_id for span in downstream] == [upstream.get_span_context().span_id] * 2

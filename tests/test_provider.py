@@ -183,3 +183,67 @@ def test_non_sdk_global_provider_is_used_as_it_is(caplog: pytest.LogCaptureFixtu
         assert not span.is_recording()
     assert "not an OpenTelemetry SDK provider" in caplog.text
     assert tracer.force_flush() is True
+
+
+def test_a_failed_first_call_leaves_no_half_installed_provider(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="otlp_certificate must be a readable CA file"):
+        get_lastmile_tracer(
+            "bad-cert",
+            exporter="otlp",
+            otlp_protocol="grpc",
+            otlp_endpoint="https://127.0.0.1:4317",
+            otlp_certificate=str(tmp_path / "missing-ca.pem"),
+        )
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    tracer = get_lastmile_tracer("good")  # the next call still gets the default file
+    with tracer.start_as_current_span("kept"):
+        pass
+    tracer.force_flush()
+    assert '"kept"' in Path("ragtel-traces.jsonl").read_text()
+
+
+def test_shut_down_exporters_are_rebuilt_on_a_later_request(tmp_path: Path) -> None:
+    provider, _ = app_provider()
+    trace.set_tracer_provider(provider)
+    target = tmp_path / "t.jsonl"
+    first = get_lastmile_tracer("first", output_filepath=target)
+    with first.start_as_current_span("before"):
+        pass
+    first.shutdown()
+    second = get_lastmile_tracer("second", output_filepath=target)
+    with second.start_as_current_span("after"):
+        pass
+    assert second.force_flush()
+    text = target.read_text()
+    assert '"before"' in text and '"after"' in text
+    assert second.dropped_span_count() == 0
+
+
+def test_a_second_call_with_other_arguments_warns_and_names_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    provider, _ = app_provider()
+    get_lastmile_tracer("same", tracer_provider=provider, project_name="a")
+    assert get_lastmile_tracer("same") is get_lastmile_tracer("same", project_name="a")
+    assert "already exists" not in caplog.text
+    get_lastmile_tracer("same", capture_content=False, mask=lambda v: v, lastmile_api_token="s3")
+    message = next(r.getMessage() for r in caplog.records if "already exists" in r.getMessage())
+    assert "capture_content" in message and "mask" in message and "lastmile_api_token" in message
+    assert "s3" not in caplog.text
+
+
+def test_initial_params_are_redacted_and_masked(tmp_path: Path) -> None:
+    from ragtel.testing import capture_spans
+
+    with capture_spans() as recorder:
+        tracer = recorder.tracer(
+            "params",
+            initial_params={"openai_api_key": "sk-LIVE-1", "db_password": "x", "model": "gpt"},
+            mask=lambda value: value.upper() if isinstance(value, str) else value,
+        )
+        with tracer.start_as_current_span("root"):
+            pass
+        attributes = recorder.by_name("root").attributes
+    assert attributes["ragtel.param.openai_api_key"] == "[REDACTED]"
+    assert attributes["ragtel.param.db_password"] == "[REDACTED]"
+    assert attributes["ragtel.param.model"] == "GPT"

@@ -262,3 +262,25 @@ def test_non_recording_spans_cost_nothing_and_record_nothing(ragtel_spans: SpanR
     assert f(1) == 1 and calls == [1]
     with tracer.start_as_current_span("x") as span:
         assert not span.is_recording()
+
+
+def test_sampled_out_calls_never_run_the_mask_or_encoder(ragtel_spans: SpanRecorder) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    masked: list[object] = []
+    tracer = get_lastmile_tracer(
+        "sampled-out-mask", tracer_provider=TracerProvider(sampler=ALWAYS_OFF), mask=masked.append
+    )
+
+    @tracer.trace_function(name="f")
+    def f(x: object) -> object:
+        return x
+
+    @tracer.trace_function(name="g")
+    def g(n: int):  # type: ignore[no-untyped-def]
+        yield from range(n)
+
+    assert f({"a": 1}) == {"a": 1}
+    assert list(g(3)) == [0, 1, 2]
+    assert masked == []

@@ -121,7 +121,9 @@ class CountingBatchSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int | None = None) -> bool:
         """Have the export thread send everything queued; False if the timeout passed first."""
         if self._is_shutdown:
-            return False
+            # Stopped, and it stays registered on the provider (the SDK cannot
+            # remove it): it holds nothing, so it must not fail the provider's flush.
+            return True
         done = threading.Event()
         with self._lock:
             self._flush_requests.append(done)
