@@ -135,7 +135,8 @@ class _Recorder:
         return dict(call.arguments)
 
     def _encode(self, value: Any, *, as_text: bool) -> str:
-        value = apply_mask(value, self._capture.mask)
+        if self._capture.mask is not None:
+            value = apply_mask(value, self._capture.mask)
         limits = self._capture.limits
         if as_text and type(value) is str:
             return clean_text(value, limits.max_length)

@@ -39,7 +39,13 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import Mask, ValueLimits
-from ragtel._redaction import REDACTED, is_sensitive_name, mask_url_credentials, redact_repr
+from ragtel._redaction import (
+    NAME_DECISIONS as _NAME_DECISIONS,
+    REDACTED,
+    is_sensitive_name,
+    mask_url_credentials,
+    redact_repr,
+)
 
 _logger = logging.getLogger("ragtel")
 
@@ -123,70 +129,75 @@ def encode_json(value: Any, limits: ValueLimits) -> str:
 
 # One encoder, built once: json.dumps with options builds a new one per call.
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-_PLAIN_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
-# Lowercase fragments of every sensitive name (see _redaction); a text without
-# any of them cannot hold a key that needs redacting.
-_SENSITIVE_FRAGMENTS: Final = (
-    "key",
-    "token",
-    "secret",
-    "passw",
-    "pwd",
-    "passphrase",
-    "cookie",
-    "bearer",
-    "authoriz",
-    "credential",
+# The C encoder itself, made once: JSONEncoder.encode builds one per call.
+# Without cycle markers: only values the scan accepted (no cycles) reach it.
+_C_ENCODE: Final = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, None, json.encoder.encode_basestring, None, ": ", ", ", False, False, False
+    )
+    if getattr(json.encoder, "c_make_encoder", None) is not None
+    else None
 )
+_PLAIN_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     """Fast path: the C encoder's text for small, plain JSON data, else None.
 
-    It gives the same text the walk below would, in the cases it accepts:
-    values built only of ``dict`` (with ``str`` keys), ``list``, ``tuple`` and
-    JSON scalars — exact types, so a NamedTuple or a ``str`` subclass takes the
-    walk — with at most ``max_items`` values in all (so no collection cap can
-    be hit), text short enough that the walk's character budget (which
-    overcounts at most 4x) cannot run out, no NaN or infinity (the encoder
-    raises), and no fragment of a sensitive name anywhere in the text.
+    It gives the same text the walk below would, in the cases it accepts (see
+    :func:`_is_small_plain`), text short enough that the walk's character
+    budget (which overcounts at most 4x) cannot run out, and no NaN or
+    infinity (the encoder raises on those).
     """
     if not _is_small_plain(value, limits.max_items):
         return None
     try:
-        text: str = _JSON.encode(value)
+        text: str = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _JSON.encode(value)
     except (ValueError, RecursionError):
         return None
-    if len(text) > limits.max_length // 4:
-        return None
-    lowered = text.lower()
-    for fragment in _SENSITIVE_FRAGMENTS:  # a plain loop: any() over a generator costs 3x
-        if fragment in lowered:
-            return None
-    return text
+    return text if len(text) <= limits.max_length // 4 else None
 
 
 def _is_small_plain(value: Any, limit: int) -> bool:
-    """True if ``value`` holds only plain JSON types and at most ``limit`` values in all."""
+    """True if the walk would have nothing to convert, redact or cut in ``value``.
+
+    That is: only ``dict`` (``str`` keys), ``list``, ``tuple`` and JSON scalars,
+    exact types (a NamedTuple or a ``str`` subclass takes the walk); at most
+    ``limit`` values in all, so no collection cap applies; no sensitive key,
+    and no ``(name, value)`` pair with a sensitive name.
+    """
+    if type(value) in _PLAIN_SCALARS:
+        return True
+    # Hot path: one pass, inlined checks (the redaction cache is read directly).
+    decisions = _NAME_DECISIONS
+    scalars = _PLAIN_SCALARS
     pending = [value]
     count = 0
     while pending:
         item = pending.pop()
-        count += 1
-        if count > limit:
-            return False  # also ends the scan of a cycle
         kind = type(item)
-        if kind in _PLAIN_SCALARS:
-            continue
         if kind is dict:
             for key in item:
                 if type(key) is not str:
                     return False
-            pending.extend(item.values())
+                sensitive = decisions.get(key)
+                if sensitive is None:
+                    sensitive = is_sensitive_name(key)
+                if sensitive:
+                    return False
+            children: Any = item.values()
         elif kind is list or kind is tuple:
-            pending.extend(item)
+            if len(item) == 2 and type(item[0]) is str and is_sensitive_name(item[0]):
+                return False
+            children = item
         else:
             return False
+        count += len(children)
+        if count > limit:
+            return False  # also ends the scan of a cycle
+        for child in children:
+            if type(child) not in scalars:
+                pending.append(child)
     return True
 
 

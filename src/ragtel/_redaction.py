@@ -54,7 +54,8 @@ _URL_CREDENTIALS: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@
 # and again), so decisions are cached; the cap keeps an app that invents keys
 # from growing the cache without bound.
 _CACHE_LIMIT: Final = 4096
-_decisions: dict[str, bool] = {}
+NAME_DECISIONS: dict[str, bool] = {}
+_decisions = NAME_DECISIONS
 
 
 def is_sensitive_name(name: str) -> bool:
