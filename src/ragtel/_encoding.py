@@ -41,6 +41,8 @@ from opentelemetry.util.types import AttributeValue
 from ragtel._config import Mask, ValueLimits
 from ragtel._redaction import (
     NAME_DECISIONS as _NAME_DECISIONS,
+)
+from ragtel._redaction import (
     REDACTED,
     is_sensitive_name,
     mask_url_credentials,
