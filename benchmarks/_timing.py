@@ -162,15 +162,7 @@ def compare(benchmark: Benchmark, settings: Settings) -> Comparison:
             candidate_times.append(cand)
     finally:
         pair.close()
-    return Comparison(
-        name=benchmark.name,
-        target=benchmark.target,
-        baseline_ns=statistics.median(baseline_times),
-        candidate_ns=statistics.median(candidate_times),
-        round_ratios=tuple(c / b for b, c in zip(baseline_times, candidate_times, strict=True)),
-        rounds=settings.rounds,
-        loops=loops,
-    )
+    return _summarise(benchmark, baseline_times, candidate_times, loops)
 
 
 def _compare_self_timed(
@@ -188,12 +180,18 @@ def _compare_self_timed(
                 (candidate_times if is_candidate else baseline_times).append(measure(is_candidate))
     finally:
         pair.close()
+    return _summarise(benchmark, baseline_times, candidate_times, loops=1)
+
+
+def _summarise(
+    benchmark: Benchmark, baseline_times: list[float], candidate_times: list[float], loops: int
+) -> Comparison:
     return Comparison(
         name=benchmark.name,
         target=benchmark.target,
         baseline_ns=statistics.median(baseline_times),
         candidate_ns=statistics.median(candidate_times),
         round_ratios=tuple(c / b for b, c in zip(baseline_times, candidate_times, strict=True)),
-        rounds=rounds,
-        loops=1,
+        rounds=len(baseline_times),
+        loops=loops,
     )
