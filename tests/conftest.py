@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.util._once import Once
 
 from ragtel._get_tracer import reset_for_tests
+from semconv_check import SESSION_CHECK, Checker, LiveCheck
 
 if TYPE_CHECKING:
     from otlp_receiver import OTLPReceiver
@@ -22,6 +25,33 @@ _RAGTEL_ENV = (
     "RAGTEL_MAX_VALUE_LENGTH",
 )
 _OTEL_ENV_PREFIXES = ("OTEL_",)
+
+
+LIVE_CHECK = SESSION_CHECK
+
+
+@pytest.fixture(autouse=True, scope="session")
+def semconv_live_check() -> Iterator[Checker]:
+    """Every SDK provider the tests create also feeds the semantic-convention live check."""
+    original_init = TracerProvider.__init__
+
+    def init_with_live_check(self: TracerProvider, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.add_span_processor(LiveCheck(LIVE_CHECK))
+
+    TracerProvider.__init__ = init_with_live_check  # type: ignore[method-assign]
+    try:
+        yield LIVE_CHECK
+    finally:
+        TracerProvider.__init__ = original_init  # type: ignore[method-assign]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if LIVE_CHECK.violations:
+        print("\nsemantic-convention live check failed:", file=sys.stderr)
+        for violation in sorted(set(LIVE_CHECK.violations)):
+            print(f"  {violation}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def reset_global_tracer_provider() -> None:

@@ -7,7 +7,6 @@ cannot leak in; the test then checks the spans it produced.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -15,17 +14,17 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from otlp_receiver import OTLPReceiver
+from semconv_check import check_otlp_json_span
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT = 60  # seconds for one example run; each takes well under one
@@ -138,6 +137,7 @@ def read_jsonl_spans(path: Path) -> list[FileSpan]:
                     assert HEX_SPAN_ID.fullmatch(span["spanId"]), span["spanId"]
                     if span.get("parentSpanId"):
                         assert HEX_SPAN_ID.fullmatch(span["parentSpanId"]), span["parentSpanId"]
+                    check_otlp_json_span(span)
                     spans.append(FileSpan(span, str(resource.get("service.name"))))
     return spans
 
@@ -184,77 +184,22 @@ class ReceivedSpan:
     attributes: dict[str, Any]
 
 
-class OtlpHttpStub:
-    """Accepts OTLP/HTTP protobuf trace exports on 127.0.0.1 and keeps the spans."""
-
-    def __init__(self) -> None:
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceRequest,
-            ExportTraceServiceResponse,
+def received(receiver: OTLPReceiver, count: int) -> list[ReceivedSpan]:
+    """The spans the real OTLP receiver got, once ``count`` have arrived."""
+    spans = receiver.wait_for_spans(count, timeout=20)
+    assert receiver.errors() == []
+    return [
+        ReceivedSpan(
+            name=span["name"],
+            trace_id=span["trace_id"],
+            span_id=span["span_id"],
+            parent_id=span["parent_span_id"] or None,
+            service=str(span["resource"].get("service.name", "")),
+            scope=span["scope"],
+            attributes=span["attributes"],
         )
-
-        self.paths: list[str] = []
-        self.spans: list[ReceivedSpan] = []
-        lock = threading.Lock()
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                request = ExportTraceServiceRequest.FromString(body)
-                with lock:
-                    stub.paths.append(self.path)
-                    stub.spans.extend(_received_spans(request))
-                payload = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-def _received_spans(request: Any) -> Iterator[ReceivedSpan]:
-    from google.protobuf.json_format import MessageToDict
-
-    for resource_spans in request.resource_spans:
-        resource = {
-            item.key: item.value.string_value for item in resource_spans.resource.attributes
-        }
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                yield ReceivedSpan(
-                    name=span.name,
-                    trace_id=span.trace_id.hex(),
-                    span_id=span.span_id.hex(),
-                    parent_id=span.parent_span_id.hex() or None,
-                    service=resource.get("service.name", ""),
-                    scope=scope_spans.scope.name,
-                    attributes=attributes([MessageToDict(item) for item in span.attributes]),
-                )
-
-
-@pytest.fixture
-def otlp_http() -> Iterator[OtlpHttpStub]:
-    stub = OtlpHttpStub()
-    try:
-        yield stub
-    finally:
-        stub.close()
+        for span in spans
+    ]
 
 
 # quickstart.py ---------------------------------------------------------------
@@ -315,34 +260,36 @@ def test_quickstart_appends_on_every_run(tmp_path: Path) -> None:
 
 
 def test_quickstart_follows_otel_exporter_otlp_endpoint(
-    tmp_path: Path, otlp_http: OtlpHttpStub
+    tmp_path: Path, receiver: OTLPReceiver
 ) -> None:
     # What examples/collector/README.md tells users to do.
     env = example_env(
-        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_http.endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
         OTEL_SERVICE_NAME="support-bot",
         OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=test",
     )
     result = run_example(EXAMPLES / "quickstart.py", cwd=tmp_path, env=env)
 
-    assert set(otlp_http.paths) == {"/v1/traces"}
-    check_quickstart_trace(otlp_http.spans)
-    assert {span.service for span in otlp_http.spans} == {"support-bot"}
+    spans = received(receiver, len(QUICKSTART_STEPS) + 1)
+    assert {span["transport"] for span in receiver.spans()} == {"http"}
+    check_quickstart_trace(spans)
+    assert {span.service for span in spans} == {"support-bot"}
     assert not (tmp_path / "ragtel-traces.jsonl").exists()
     assert "No trace file was written" in result.stdout
 
 
-def test_quickstart_otlp_and_file_together(tmp_path: Path, otlp_http: OtlpHttpStub) -> None:
+def test_quickstart_otlp_and_file_together(tmp_path: Path, receiver: OTLPReceiver) -> None:
     env = example_env(
-        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_http.endpoint, OTEL_TRACES_EXPORTER="otlp,file"
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_endpoint, OTEL_TRACES_EXPORTER="otlp,file"
     )
     run_example(EXAMPLES / "quickstart.py", cwd=tmp_path, env=env)
 
-    check_quickstart_trace(otlp_http.spans)
+    spans = received(receiver, len(QUICKSTART_STEPS) + 1)
+    check_quickstart_trace(spans)
     file_spans = read_jsonl_spans(tmp_path / "ragtel-traces.jsonl")
     check_quickstart_trace(file_spans)
-    assert {s.span_id for s in file_spans} == {s.span_id for s in otlp_http.spans}
+    assert {s.span_id for s in file_spans} == {s.span_id for s in spans}
 
 
 # existing_otel_app.py ----------------------------------------------------------
@@ -376,12 +323,12 @@ def test_existing_otel_app_spans_go_to_the_apps_console_exporter(tmp_path: Path)
     assert "no exporter configured" not in result.stderr
 
 
-def test_existing_otel_app_with_otlp_endpoint(tmp_path: Path, otlp_http: OtlpHttpStub) -> None:
-    env = example_env(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_http.endpoint)
+def test_existing_otel_app_with_otlp_endpoint(tmp_path: Path, receiver: OTLPReceiver) -> None:
+    env = example_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_endpoint)
     result = run_example(EXAMPLES / "existing_otel_app.py", cwd=tmp_path, env=env)
 
     assert console_spans(result.stdout) == []
-    spans = otlp_http.spans
+    spans = received(receiver, len(APP_SPANS) + len(RAGTEL_STEPS))
     assert sorted(span.name for span in spans) == sorted((*APP_SPANS, *RAGTEL_STEPS))
     request = only(spans, "POST /ask")
     for name in RAGTEL_STEPS:

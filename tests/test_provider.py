@@ -16,10 +16,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from ragtel import get_lastmile_tracer
 from ragtel._batch_processor import CountingBatchSpanProcessor
 from ragtel._processor import RagtelSpanProcessor
+from semconv_check import LiveCheck
 
 
 def processors_of(provider: TracerProvider) -> tuple[object, ...]:
-    return provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    """The provider's processors, without the test suite's own live check."""
+    processors = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    return tuple(p for p in processors if not isinstance(p, LiveCheck))
 
 
 def app_provider() -> tuple[TracerProvider, InMemorySpanExporter]:

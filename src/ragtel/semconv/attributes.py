@@ -1,21 +1,223 @@
-"""Attribute keys of the ragtel semantic convention (``ragtel.*``)."""
+# Generated from semconv/model by semconv/tools/generate.py: do not edit.
+"""Attribute keys of the ragtel semantic convention (``ragtel.*``).
 
+Reference: semconv/docs/attributes.md in the source tree.
+"""
+
+from enum import Enum
 from typing import Final
 
+RAGTEL_CHUNK_CONTENTS: Final = "ragtel.chunk.contents"
+"""The chunks' text, in the same order as ragtel.chunk.ids, each capped."""
+
+RAGTEL_CHUNK_COUNT: Final = "ragtel.chunk.count"
+"""How many chunks the step produced or returned."""
+
+RAGTEL_CHUNK_IDS: Final = "ragtel.chunk.ids"
+"""The ids of the chunks, in order."""
+
+RAGTEL_CHUNK_SCORES: Final = "ragtel.chunk.scores"
+"""The chunks' scores, in the same order as ragtel.chunk.ids."""
+
+RAGTEL_DOCUMENT_ID: Final = "ragtel.document.id"
+"""The id of the document being chunked."""
+
+RAGTEL_DOCUMENT_NAME: Final = "ragtel.document.name"
+"""The name of the document being chunked."""
+
+RAGTEL_EMBEDDING_COUNT: Final = "ragtel.embedding.count"
+"""How many embeddings were computed."""
+
+RAGTEL_EMBEDDING_DIMENSIONS: Final = "ragtel.embedding.dimensions"
+"""The dimension of the embeddings."""
+
+RAGTEL_EMBEDDING_VECTORS: Final = "ragtel.embedding.vectors"
+"""The embedding vectors as JSON, rounded and capped; recorded only when enabled."""
+
+RAGTEL_EVENT_DATA: Final = "ragtel.event.data"
+"""Free event data of a generic span event, as JSON."""
+
+RAGTEL_EVENT_METADATA: Final = "ragtel.event.metadata"
+"""Metadata given with the event, as JSON."""
+
+RAGTEL_EVENT_NAME: Final = "ragtel.event.name"
+"""A name given to the event, to tell apart several events of one kind."""
+
+RAGTEL_FEEDBACK_ANNOTATOR: Final = "ragtel.feedback.annotator"
+"""Who gave the feedback."""
+
+RAGTEL_FEEDBACK_CATEGORIES: Final = "ragtel.feedback.categories"
+"""The categories a categorical value was chosen from."""
+
+RAGTEL_FEEDBACK_EXPLANATION: Final = "ragtel.feedback.explanation"
+"""Why the feedback was given."""
+
+RAGTEL_FEEDBACK_KIND: Final = "ragtel.feedback.kind"
+"""The kind of feedback."""
+
+RAGTEL_FEEDBACK_METADATA: Final = "ragtel.feedback.metadata"
+"""Metadata given with the feedback, as JSON."""
+
+RAGTEL_FEEDBACK_NAME: Final = "ragtel.feedback.name"
+"""The name of the feedback (what was judged)."""
+
+RAGTEL_FEEDBACK_SCOPE: Final = "ragtel.feedback.scope"
+"""What the feedback judges."""
+
+RAGTEL_FEEDBACK_TARGET_SPAN_ID: Final = "ragtel.feedback.target.span_id"
+"""The span id of the judged span, as 16 lowercase hex digits."""
+
+RAGTEL_FEEDBACK_TARGET_TRACE_ID: Final = "ragtel.feedback.target.trace_id"
+"""The trace id of the judged span, as 32 lowercase hex digits."""
+
+RAGTEL_FEEDBACK_VALUE_BINARY: Final = "ragtel.feedback.value.binary"
+"""A binary feedback value; true is positive."""
+
+RAGTEL_FEEDBACK_VALUE_NUMERIC: Final = "ragtel.feedback.value.numeric"
+"""A numeric feedback value, from 0 to 1."""
+
+RAGTEL_FEEDBACK_VALUE_TEXT: Final = "ragtel.feedback.value.text"
+"""The chosen category, the text, or the JSON of a feedback value."""
+
 RAGTEL_INPUT: Final = "ragtel.input"
-"""The captured input of the operation, as JSON (function arguments by name)."""
+"""The operation's input as JSON; for a decorated function, its bound arguments by name."""
+
+RAGTEL_LOG_LOGGER: Final = "ragtel.log.logger"
+"""The name of the logger the data was logged to."""
+
+RAGTEL_METADATA_PREFIX: Final = "ragtel.metadata."
+"""Template ``ragtel.metadata.<key>``: One entry of free metadata of the trace, ragtel.metadata.<key>."""
 
 RAGTEL_OUTPUT: Final = "ragtel.output"
-"""The captured output of the operation, as JSON (return value or yielded items)."""
+"""The operation's output; text as it is, any other value as JSON."""
 
-RAGTEL_PROJECT_NAME: Final = "ragtel.project.name"
-"""The project the trace belongs to, as given to ``get_lastmile_tracer``."""
+RAGTEL_PARAM_PREFIX: Final = "ragtel.param."
+"""Template ``ragtel.param.<key>``: One ParamSet entry, ragtel.param.<key>, on the trace's local root span."""
 
 RAGTEL_PROJECT_ID: Final = "ragtel.project.id"
 """The id of the project the trace belongs to."""
 
+RAGTEL_PROJECT_NAME: Final = "ragtel.project.name"
+"""The project the trace belongs to, as given to get_lastmile_tracer."""
+
+RAGTEL_QUERY: Final = "ragtel.query"
+"""The query of a retrieval, rewrite or answer step."""
+
+RAGTEL_QUERY_REWRITTEN: Final = "ragtel.query.rewritten"
+"""The rewritten query, or the sub-queries it was decomposed into."""
+
 RAGTEL_RAG_FLOW_TYPE: Final = "ragtel.rag_flow.type"
 """Which RAG pipeline the trace belongs to."""
 
-RAGTEL_PARAM_PREFIX: Final = "ragtel.param."
-"""Template prefix: ``ragtel.param.<key>`` holds one ParamSet entry."""
+RAGTEL_RERANK_INPUT_IDS: Final = "ragtel.rerank.input_ids"
+"""The ids of the chunks before reranking, in their retrieved order."""
+
+RAGTEL_RESPONSE: Final = "ragtel.response"
+"""The answer of a query step."""
+
+RAGTEL_SPAN_KIND: Final = "ragtel.span.kind"
+"""The RAG step a span performs."""
+
+RAGTEL_SYSTEM_PROMPT: Final = "ragtel.system_prompt"
+"""The system prompt of a query step."""
+
+RAGTEL_TAGS: Final = "ragtel.tags"
+"""Free-form tags of the trace."""
+
+
+class RagtelFeedbackAnnotatorValues(Enum):
+    """Values of ``ragtel.feedback.annotator``."""
+
+    HUMAN = "human"
+    """A person gave the feedback."""
+
+    LLM = "llm"
+    """A language model judged."""
+
+    CODE = "code"
+    """A program judged."""
+
+
+class RagtelFeedbackKindValues(Enum):
+    """Values of ``ragtel.feedback.kind``."""
+
+    BINARY = "binary"
+    """Thumbs up or down."""
+
+    NUMERIC = "numeric"
+    """A score between 0 and 1."""
+
+    CATEGORICAL = "categorical"
+    """One label out of a set of categories."""
+
+    TEXT = "text"
+    """Free text."""
+
+    JSON = "json"
+    """A structured value."""
+
+
+class RagtelFeedbackScopeValues(Enum):
+    """Values of ``ragtel.feedback.scope``."""
+
+    SPAN = "span"
+    """The feedback judges one span."""
+
+    TRACE = "trace"
+    """The feedback judges a whole trace."""
+
+    PROJECT = "project"
+    """The feedback is about the project, not one trace."""
+
+
+class RagtelRagFlowTypeValues(Enum):
+    """Values of ``ragtel.rag_flow.type``."""
+
+    INGESTION = "ingestion"
+    """Loading, chunking, embedding and indexing documents."""
+
+    QUERY = "query"
+    """Answering a query: rewrite, retrieval, rerank, generation."""
+
+
+class RagtelSpanKindValues(Enum):
+    """Values of ``ragtel.span.kind``."""
+
+    CHUNKING = "chunking"
+    """Splitting documents into chunks."""
+
+    EMBEDDING = "embedding"
+    """Computing embeddings of chunks or queries."""
+
+    MULTI_EMBEDDING = "multi_embedding"
+    """Computing several kinds of embeddings at once."""
+
+    QUERY = "query"
+    """Answering a query with a language model."""
+
+    RETRIEVAL = "retrieval"
+    """Looking up chunks for a query in a vector store or index."""
+
+    RERANKING = "reranking"
+    """Reordering retrieved chunks."""
+
+    SYNTHESIZE = "synthesize"
+    """Combining retrieved context into an answer."""
+
+    SUB_QUESTION = "sub_question"
+    """Decomposing a query into sub-questions and answering them."""
+
+    TEMPLATING = "templating"
+    """Rendering a prompt template."""
+
+    TOOL_CALL = "tool_call"
+    """Calling a tool or function."""
+
+    PROMPT_COMPOSITION = "prompt_composition"
+    """Assembling the final prompt from its parts."""
+
+    GUARDRAIL = "guardrail"
+    """Checking input or output against a policy."""
+
+    CUSTOM = "custom"
+    """Any other step."""
