@@ -8,7 +8,8 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from ragtel._processor import RagtelSpanProcessor
+from ragtel._config import CaptureConfig
+from ragtel._processor import RagtelSpanProcessor, TracerProfile
 from ragtel.testing import SpanRecorder
 
 
@@ -53,7 +54,9 @@ def test_tracked_traces_are_bounded_and_eviction_is_reported(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="ragtel")
     processor = RagtelSpanProcessor(max_traces=10)
-    processor.register_tracer("leaky", {"ragtel.project.name": "p"})
+    processor.register_tracer(
+        TracerProfile("leaky", root_attributes={}, defaults={}, capture=CaptureConfig())
+    )
     provider = TracerProvider()
     provider.add_span_processor(processor)
     tracer = provider.get_tracer("leaky")
@@ -87,14 +90,11 @@ def test_output_filepaths_says_where_spans_go(tmp_path) -> None:  # type: ignore
     assert isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
-def test_nothing_is_tracked_when_no_tracer_has_trace_attributes(ragtel_spans: SpanRecorder) -> None:
-    tracer = ragtel_spans.tracer("plain")
-    processor = next(
-        p
-        for p in ragtel_spans.provider._active_span_processor._span_processors  # type: ignore[attr-defined]
-        if isinstance(p, RagtelSpanProcessor)
-    )
-    with tracer.start_as_current_span("root"):
+def test_nothing_is_tracked_on_a_provider_without_ragtel_tracers() -> None:
+    processor = RagtelSpanProcessor()
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    with provider.get_tracer("other").start_as_current_span("root"):
         assert processor.tracked_traces == 0
 
 

@@ -3,7 +3,7 @@
     python semconv/tools/generate.py          # write the generated files
     python semconv/tools/generate.py --check  # exit 1 if any generated file is stale
 
-Writes ``src/ragtel/semconv/{attributes,events,spans}.py`` and
+Writes ``src/ragtel/semconv/{attributes,events,spans,references}.py`` and
 ``semconv/docs/*.md``. Needs Jinja2 and PyYAML (the ``dev`` or ``test`` extra).
 """
 
@@ -73,6 +73,7 @@ def render_all() -> dict[Path, str]:
         PACKAGE / "attributes.py": "attributes.py.j2",
         PACKAGE / "events.py": "events.py.j2",
         PACKAGE / "spans.py": "spans.py.j2",
+        PACKAGE / "references.py": "references.py.j2",
         DOCS / "attributes.md": "attributes.md.j2",
         DOCS / "spans.md": "spans.md.j2",
         DOCS / "events.md": "events.md.j2",

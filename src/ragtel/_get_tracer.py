@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util import types
+from opentelemetry.util.types import AttributeValue
 
 from ragtel import _environment as env
 from ragtel import _provider
@@ -18,7 +19,8 @@ from ragtel._config import CaptureConfig, Mask, resolve_capture
 from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._exporters import resolve_export
 from ragtel._fork import reinit_in_child
-from ragtel._params import param_attributes, validate_param_key
+from ragtel._params import validated_params
+from ragtel._processor import TracerProfile
 from ragtel._span_context import ContextLike, to_context
 from ragtel._tracer import LastMileTracer
 from ragtel._types import RagFlowType
@@ -205,15 +207,18 @@ def _create_tracer(
     else:
         installation = _provider.install(provider, export, owned=False)
 
-    root_attributes = param_attributes(params, capture)
+    root_attributes: dict[str, AttributeValue] = {}
     if project_name:
         root_attributes[RAGTEL_PROJECT_NAME] = project_name
     if project_id:
         root_attributes[RAGTEL_PROJECT_ID] = project_id
     if flow is not None:
         root_attributes[RAGTEL_RAG_FLOW_TYPE] = flow.value
+    profile = TracerProfile(
+        tracer_name, root_attributes=root_attributes, defaults=params, capture=capture
+    )
     if installation is not None:
-        installation.processor.register_tracer(tracer_name, root_attributes)
+        installation.processor.register_tracer(profile)
 
     return LastMileTracer(
         tracer_name,
@@ -221,6 +226,7 @@ def _create_tracer(
         provider=provider,
         capture=capture,
         installation=installation,
+        profile=profile,
     )
 
 
@@ -257,12 +263,7 @@ def _flow_type(
 def _initial_params(initial_params: Mapping[str, Any] | None) -> dict[str, Any]:
     if initial_params is None:
         return {}
-    if not isinstance(initial_params, Mapping):
-        raise TypeError(f"initial_params must be a mapping; got {type(initial_params).__name__}")
-    return {
-        validate_param_key(key, argument="initial_params key"): value
-        for key, value in initial_params.items()
-    }
+    return validated_params(initial_params, argument="initial_params")
 
 
 _default_capture: CaptureConfig | None = None

@@ -1,4 +1,12 @@
-"""ParamSet keys and values as span attributes (``ragtel.param.<key>``)."""
+"""ParamSet keys and values: validation, attributes, and the RAG helpers' builders.
+
+Every function here is pure: it turns arguments into a params dict (or
+attributes) without touching a span, so each can be tested on its own.
+
+The RAG helpers use stage-prefixed keys, so a pipeline's parameters read as
+``ragtel.param.ingestion.chunk_size``, ``ragtel.param.retrieval.top_k``,
+``ragtel.param.generation.temperature`` and so on.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +20,30 @@ from ragtel._config import CaptureConfig
 from ragtel._encoding import apply_mask, encode_attribute
 from ragtel._redaction import REDACTED, is_sensitive_name
 from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX
+from ragtel.semconv.references import (
+    GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    GEN_AI_REQUEST_MAX_TOKENS,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_PRESENCE_PENALTY,
+    GEN_AI_REQUEST_SEED,
+    GEN_AI_REQUEST_STOP_SEQUENCES,
+    GEN_AI_REQUEST_TEMPERATURE,
+    GEN_AI_REQUEST_TOP_K,
+    GEN_AI_REQUEST_TOP_P,
+)
 
 # One or more dot-separated segments of letters, digits, '_' and '-'.
 _KEY: Final = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 
 
+_valid_keys: dict[str, bool] = {}
+_VALID_KEYS_LIMIT: Final = 4096
+
+
 def validate_param_key(key: Any, *, argument: str = "key") -> str:
     """Return ``key`` if it can name a param attribute; raise otherwise, quoting it."""
+    if type(key) is str and key in _valid_keys:
+        return key  # keys repeat on every trace: skip the regex
     if not isinstance(key, str):
         raise TypeError(f"{argument} must be a str; got {type(key).__name__} {key!r}")
     if not _KEY.fullmatch(key):
@@ -26,7 +51,20 @@ def validate_param_key(key: Any, *, argument: str = "key") -> str:
             f"{argument} must be a non-empty attribute key segment "
             f"(letters, digits, '_', '-', dot-separated); got {key!r}"
         )
+    if len(_valid_keys) < _VALID_KEYS_LIMIT:
+        _valid_keys[key] = True
     return key
+
+
+def validated_params(params: Any, *, argument: str = "params") -> dict[str, Any]:
+    """``params`` as a dict, every key checked first (so a bad key registers nothing)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"{argument} must be a mapping of str to values; got {type(params).__name__}"
+        )
+    return {
+        validate_param_key(key, argument=f"{argument} key"): value for key, value in params.items()
+    }
 
 
 def param_attributes(
@@ -46,3 +84,131 @@ def param_attributes(
         if encoded is not None:
             attributes[RAGTEL_PARAM_PREFIX + key] = encoded
     return attributes
+
+
+def _present(params: Mapping[str, Any], extras: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params`` without None values, then ``extras`` (validated) on top."""
+    result = {key: value for key, value in params.items() if value is not None}
+    if extras is not None:
+        result.update(validated_params(extras, argument="extras"))
+    return result
+
+
+def document_preprocess_params(
+    chunk_size: int | None, chunk_strategy: str | None, extras: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return _present(
+        {"ingestion.chunk_size": chunk_size, "ingestion.chunk_strategy": chunk_strategy}, extras
+    )
+
+
+def embedding_params(
+    embedding_model: str | None, embedding_dimensions: int | None, extras: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return _present(
+        {"embedding.model": embedding_model, "embedding.dimensions": embedding_dimensions}, extras
+    )
+
+
+def query_processing_params(
+    embedding_model: str | None,
+    embedding_dimensions: int | None,
+    decomposition_strategy: str | None,
+    extras: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return _present(
+        {
+            "query.embedding_model": embedding_model,
+            "query.embedding_dimensions": embedding_dimensions,
+            "query.decomposition_strategy": decomposition_strategy,
+        },
+        extras,
+    )
+
+
+def retrieval_params(
+    top_k: int | None, reranking_model: str | None, extras: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return _present(
+        {"retrieval.top_k": top_k, "retrieval.reranking_model": reranking_model}, extras
+    )
+
+
+# Request content, not configuration: never part of a ParamSet.
+_CONTENT_KEYS: Final = frozenset(
+    {"messages", "prompt", "input", "instructions", "system", "suffix", "contents"}
+)
+
+# OpenAI-style keys and the GenAI request attribute each maps onto, with the
+# attribute's type (GenAI declares top_k a double; stop becomes a string list).
+_GEN_AI_REQUEST: Final = {
+    "model": (GEN_AI_REQUEST_MODEL, str),
+    "temperature": (GEN_AI_REQUEST_TEMPERATURE, float),
+    "top_p": (GEN_AI_REQUEST_TOP_P, float),
+    "top_k": (GEN_AI_REQUEST_TOP_K, float),
+    "max_tokens": (GEN_AI_REQUEST_MAX_TOKENS, int),
+    "max_completion_tokens": (GEN_AI_REQUEST_MAX_TOKENS, int),
+    "frequency_penalty": (GEN_AI_REQUEST_FREQUENCY_PENALTY, float),
+    "presence_penalty": (GEN_AI_REQUEST_PRESENCE_PENALTY, float),
+    "seed": (GEN_AI_REQUEST_SEED, int),
+    "stop": (GEN_AI_REQUEST_STOP_SEQUENCES, list),
+}
+
+
+def generation_params(
+    model_params: Mapping[str, Any], extras: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
+    """The ParamSet entries of LLM settings, and their ``gen_ai.request.*`` mirror.
+
+    Message and prompt content is left out. Values of the mapped keys that do
+    not have the GenAI attribute's type are kept as params but not mirrored.
+    """
+    if not isinstance(model_params, Mapping):
+        raise TypeError(f"model_params must be a mapping; got {type(model_params).__name__}")
+    settings = {
+        key: value
+        for key, value in model_params.items()
+        if isinstance(key, str) and key not in _CONTENT_KEYS and value is not None
+    }
+    params = _present(
+        {
+            f"generation.{key}": value
+            for key, value in validated_params(settings, argument="model_params").items()
+        },
+        extras,
+    )
+    return params, _gen_ai_request_attributes(settings)
+
+
+def _gen_ai_request_attributes(settings: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {}
+    for key, value in settings.items():
+        mapping = _GEN_AI_REQUEST.get(key)
+        if mapping is None:
+            continue
+        attribute, kind = mapping
+        converted = _as_type(value, kind)
+        if converted is not None:
+            attributes[attribute] = converted
+    return attributes
+
+
+def _as_type(value: Any, kind: type) -> AttributeValue | None:
+    if kind is str:
+        return value if isinstance(value, str) else None
+    if isinstance(value, bool):
+        return None
+    if kind is float:
+        return float(value) if isinstance(value, (int, float)) else None
+    if kind is int:
+        return value if isinstance(value, int) else None
+    if isinstance(value, str):  # stop: one sequence or several
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def generation_setting(name: str, value: Any) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
+    """One generation setting (``model``, ``temperature``...) as a param and its GenAI mirror."""
+    return {f"generation.{name}": value}, _gen_ai_request_attributes({name: value})

@@ -3,16 +3,22 @@
 One instance is added to each SDK ``TracerProvider`` ragtel uses, however
 many tracers are created on it. It remembers the *local root* of every trace
 running in this process — the trace's first span here: it has no parent, or
-its parent came from another process — until that root ends.
+its parent came from another process — and the trace's ParamSet, until that
+root ends.
 
-Each ragtel tracer registers trace-level attributes (project, RAG flow type,
-initial parameters). They land on the local root: directly when a ragtel
-tracer starts the root, or when the first span of that tracer starts inside a
-trace whose root came from someone else (a web framework's server span, say).
+Each ragtel tracer registers a :class:`TracerProfile`: fixed trace-level
+attributes (project, RAG flow type) and its default parameters. They land on
+the local root when the tracer's first span of the trace starts — the root
+itself, or a span inside a trace whose root came from someone else (a web
+framework's server span, say).
 
-Memory is bounded: at most ``max_traces`` roots are tracked. Past that the
-oldest is forgotten (its trace keeps working; only late trace-level
-attributes can no longer reach its root) and a warning says so.
+Context attributes (session, user, tags, metadata) are copied from the
+context onto every span as it starts.
+
+Memory is bounded: at most ``max_traces`` traces and ``max_params`` params per
+trace are tracked. Past that, the oldest trace is forgotten (its spans keep
+working; only late registrations can no longer reach its root) or the new
+param is dropped, and a warning says so.
 """
 
 from __future__ import annotations
@@ -23,20 +29,27 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
+from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._config import CaptureConfig
+from ragtel._context_attributes import current_context_attributes
 from ragtel._fork import reinit_in_child
+from ragtel._params import param_attributes
+from ragtel.semconv.attributes import RAGTEL_PARAM_SET_REMOVED
 
 _logger = logging.getLogger("ragtel")
 
-RootAttributes = Mapping[str, AttributeValue]
-
 DEFAULT_MAX_TRACES: Final = 10_000
+DEFAULT_MAX_PARAMS: Final = 256
 _WARN_INTERVAL_SECONDS: Final = 60.0
+
+REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
+"""Context key of params that arrived from an upstream service (see _propagation)."""
 
 
 def is_local_root(span: ReadableSpan) -> bool:
@@ -44,26 +57,65 @@ def is_local_root(span: ReadableSpan) -> bool:
     return parent is None or parent.is_remote
 
 
+class TracerProfile:
+    """What one ragtel tracer brings to the traces it takes part in."""
+
+    def __init__(
+        self,
+        scope_name: str,
+        *,
+        root_attributes: Mapping[str, AttributeValue],
+        defaults: Mapping[str, Any],
+        capture: CaptureConfig,
+    ) -> None:
+        self.scope_name = scope_name
+        self.root_attributes = MappingProxyType(dict(root_attributes))
+        self.capture = capture
+        self._defaults: dict[str, Any] = dict(defaults)
+        self._lock = threading.Lock()
+        reinit_in_child(self._reinit_lock)
+
+    def _reinit_lock(self) -> None:
+        self._lock = threading.Lock()
+
+    def copy_defaults(self) -> dict[str, Any]:
+        """The ParamSet a new trace starts from."""
+        with self._lock:
+            return dict(self._defaults)
+
+    def update_defaults(self, params: Mapping[str, Any], *, overwrite: bool) -> None:
+        with self._lock:
+            if overwrite:
+                self._defaults.clear()
+            self._defaults.update(params)
+
+
 class _TraceState:
-    __slots__ = ("applied", "root")
+    __slots__ = ("applied", "params", "removed", "root")
 
     def __init__(self, root: Span) -> None:
         self.root = root
         self.applied: set[str] = set()
+        self.params: dict[str, Any] = {}
+        self.removed: set[str] = set()
 
 
 class RagtelSpanProcessor(SpanProcessor):
-    """Tracks local roots and puts each ragtel tracer's trace-level attributes on them."""
+    """Tracks local roots and their ParamSets; copies context attributes onto spans."""
 
-    def __init__(self, max_traces: int = DEFAULT_MAX_TRACES) -> None:
+    def __init__(
+        self, max_traces: int = DEFAULT_MAX_TRACES, max_params: int = DEFAULT_MAX_PARAMS
+    ) -> None:
         self._lock = threading.Lock()
         reinit_in_child(self._reinit_lock)
         self._max_traces = max_traces
+        self._max_params = max_params
         # Replaced, never mutated, so on_start reads it without a lock.
-        self._root_attributes: Mapping[str, RootAttributes] = MappingProxyType({})
+        self._profiles: Mapping[str, TracerProfile] = MappingProxyType({})
         self._traces: OrderedDict[int, _TraceState] = OrderedDict()
         self._evicted = 0
-        self._last_warning = 0.0
+        self._dropped_params = 0
+        self._last_warning: dict[str, float] = {}
 
     def _reinit_lock(self) -> None:
         self._lock = threading.Lock()
@@ -76,41 +128,40 @@ class RagtelSpanProcessor(SpanProcessor):
     def evicted_traces(self) -> int:
         return self._evicted
 
-    def register_tracer(self, scope_name: str, root_attributes: RootAttributes) -> None:
-        """Put ``root_attributes`` on the local root of every trace ``scope_name`` takes part in."""
+    @property
+    def max_params(self) -> int:
+        return self._max_params
+
+    def register_tracer(self, profile: TracerProfile) -> None:
         with self._lock:
-            updated = dict(self._root_attributes)
-            if root_attributes:
-                updated[scope_name] = MappingProxyType(dict(root_attributes))
-            else:
-                updated.pop(scope_name, None)
-            self._root_attributes = MappingProxyType(updated)
+            self._profiles = MappingProxyType({**self._profiles, profile.scope_name: profile})
+
+    # SpanProcessor -------------------------------------------------------
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if not self._root_attributes:
-            return  # no tracer has anything to add: track nothing
+        labels = current_context_attributes(parent_context)
+        if labels:
+            span.set_attributes(labels)
+        if not self._profiles:
+            return  # no ragtel tracer on this provider: nothing to track
         scope = span.instrumentation_scope
-        name = scope.name if scope is not None else ""
-        attributes = self._root_attributes.get(name)
-        trace_id = span.context.trace_id
+        profile = self._profiles.get(scope.name) if scope is not None else None
         if is_local_root(span):
-            root_state = _TraceState(span)
-            if attributes:
-                span.set_attributes(attributes)
-                root_state.applied.add(name)
-            self._track(trace_id, root_state)
+            state = _TraceState(span)
+            remote = context_api.get_value(REMOTE_PARAMS_KEY, parent_context)
+            self._track(span.context.trace_id, state)
+            if isinstance(remote, Mapping) and remote:
+                # Upstream params first: this process's own defaults win on conflicts.
+                self.update(state, remote, capture=profile.capture if profile else None)
+        elif profile is None:
             return
-        if not attributes:
-            return
-        state = self._traces.get(trace_id)
-        if state is None or name in state.applied:
-            return
-        with self._lock:
-            if name in state.applied:
+        else:
+            found = self._traces.get(span.context.trace_id)
+            if found is None:
                 return
-            state.applied.add(name)
-        if state.root.is_recording():
-            state.root.set_attributes(attributes)
+            state = found
+        if profile is not None and profile.scope_name not in state.applied:
+            self._apply_profile(state, profile)
 
     def on_end(self, span: ReadableSpan) -> None:
         if self._traces and is_local_root(span):
@@ -127,6 +178,72 @@ class RagtelSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
 
+    # ParamSet ---------------------------------------------------------------
+
+    def state_of(self, trace_id: int) -> _TraceState | None:
+        return self._traces.get(trace_id)
+
+    def update(
+        self,
+        state: _TraceState,
+        params: Mapping[str, Any],
+        *,
+        capture: CaptureConfig | None,
+        overwrite: bool = False,
+    ) -> dict[str, Any]:
+        """Upsert ``params`` into the trace's ParamSet (replace it with ``overwrite``).
+
+        Writes the changed params to the local root and returns the ones kept
+        (a param past the per-trace cap is dropped, with a warning).
+        """
+        with self._lock:
+            removed_before = frozenset(state.removed)
+            if overwrite:
+                state.removed |= set(state.params) - set(params)
+                state.params = {}
+            kept: dict[str, Any] = {}
+            for key, value in params.items():
+                if key not in state.params and len(state.params) >= self._max_params:
+                    self._dropped_params += 1
+                    continue
+                state.params[key] = value
+                kept[key] = value
+            state.removed -= set(kept)
+            removed = sorted(state.removed) if state.removed != removed_before else None
+            dropped = self._dropped_params
+        if len(kept) < len(params):
+            self._warn(
+                "params",
+                "ragtel: a trace's ParamSet is limited to %d params; %d params dropped so far",
+                self._max_params,
+                dropped,
+            )
+        attributes = param_attributes(kept, capture or CaptureConfig())
+        if removed is not None:
+            # OpenTelemetry cannot delete an attribute: a removed key keeps its
+            # last value on the root, and this list says it no longer applies.
+            attributes[RAGTEL_PARAM_SET_REMOVED] = removed
+        if attributes and state.root.is_recording():
+            state.root.set_attributes(attributes)
+        return kept
+
+    def params_of(self, state: _TraceState) -> dict[str, Any]:
+        with self._lock:
+            return dict(state.params)
+
+    # Internals --------------------------------------------------------------
+
+    def _apply_profile(self, state: _TraceState, profile: TracerProfile) -> None:
+        with self._lock:
+            if profile.scope_name in state.applied:
+                return
+            state.applied.add(profile.scope_name)
+        defaults = profile.copy_defaults()
+        if profile.root_attributes and state.root.is_recording():
+            state.root.set_attributes(profile.root_attributes)
+        if defaults:
+            self.update(state, defaults, capture=profile.capture)
+
     def _track(self, trace_id: int, state: _TraceState) -> None:
         with self._lock:
             # A second local root of the same trace (a second remote parent) replaces the first.
@@ -135,13 +252,19 @@ class RagtelSpanProcessor(SpanProcessor):
                 return
             self._traces.popitem(last=False)
             self._evicted += 1
-            now = time.monotonic()
-            if now - self._last_warning < _WARN_INTERVAL_SECONDS:
-                return
-            self._last_warning = now
-        _logger.warning(
+            evicted = self._evicted
+        self._warn(
+            "traces",
             "ragtel: more than %d traces are open at once; %d of the oldest are no longer "
             "tracked (spans that never end?)",
             self._max_traces,
-            self._evicted,
+            evicted,
         )
+
+    def _warn(self, topic: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_warning.get(topic, -_WARN_INTERVAL_SECONDS) < _WARN_INTERVAL_SECONDS:
+                return
+            self._last_warning[topic] = now
+        _logger.warning(message, *args)

@@ -18,6 +18,8 @@ from opentelemetry.util import types
 
 from ragtel._config import CaptureConfig
 from ragtel._decorators import SpanOptions, trace_callable
+from ragtel._param_set import ParamSetAPI
+from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
 from ragtel._span_context import (
     ContextLike,
@@ -30,7 +32,7 @@ from ragtel._span_context import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LastMileTracer(trace.Tracer):
+class LastMileTracer(ParamSetAPI, trace.Tracer):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
     Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method
@@ -53,12 +55,15 @@ class LastMileTracer(trace.Tracer):
         provider: trace.TracerProvider,
         capture: CaptureConfig,
         installation: Installation | None,
+        profile: TracerProfile,
     ) -> None:
         self._name = name
         self._delegate = delegate
         self._provider = provider
         self._capture = capture
         self._installation = installation
+        self._profile = profile
+        self._processor = installation.processor if installation is not None else None
 
     @property
     def name(self) -> str:

@@ -94,6 +94,9 @@ RAGTEL_OUTPUT: Final = "ragtel.output"
 RAGTEL_PARAM_PREFIX: Final = "ragtel.param."
 """Template ``ragtel.param.<key>``: One ParamSet entry, ragtel.param.<key>, on the trace's local root span."""
 
+RAGTEL_PARAM_SET_REMOVED: Final = "ragtel.param_set.removed"
+"""Keys removed from the ParamSet after they were recorded on the root span."""
+
 RAGTEL_PROJECT_ID: Final = "ragtel.project.id"
 """The id of the project the trace belongs to."""
 

@@ -1,0 +1,320 @@
+"""The ParamSet API of :class:`~ragtel.LastMileTracer`: per-trace pipeline parameters.
+
+A ParamSet belongs to one trace. Each param is recorded on the trace's local
+root span as ``ragtel.param.<key>`` (and, by default, on the current or given
+span too), so traces can be filtered and grouped by configuration.
+
+Which trace a call affects:
+
+* the trace of ``span=``, else of the current span;
+* with no active trace, the tracer's defaults: the ParamSet every later trace
+  starts from (``initial_params`` are the first defaults);
+* a sampled-out trace: nothing (it records nothing else either);
+* a trace whose local root has already ended: nothing, and a warning — the
+  params are never written to another trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, Span
+from opentelemetry.util.types import AttributeValue
+
+from ragtel import _params
+from ragtel._config import CaptureConfig
+from ragtel._context_attributes import AttributeScope, context_attributes
+from ragtel._processor import RagtelSpanProcessor, TracerProfile
+
+_logger = logging.getLogger("ragtel")
+
+
+class ParamSetAPI:
+    """ParamSet and context-attribute methods; mixed into LastMileTracer."""
+
+    _capture: CaptureConfig
+    _profile: TracerProfile
+    _processor: RagtelSpanProcessor | None
+
+    # Core -----------------------------------------------------------------
+
+    def register_param(
+        self,
+        key: str,
+        value: Any,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Add ``key`` (or replace its value) in the current trace's ParamSet.
+
+        Example::
+
+            tracer.register_param("chunk_size", 512)
+        """
+        self._register(
+            {_params.validate_param_key(key): value},
+            overwrite=False,
+            save_in_span=should_also_save_in_span,
+            span=span,
+        )
+
+    def register_params(
+        self,
+        params: Mapping[str, Any],
+        overwrite: bool = False,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Upsert ``params`` into the current trace's ParamSet, or replace it with ``overwrite``.
+
+        Every key is checked before anything is registered.
+
+        Example::
+
+            tracer.register_params({"chunk_size": 512, "top_k": 5})
+        """
+        self._register(
+            _params.validated_params(params),
+            overwrite=overwrite,
+            save_in_span=should_also_save_in_span,
+            span=span,
+        )
+
+    def get_params(self) -> dict[str, Any]:
+        """The current trace's ParamSet, exactly as registered; with no active trace, the defaults."""
+        processor = self._processor
+        target = trace.get_current_span()
+        if processor is not None and _is_local_trace(target):
+            state = processor.state_of(target.get_span_context().trace_id)
+            if state is not None:
+                return processor.params_of(state)
+        return self._profile.copy_defaults()
+
+    def clear_params(self) -> None:
+        """Empty the current trace's ParamSet; with no active trace, the tracer's defaults."""
+        self._register({}, overwrite=True, save_in_span=False, span=None)
+
+    # RAG helpers ------------------------------------------------------------
+
+    def register_document_preprocess_params(
+        self,
+        chunk_size: int | None = None,
+        chunk_strategy: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register the chunking configuration: ``ingestion.chunk_size``, ``ingestion.chunk_strategy``."""
+        params = _params.document_preprocess_params(chunk_size, chunk_strategy, extras)
+        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+
+    def register_embedding_params(
+        self,
+        embedding_model: str | None = None,
+        embedding_dimensions: int | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register the embedding configuration: ``embedding.model``, ``embedding.dimensions``."""
+        params = _params.embedding_params(embedding_model, embedding_dimensions, extras)
+        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+
+    def register_query_processing_params(
+        self,
+        embedding_model: str | None = None,
+        embedding_dimensions: int | None = None,
+        decomposition_strategy: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register how queries are processed: ``query.embedding_model``,
+        ``query.embedding_dimensions``, ``query.decomposition_strategy``."""
+        params = _params.query_processing_params(
+            embedding_model, embedding_dimensions, decomposition_strategy, extras
+        )
+        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+
+    def register_retrieval_params(
+        self,
+        top_k: int | None = None,
+        reranking_model: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register the retrieval configuration: ``retrieval.top_k``, ``retrieval.reranking_model``."""
+        params = _params.retrieval_params(top_k, reranking_model, extras)
+        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+
+    def register_generation_params(
+        self,
+        model_params: Mapping[str, Any],
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register LLM settings as ``generation.<key>``; messages and prompts are left out.
+
+        OpenAI-style keys (model, temperature, top_p, max_tokens, frequency_penalty,
+        presence_penalty, seed, stop) are also recorded as ``gen_ai.request.*`` on
+        the span the params are saved in.
+
+        Example::
+
+            tracer.register_generation_params({"model": "gpt-4o", "temperature": 0.2})
+        """
+        params, gen_ai = _params.generation_params(model_params, extras)
+        self._register(
+            params, overwrite=False, save_in_span=should_also_save_in_span, span=span, extra=gen_ai
+        )
+
+    def register_query_model(
+        self, value: str, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the model answering queries (``generation.model``)."""
+        self._register_setting("model", value, should_also_save_in_span, span)
+
+    def register_query_temperature(
+        self, value: float, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the temperature of query answering (``generation.temperature``)."""
+        self._register_setting("temperature", value, should_also_save_in_span, span)
+
+    def register_query_top_p(
+        self, value: float, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the top_p of query answering (``generation.top_p``)."""
+        self._register_setting("top_p", value, should_also_save_in_span, span)
+
+    def register_ingestion_chunk_size(
+        self, value: int, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the chunk size of ingestion (``ingestion.chunk_size``)."""
+        self._register(
+            {"ingestion.chunk_size": value},
+            overwrite=False,
+            save_in_span=should_also_save_in_span,
+            span=span,
+        )
+
+    def register_retrieval_top_k(
+        self, value: int, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the number of chunks retrieved (``retrieval.top_k``)."""
+        self._register(
+            {"retrieval.top_k": value},
+            overwrite=False,
+            save_in_span=should_also_save_in_span,
+            span=span,
+        )
+
+    # Context attributes -----------------------------------------------------
+
+    def using_attributes(
+        self,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> AttributeScope:
+        """Label every span started in the block (or decorated call) with a session, user,
+        tags and metadata.
+
+        Example::
+
+            with tracer.using_attributes(session_id="conv-42", user_id="u-7", tags=["beta"]):
+                answer(question)
+        """
+        return AttributeScope(
+            context_attributes(
+                session_id=session_id,
+                user_id=user_id,
+                tags=tags,
+                metadata=metadata,
+                capture=self._capture,
+            )
+        )
+
+    def using_session(self, session_id: str) -> AttributeScope:
+        """Label every span started in the block with ``session.id`` (and ``gen_ai.conversation.id``)."""
+        return self.using_attributes(session_id=session_id)
+
+    def using_user(self, user_id: str) -> AttributeScope:
+        """Label every span started in the block with ``user.id``."""
+        return self.using_attributes(user_id=user_id)
+
+    def using_tags(self, tags: Sequence[str]) -> AttributeScope:
+        """Add ``tags`` to ``ragtel.tags`` of every span started in the block."""
+        return self.using_attributes(tags=tags)
+
+    def using_metadata(self, metadata: Mapping[str, Any]) -> AttributeScope:
+        """Record ``ragtel.metadata.<key>`` on every span started in the block."""
+        return self.using_attributes(metadata=metadata)
+
+    # Internals --------------------------------------------------------------
+
+    def _register_setting(
+        self, name: str, value: Any, save_in_span: bool, span: Span | None
+    ) -> None:
+        params, gen_ai = _params.generation_setting(name, value)
+        self._register(params, overwrite=False, save_in_span=save_in_span, span=span, extra=gen_ai)
+
+    def _register(
+        self,
+        params: dict[str, Any],
+        *,
+        overwrite: bool,
+        save_in_span: bool,
+        span: Span | None,
+        extra: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        target = trace.get_current_span() if span is None else span
+        if not _is_local_trace(target):
+            if _is_sampled_out(target):
+                return  # the trace records nothing: neither do its params
+            self._profile.update_defaults(params, overwrite=overwrite)
+            return
+        processor = self._processor
+        if processor is None:
+            return  # not an SDK provider: there is no trace state to keep
+        context = target.get_span_context()
+        state = processor.state_of(context.trace_id)
+        if state is None:
+            _logger.warning(
+                "ragtel: params %s not registered: the local root of trace %032x has ended "
+                "(or too many traces are open to track it)",
+                sorted(params) or "(clear)",
+                context.trace_id,
+            )
+            return
+        kept = processor.update(state, params, capture=self._capture, overwrite=overwrite)
+        if not save_in_span or not target.is_recording():
+            return
+        is_root = state.root.get_span_context().span_id == context.span_id
+        attributes: dict[str, AttributeValue] = {} if is_root else _params.param_attributes(kept, self._capture)
+        if extra:
+            attributes.update(extra)
+        if attributes:
+            target.set_attributes(attributes)
+
+
+def _is_local_trace(span: Span) -> bool:
+    """True for a span of this process (recorded or not), false for none or a remote parent."""
+    context = span.get_span_context()
+    return context.is_valid and not context.is_remote and not isinstance(span, NonRecordingSpan)
+
+
+def _is_sampled_out(span: Span) -> bool:
+    context = span.get_span_context()
+    return isinstance(span, NonRecordingSpan) and context.is_valid and not context.is_remote
