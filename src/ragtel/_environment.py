@@ -24,6 +24,12 @@ RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 RAGTEL_MAX_VALUE_LENGTH: Final = "RAGTEL_MAX_VALUE_LENGTH"
 """Maximum characters of one captured value before it is truncated."""
 
+RAGTEL_PROPAGATE_PARAMS: Final = "RAGTEL_PROPAGATE_PARAMS"
+"""``true`` sends each trace's ParamSet and context attributes downstream in W3C Baggage."""
+
+RAGTEL_PROPAGATION_MAX_BYTES: Final = "RAGTEL_PROPAGATION_MAX_BYTES"
+"""Bytes of ragtel Baggage entries allowed per request (default 2048)."""
+
 # Standard OpenTelemetry variables ragtel interprets itself.
 OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"

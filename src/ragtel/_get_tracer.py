@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -14,8 +15,8 @@ from opentelemetry.util import types
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _environment as env
-from ragtel import _provider
-from ragtel._config import CaptureConfig, Mask, resolve_capture
+from ragtel import _propagation, _provider
+from ragtel._config import CaptureConfig, Mask, env_flag, env_int, resolve_capture
 from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._exporters import resolve_export
 from ragtel._fork import reinit_in_child
@@ -67,6 +68,7 @@ def get_lastmile_tracer(
     otlp_certificate: str | None = None,
     capture_content: bool | None = None,
     mask: Mask | None = None,
+    propagate_params: bool | None = None,
 ) -> LastMileTracer:
     """Return the tracer named ``tracer_name``, creating it on first use.
 
@@ -99,6 +101,9 @@ def get_lastmile_tracer(
             ``RAGTEL_CAPTURE_CONTENT``).
         mask: Called with every captured value before it is recorded; returns
             the value to record instead.
+        propagate_params: Send each trace's ParamSet and context attributes to
+            downstream services in W3C Baggage, and read them from upstream ones
+            (default False, or ``RAGTEL_PROPAGATE_PARAMS``). Process-wide once on.
 
     Where spans go: with an explicit ``tracer_provider`` or an SDK provider the
     app already installed, only to exporters these arguments ask for. On a
@@ -135,6 +140,7 @@ def get_lastmile_tracer(
         "otlp_certificate": otlp_certificate,
         "capture_content": capture_content,
         "mask": id(mask) if mask is not None else None,
+        "propagate_params": propagate_params,
     }
     with _tracers_lock:
         existing = _tracers.get(tracer_name)
@@ -177,7 +183,15 @@ def get_lastmile_tracer(
             capture=resolve_capture(capture_content, mask),
         )
         _tracers[tracer_name] = (tracer, settings)
-        return tracer
+    if (
+        env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
+        if propagate_params is None
+        else propagate_params
+    ):
+        _propagation.enable(
+            env_int(env.RAGTEL_PROPAGATION_MAX_BYTES, _propagation.DEFAULT_MAX_BYTES, minimum=64)
+        )
+    return tracer
 
 
 def _create_tracer(
@@ -328,3 +342,6 @@ def reset_for_tests() -> None:
         _tracers.clear()
     _default_capture = None
     _provider.reset_for_tests()
+    propagation = sys.modules.get("ragtel._propagation")
+    if propagation is not None:
+        propagation.reset_for_tests()

@@ -47,8 +47,13 @@ class ParamSetAPI:
         value: Any,
         should_also_save_in_span: bool = True,
         span: Span | None = None,
+        *,
+        sensitive: bool = False,
     ) -> None:
         """Add ``key`` (or replace its value) in the current trace's ParamSet.
+
+        A ``sensitive`` param is recorded like any other but never propagated to
+        other services.
 
         Example::
 
@@ -59,6 +64,7 @@ class ParamSetAPI:
             overwrite=False,
             save_in_span=should_also_save_in_span,
             span=span,
+            sensitive=sensitive,
         )
 
     def register_params(
@@ -67,6 +73,8 @@ class ParamSetAPI:
         overwrite: bool = False,
         should_also_save_in_span: bool = True,
         span: Span | None = None,
+        *,
+        sensitive: bool = False,
     ) -> None:
         """Upsert ``params`` into the current trace's ParamSet, or replace it with ``overwrite``.
 
@@ -81,10 +89,14 @@ class ParamSetAPI:
             overwrite=overwrite,
             save_in_span=should_also_save_in_span,
             span=span,
+            sensitive=sensitive,
         )
 
     def get_params(self) -> dict[str, Any]:
-        """The current trace's ParamSet, exactly as registered; with no active trace, the defaults."""
+        """The current trace's ParamSet, exactly as registered.
+
+        With no active trace: the tracer's defaults, which the next trace starts from.
+        """
         processor = self._processor
         target = trace.get_current_span()
         if processor is not None and _is_local_trace(target):
@@ -108,7 +120,10 @@ class ParamSetAPI:
         should_also_save_in_span: bool = True,
         span: Span | None = None,
     ) -> None:
-        """Register the chunking configuration: ``ingestion.chunk_size``, ``ingestion.chunk_strategy``."""
+        """Register the chunking configuration.
+
+        Keys: ``ingestion.chunk_size``, ``ingestion.chunk_strategy``, then ``extras``.
+        """
         params = _params.document_preprocess_params(chunk_size, chunk_strategy, extras)
         self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
 
@@ -151,7 +166,10 @@ class ParamSetAPI:
         should_also_save_in_span: bool = True,
         span: Span | None = None,
     ) -> None:
-        """Register the retrieval configuration: ``retrieval.top_k``, ``retrieval.reranking_model``."""
+        """Register the retrieval configuration.
+
+        Keys: ``retrieval.top_k``, ``retrieval.reranking_model``, then ``extras``.
+        """
         params = _params.retrieval_params(top_k, reranking_model, extras)
         self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
 
@@ -247,7 +265,10 @@ class ParamSetAPI:
         )
 
     def using_session(self, session_id: str) -> AttributeScope:
-        """Label every span started in the block with ``session.id`` (and ``gen_ai.conversation.id``)."""
+        """Label every span started in the block with ``session.id``.
+
+        The session is mirrored as ``gen_ai.conversation.id``.
+        """
         return self.using_attributes(session_id=session_id)
 
     def using_user(self, user_id: str) -> AttributeScope:
@@ -278,12 +299,13 @@ class ParamSetAPI:
         save_in_span: bool,
         span: Span | None,
         extra: Mapping[str, AttributeValue] | None = None,
+        sensitive: bool = False,
     ) -> None:
         target = trace.get_current_span() if span is None else span
         if not _is_local_trace(target):
             if _is_sampled_out(target):
                 return  # the trace records nothing: neither do its params
-            self._profile.update_defaults(params, overwrite=overwrite)
+            self._profile.update_defaults(params, overwrite=overwrite, sensitive=sensitive)
             return
         processor = self._processor
         if processor is None:
@@ -298,11 +320,15 @@ class ParamSetAPI:
                 context.trace_id,
             )
             return
-        kept = processor.update(state, params, capture=self._capture, overwrite=overwrite)
+        kept = processor.update(
+            state, params, capture=self._capture, overwrite=overwrite, sensitive=sensitive
+        )
         if not save_in_span or not target.is_recording():
             return
         is_root = state.root.get_span_context().span_id == context.span_id
-        attributes: dict[str, AttributeValue] = {} if is_root else _params.param_attributes(kept, self._capture)
+        attributes: dict[str, AttributeValue] = (
+            {} if is_root else _params.param_attributes(kept, self._capture)
+        )
         if extra:
             attributes.update(extra)
         if attributes:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -52,6 +53,18 @@ REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
 """Context key of params that arrived from an upstream service (see _propagation)."""
 
 
+_processors: weakref.WeakSet[RagtelSpanProcessor] = weakref.WeakSet()
+
+
+def state_for_trace(trace_id: int) -> tuple[RagtelSpanProcessor, _TraceState] | None:
+    """The processor and state tracking ``trace_id`` in this process, if any."""
+    for processor in list(_processors):
+        state = processor.state_of(trace_id)
+        if state is not None:
+            return processor, state
+    return None
+
+
 def is_local_root(span: ReadableSpan) -> bool:
     parent = span.parent
     return parent is None or parent.is_remote
@@ -72,6 +85,7 @@ class TracerProfile:
         self.root_attributes = MappingProxyType(dict(root_attributes))
         self.capture = capture
         self._defaults: dict[str, Any] = dict(defaults)
+        self._sensitive: set[str] = set()
         self._lock = threading.Lock()
         reinit_in_child(self._reinit_lock)
 
@@ -83,21 +97,34 @@ class TracerProfile:
         with self._lock:
             return dict(self._defaults)
 
-    def update_defaults(self, params: Mapping[str, Any], *, overwrite: bool) -> None:
+    def sensitive_defaults(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._sensitive)
+
+    def update_defaults(
+        self, params: Mapping[str, Any], *, overwrite: bool, sensitive: bool = False
+    ) -> None:
         with self._lock:
             if overwrite:
                 self._defaults.clear()
+                self._sensitive.clear()
             self._defaults.update(params)
+            if sensitive:
+                self._sensitive.update(params)
+            else:
+                self._sensitive.difference_update(params)
 
 
 class _TraceState:
-    __slots__ = ("applied", "params", "removed", "root")
+    __slots__ = ("applied", "params", "removed", "root", "sensitive")
 
     def __init__(self, root: Span) -> None:
         self.root = root
         self.applied: set[str] = set()
         self.params: dict[str, Any] = {}
         self.removed: set[str] = set()
+        self.sensitive: set[str] = set()
+        """Keys never propagated to other services."""
 
 
 class RagtelSpanProcessor(SpanProcessor):
@@ -116,6 +143,7 @@ class RagtelSpanProcessor(SpanProcessor):
         self._evicted = 0
         self._dropped_params = 0
         self._last_warning: dict[str, float] = {}
+        _processors.add(self)
 
     def _reinit_lock(self) -> None:
         self._lock = threading.Lock()
@@ -190,17 +218,20 @@ class RagtelSpanProcessor(SpanProcessor):
         *,
         capture: CaptureConfig | None,
         overwrite: bool = False,
+        sensitive: bool | frozenset[str] = False,
     ) -> dict[str, Any]:
         """Upsert ``params`` into the trace's ParamSet (replace it with ``overwrite``).
 
         Writes the changed params to the local root and returns the ones kept
-        (a param past the per-trace cap is dropped, with a warning).
+        (a param past the per-trace cap is dropped, with a warning). ``sensitive``
+        (all of them, or the keys given) marks params never to be propagated.
         """
         with self._lock:
             removed_before = frozenset(state.removed)
             if overwrite:
                 state.removed |= set(state.params) - set(params)
                 state.params = {}
+                state.sensitive.clear()
             kept: dict[str, Any] = {}
             for key, value in params.items():
                 if key not in state.params and len(state.params) >= self._max_params:
@@ -208,6 +239,11 @@ class RagtelSpanProcessor(SpanProcessor):
                     continue
                 state.params[key] = value
                 kept[key] = value
+                marked = sensitive if isinstance(sensitive, bool) else key in sensitive
+                if marked:
+                    state.sensitive.add(key)
+                else:
+                    state.sensitive.discard(key)
             state.removed -= set(kept)
             removed = sorted(state.removed) if state.removed != removed_before else None
             dropped = self._dropped_params
@@ -231,6 +267,11 @@ class RagtelSpanProcessor(SpanProcessor):
         with self._lock:
             return dict(state.params)
 
+    def shareable_params_of(self, state: _TraceState) -> dict[str, Any]:
+        """The params that may travel to other services (not marked sensitive)."""
+        with self._lock:
+            return {k: v for k, v in state.params.items() if k not in state.sensitive}
+
     # Internals --------------------------------------------------------------
 
     def _apply_profile(self, state: _TraceState, profile: TracerProfile) -> None:
@@ -242,7 +283,9 @@ class RagtelSpanProcessor(SpanProcessor):
         if profile.root_attributes and state.root.is_recording():
             state.root.set_attributes(profile.root_attributes)
         if defaults:
-            self.update(state, defaults, capture=profile.capture)
+            self.update(
+                state, defaults, capture=profile.capture, sensitive=profile.sensitive_defaults()
+            )
 
     def _track(self, trace_id: int, state: _TraceState) -> None:
         with self._lock:
@@ -264,7 +307,10 @@ class RagtelSpanProcessor(SpanProcessor):
     def _warn(self, topic: str, message: str, *args: object) -> None:
         now = time.monotonic()
         with self._lock:
-            if now - self._last_warning.get(topic, -_WARN_INTERVAL_SECONDS) < _WARN_INTERVAL_SECONDS:
+            if (
+                now - self._last_warning.get(topic, -_WARN_INTERVAL_SECONDS)
+                < _WARN_INTERVAL_SECONDS
+            ):
                 return
             self._last_warning[topic] = now
         _logger.warning(message, *args)
