@@ -119,7 +119,7 @@ def create_provider(*, set_global: bool) -> tuple[trace.TracerProvider, bool]:
     from opentelemetry.sdk.resources import Resource  # resource detection is costly to import
 
     global _private_provider
-    provider = SdkTracerProvider(resource=Resource.create(), span_limits=_span_limits())
+    provider = SdkTracerProvider(resource=Resource.create(), span_limits=span_limits())
     if not set_global:
         _private_provider = provider
         return provider, True
@@ -131,7 +131,7 @@ def create_provider(*, set_global: bool) -> tuple[trace.TracerProvider, bool]:
     return current, False
 
 
-def _span_limits() -> SpanLimits:
+def span_limits() -> SpanLimits:
     # Raise the SDK's attribute-count default only if the user set no limit.
     if os.environ.get("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") or os.environ.get(
         "OTEL_ATTRIBUTE_COUNT_LIMIT"

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from ragtel._get_tracer import get_lastmile_tracer, reset_for_tests
+from ragtel._provider import span_limits
 from ragtel._tracer import LastMileTracer
 
 __all__ = ["SpanRecorder", "capture_spans"]
@@ -33,7 +34,8 @@ class SpanRecorder:
 
     def __init__(self) -> None:
         self.exporter = InMemorySpanExporter()
-        self.provider = TracerProvider()
+        # The same limits as a provider ragtel creates, so tests see what production records.
+        self.provider = TracerProvider(span_limits=span_limits())
         self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
 
     def tracer(self, name: str = "test", **kwargs: Any) -> LastMileTracer:
