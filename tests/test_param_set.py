@@ -388,12 +388,17 @@ def test_single_setting_helpers(ragtel_spans: SpanRecorder) -> None:
 def test_context_attributes_apply_to_every_span_in_scope(ragtel_spans: SpanRecorder) -> None:
     tracer = ragtel_spans.tracer()
     other = ragtel_spans.provider.get_tracer("http-client")
-    with tracer.using_attributes(
+    labels = tracer.using_attributes(
         session_id="conv-1", user_id="u-1", tags=["beta"], metadata={"region": "eu"}
+    )
+    inner = tracer.using_tags(["mobile"])
+    with (
+        labels,
+        tracer.start_as_current_span("root"),
+        inner,
+        other.start_as_current_span("GET /search"),
     ):
-        with tracer.start_as_current_span("root"), tracer.using_tags(["mobile"]):
-            with other.start_as_current_span("GET /search"):
-                pass
+        pass
     with tracer.start_as_current_span("outside"):
         pass
     expected_outer = {
