@@ -14,18 +14,26 @@ import time
 from collections.abc import Sequence
 
 import benchmarks
-from benchmarks._report import markdown
-from benchmarks._timing import FULL, QUICK, Benchmark, Comparison, compare
+from benchmarks._report import markdown, measurements_markdown
+from benchmarks._timing import FULL, QUICK, Benchmark, Comparison, Measure, Measurement, compare
+
+
+def _modules() -> list[object]:
+    return [
+        importlib.import_module(f"benchmarks.{info.name}")
+        for info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name)
+        if info.name.startswith("bench_")
+    ]
 
 
 def discover() -> list[Benchmark]:
     """The ``BENCHMARKS`` of every ``bench_*`` module in this package, in module order."""
-    found: list[Benchmark] = []
-    for module_info in sorted(pkgutil.iter_modules(benchmarks.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("bench_"):
-            module = importlib.import_module(f"benchmarks.{module_info.name}")
-            found.extend(module.BENCHMARKS)
-    return found
+    return [b for module in _modules() for b in getattr(module, "BENCHMARKS", [])]
+
+
+def discover_measurements() -> list[tuple[str, Measure]]:
+    """The ``MEASUREMENTS`` (name, function) of every ``bench_*`` module."""
+    return [m for module in _modules() for m in getattr(module, "MEASUREMENTS", [])]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = QUICK if args.quick else FULL
     mode = "quick" if args.quick else "full"
     selected = [b for b in discover() if not args.select or args.select in b.name]
-    if not selected:
+    measures = [m for m in discover_measurements() if not args.select or args.select in m[0]]
+    if not selected and not measures:
         parser.error(f"no benchmark name contains {args.select!r}")
 
     results: list[Comparison] = []
@@ -54,16 +63,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for benchmark in selected:
         print(f"running {benchmark.name} ...", file=sys.stderr, flush=True)
         results.append(compare(benchmark, settings))
+    measured: list[Measurement] = []
+    for name, measure in measures:
+        print(f"measuring {name} ...", file=sys.stderr, flush=True)
+        measured.append(measure(settings))
     elapsed = time.perf_counter() - started
 
-    table = markdown(results, settings, mode)
+    table = (markdown(results, settings, mode) if results else "") + measurements_markdown(measured)
     print(table, end="")
     print(f"({len(results)} benchmarks in {elapsed:.1f} s)", file=sys.stderr)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as output:
             output.write(table)
 
-    missed = [result.name for result in results if not result.passed]
+    missed = [result.name for result in [*results, *measured] if not result.passed]
     if missed and not args.no_check:
         print(f"target missed: {', '.join(missed)}", file=sys.stderr)
         return 1

@@ -7,7 +7,7 @@ import platform
 from collections.abc import Sequence
 from importlib import metadata
 
-from benchmarks._timing import Comparison, Settings
+from benchmarks._timing import Comparison, Measurement, Settings
 
 
 def cpu_model() -> str:
@@ -66,4 +66,16 @@ def markdown(results: Sequence[Comparison], settings: Settings, mode: str) -> st
     lines.append("")
     details = "; ".join(f"{key} {value}" for key, value in environment().items())
     lines.append(f"Mode: {mode} ({settings.rounds} rounds). {details}.")
+    return "\n".join(lines) + "\n"
+
+
+def measurements_markdown(results: Sequence[Measurement]) -> str:
+    if not results:
+        return ""
+    lines = ["", "| Measurement | Value | Limit | Result | Detail |", "|---|---:|---:|---|---|"]
+    for result in results:
+        lines.append(
+            f"| {result.name} | {result.value:.2f} {result.unit} | ≤ {result.limit:g} {result.unit} "
+            f"| {'pass' if result.passed else 'FAIL'} | {result.detail} |"
+        )
     return "\n".join(lines) + "\n"

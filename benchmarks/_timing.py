@@ -68,6 +68,25 @@ class Benchmark:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """A quantity that is not a ratio (memory, say), with the limit it must stay under."""
+
+    name: str
+    value: float
+    unit: str
+    limit: float
+    detail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.limit
+
+
+Measure = Callable[[Settings], Measurement]
+"""Measures one quantity; quick runs may measure less of it."""
+
+
+@dataclass(frozen=True)
 class Comparison:
     """What one benchmark measured."""
 

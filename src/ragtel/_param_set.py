@@ -320,15 +320,13 @@ class ParamSetAPI:
                 context.trace_id,
             )
             return
-        kept = processor.update(
+        recorded = processor.update(
             state, params, capture=self._capture, overwrite=overwrite, sensitive=sensitive
         )
         if not save_in_span or not target.is_recording():
             return
         is_root = state.root.get_span_context().span_id == context.span_id
-        attributes: dict[str, AttributeValue] = (
-            {} if is_root else _params.param_attributes(kept, self._capture)
-        )
+        attributes: dict[str, AttributeValue] = {} if is_root else dict(recorded)
         if extra:
             attributes.update(extra)
         if attributes:

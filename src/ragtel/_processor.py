@@ -219,33 +219,39 @@ class RagtelSpanProcessor(SpanProcessor):
         capture: CaptureConfig | None,
         overwrite: bool = False,
         sensitive: bool | frozenset[str] = False,
-    ) -> dict[str, Any]:
+    ) -> dict[str, AttributeValue]:
         """Upsert ``params`` into the trace's ParamSet (replace it with ``overwrite``).
 
-        Writes the changed params to the local root and returns the ones kept
+        Writes the changed params to the local root and returns their attributes
         (a param past the per-trace cap is dropped, with a warning). ``sensitive``
         (all of them, or the keys given) marks params never to be propagated.
         """
+        removed: list[str] | None = None  # the new removed list, when it changed
         with self._lock:
-            removed_before = frozenset(state.removed)
+            current = state.params
             if overwrite:
-                state.removed |= set(state.params) - set(params)
-                state.params = {}
+                gone = set(current) - set(params)
+                if gone - state.removed:
+                    state.removed |= gone
+                    removed = []
+                current = state.params = {}
                 state.sensitive.clear()
             kept: dict[str, Any] = {}
             for key, value in params.items():
-                if key not in state.params and len(state.params) >= self._max_params:
+                if key not in current and len(current) >= self._max_params:
                     self._dropped_params += 1
                     continue
-                state.params[key] = value
+                current[key] = value
                 kept[key] = value
-                marked = sensitive if isinstance(sensitive, bool) else key in sensitive
-                if marked:
+                if sensitive is True or (sensitive and key in sensitive):
                     state.sensitive.add(key)
-                else:
+                elif state.sensitive:
                     state.sensitive.discard(key)
-            state.removed -= set(kept)
-            removed = sorted(state.removed) if state.removed != removed_before else None
+                if state.removed and key in state.removed:
+                    state.removed.discard(key)
+                    removed = []
+            if removed is not None:
+                removed = sorted(state.removed)
             dropped = self._dropped_params
         if len(kept) < len(params):
             self._warn(
@@ -255,13 +261,14 @@ class RagtelSpanProcessor(SpanProcessor):
                 dropped,
             )
         attributes = param_attributes(kept, capture or CaptureConfig())
-        if removed is not None:
-            # OpenTelemetry cannot delete an attribute: a removed key keeps its
-            # last value on the root, and this list says it no longer applies.
-            attributes[RAGTEL_PARAM_SET_REMOVED] = removed
-        if attributes and state.root.is_recording():
-            state.root.set_attributes(attributes)
-        return kept
+        if state.root.is_recording():
+            if removed is not None:
+                # OpenTelemetry cannot delete an attribute: a removed key keeps its
+                # last value on the root, and this list says it no longer applies.
+                state.root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
+            elif attributes:
+                state.root.set_attributes(attributes)
+        return attributes
 
     def params_of(self, state: _TraceState) -> dict[str, Any]:
         with self._lock:

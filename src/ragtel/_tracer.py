@@ -7,7 +7,8 @@ can go anywhere an OTel ``Tracer`` goes and costs the same per span.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util import types
 
 from ragtel._config import CaptureConfig
+from ragtel._context_attributes import AttributeScope, current_context_attributes
 from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
@@ -151,6 +153,12 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
             set_status_on_exception,
             end_on_exit,
         )
+        if context is not None:
+            # Labels that came with the context (from upstream) stay in force in the
+            # block, for the spans started inside it, not only for this one.
+            labels = current_context_attributes(context)
+            if labels and labels is not current_context_attributes():
+                return _Labelled(manager, labels)
         return manager
 
     # Decorators ---------------------------------------------------------
@@ -282,3 +290,25 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
 
     def __repr__(self) -> str:
         return f"LastMileTracer(name={self._name!r})"
+
+
+class _Labelled(contextlib.ContextDecorator):
+    """A span context manager that also keeps context attributes in force inside it."""
+
+    def __init__(self, manager: AbstractContextManager[Span], labels: Mapping[str, Any]) -> None:
+        self._manager = manager
+        self._scope = AttributeScope(labels)
+
+    def __enter__(self) -> Span:
+        self._scope.__enter__()
+        try:
+            return self._manager.__enter__()
+        except BaseException:
+            self._scope.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc_info: Any) -> bool | None:
+        try:
+            return self._manager.__exit__(*exc_info)
+        finally:
+            self._scope.__exit__(None, None, None)
