@@ -75,7 +75,8 @@ def measurements_markdown(results: Sequence[Measurement]) -> str:
     lines = ["", "| Measurement | Value | Limit | Result | Detail |", "|---|---:|---:|---|---|"]
     for result in results:
         lines.append(
-            f"| {result.name} | {result.value:.2f} {result.unit} | ≤ {result.limit:g} {result.unit} "
+            f"| {result.name} | {result.value:.2f} {result.unit} "
+            f"| ≤ {result.limit:g} {result.unit} "
             f"| {'pass' if result.passed else 'FAIL'} | {result.detail} |"
         )
     return "\n".join(lines) + "\n"
