@@ -38,3 +38,8 @@ def test_creating_a_file_tracer_still_loads_no_network_exporter(tmp_path) -> Non
     assert not [
         name for name in loaded if name.startswith(("grpc", "requests", "opentelemetry.exporter"))
     ]
+
+
+def test_import_does_not_load_the_global_propagators() -> None:
+    # Propagators load entry points: only when ragtel's propagation is switched on.
+    assert "opentelemetry.propagate" not in modules_after("import ragtel")

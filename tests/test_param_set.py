@@ -158,9 +158,10 @@ def test_sampled_out_traces_register_nothing(caplog: pytest.LogCaptureFixture) -
 
 
 def test_a_root_from_another_instrumentation_gets_the_params(ragtel_spans: SpanRecorder) -> None:
-    tracer = ragtel_spans.tracer("rag", initial_params={"chunk_size": 128})
+    tracer = ragtel_spans.tracer("rag", initial_params={"chunk_size": 128, "top_k": 5})
     with ragtel_spans.provider.get_tracer("flask").start_as_current_span("POST /ask"):
-        tracer.register_param("top_k", 2)
+        tracer.register_param("top_k", 2)  # before any ragtel span: defaults must not win
+        assert tracer.get_params() == {"chunk_size": 128, "top_k": 2}
         with tracer.start_as_current_span("retrieve"):
             pass
     assert params_of(ragtel_spans.by_name("POST /ask")) == {"chunk_size": 128, "top_k": 2}

@@ -15,7 +15,7 @@ from opentelemetry.util import types
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _environment as env
-from ragtel import _propagation, _provider
+from ragtel import _provider
 from ragtel._config import CaptureConfig, Mask, env_flag, env_int, resolve_capture
 from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._exporters import resolve_export
@@ -183,11 +183,11 @@ def get_lastmile_tracer(
             capture=resolve_capture(capture_content, mask),
         )
         _tracers[tracer_name] = (tracer, settings)
-    if (
-        env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
-        if propagate_params is None
-        else propagate_params
-    ):
+    if propagate_params is None:
+        propagate_params = env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
+    if propagate_params:
+        from ragtel import _propagation  # loads the global propagators: only when asked
+
         _propagation.enable(
             env_int(env.RAGTEL_PROPAGATION_MAX_BYTES, _propagation.DEFAULT_MAX_BYTES, minimum=64)
         )

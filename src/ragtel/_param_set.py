@@ -102,6 +102,7 @@ class ParamSetAPI:
         if processor is not None and _is_local_trace(target):
             state = processor.state_of(target.get_span_context().trace_id)
             if state is not None:
+                processor.adopt(state, self._profile)
                 return processor.params_of(state)
         return self._profile.copy_defaults()
 
@@ -320,6 +321,9 @@ class ParamSetAPI:
                 context.trace_id,
             )
             return
+        # The tracer's defaults join the trace first, so they never override
+        # what is registered now (the trace may have started elsewhere).
+        processor.adopt(state, self._profile)
         recorded = processor.update(
             state, params, capture=self._capture, overwrite=overwrite, sensitive=sensitive
         )

@@ -281,6 +281,11 @@ class RagtelSpanProcessor(SpanProcessor):
 
     # Internals --------------------------------------------------------------
 
+    def adopt(self, state: _TraceState, profile: TracerProfile) -> None:
+        """Bring ``profile``'s trace attributes and defaults into the trace, once."""
+        if profile.scope_name not in state.applied:
+            self._apply_profile(state, profile)
+
     def _apply_profile(self, state: _TraceState, profile: TracerProfile) -> None:
         with self._lock:
             if profile.scope_name in state.applied:
