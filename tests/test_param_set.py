@@ -453,3 +453,21 @@ def test_no_warning_for_normal_use(
     with tracer.start_as_current_span("root"):
         tracer.register_param("k", 1)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_labels_given_at_span_creation(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.using_session("outer-session"):
+        request_scope = tracer.start_as_current_span("request", user_id="u-1", tags=["api"])
+        with request_scope, tracer.start_as_current_span("inside"):
+            pass
+        manual = tracer.start_span("manual", session_id="own-session", metadata={"k": "v"})
+        manual.end()
+    request, inside = ragtel_spans.by_name("request"), ragtel_spans.by_name("inside")
+    for span in (request, inside):
+        assert span.attributes["user.id"] == "u-1"
+        assert span.attributes["ragtel.tags"] == ("api",)
+        assert span.attributes["session.id"] == "outer-session"
+    manual_span = ragtel_spans.by_name("manual")
+    assert manual_span.attributes["session.id"] == "own-session"  # explicit wins
+    assert manual_span.attributes["ragtel.metadata.k"] == "v"

@@ -169,7 +169,9 @@ class RagtelSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         labels = current_context_attributes(parent_context)
         if labels:
-            span.set_attributes(labels)
+            # Labels given when the span was created win over those of the scope.
+            given = span.attributes or {}
+            span.set_attributes({k: v for k, v in labels.items() if k not in given})
         if not self._profiles:
             return  # no ragtel tracer on this provider: nothing to track
         scope = span.instrumentation_scope

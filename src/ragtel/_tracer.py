@@ -16,9 +16,14 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util import types
+from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._context_attributes import AttributeScope, current_context_attributes
+from ragtel._context_attributes import (
+    AttributeScope,
+    context_attributes,
+    current_context_attributes,
+)
 from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
@@ -94,8 +99,16 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
         start_time: int | None = None,
         record_exception: bool = True,
         set_status_on_exception: bool = True,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> Span:
         """Start a span without making it current; end it with ``span.end()``.
+
+        ``session_id``, ``user_id``, ``tags`` and ``metadata`` label this span
+        (:meth:`using_attributes` labels every span of a block).
 
         Example::
 
@@ -107,6 +120,14 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
         """
         if context is not None and type(context) is not Context:
             context = to_context(context)
+        if (
+            session_id is not None
+            or user_id is not None
+            or tags is not None
+            or metadata is not None
+        ):
+            labels = self._labels(session_id, user_id, tags, metadata)
+            attributes = {**labels, **(attributes or {})}
         return self._delegate.start_span(
             name,
             context,
@@ -129,8 +150,16 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> AbstractContextManager[Span]:
         """Start a span and make it current: a context manager that is also a decorator.
+
+        ``session_id``, ``user_id``, ``tags`` and ``metadata`` label this span and
+        every span started inside it.
 
         Example::
 
@@ -153,13 +182,36 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
             set_status_on_exception,
             end_on_exit,
         )
+        labels: Mapping[str, Any] = {}
         if context is not None:
             # Labels that came with the context (from upstream) stay in force in the
             # block, for the spans started inside it, not only for this one.
             labels = current_context_attributes(context)
-            if labels and labels is not current_context_attributes():
-                return _Labelled(manager, labels)
-        return manager
+            if labels is current_context_attributes():
+                labels = {}
+        if (
+            session_id is not None
+            or user_id is not None
+            or tags is not None
+            or metadata is not None
+        ):
+            labels = {**labels, **self._labels(session_id, user_id, tags, metadata)}
+        return _Labelled(manager, labels) if labels else manager
+
+    def _labels(
+        self,
+        session_id: str | None,
+        user_id: str | None,
+        tags: Sequence[str] | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> dict[str, AttributeValue]:
+        return context_attributes(
+            session_id=session_id,
+            user_id=user_id,
+            tags=tags,
+            metadata=metadata,
+            capture=self._capture,
+        )
 
     # Decorators ---------------------------------------------------------
 
