@@ -54,7 +54,8 @@ _logger = logging.getLogger("ragtel")
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _MAX_DEPTH: Final = 32
-_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")
+# Patterns are compiled on first use (re caches them): import ragtel stays cheap.
+_ADDRESS: Final = r" at 0x[0-9a-fA-F]+"
 _PRIMITIVE_TYPES: Final = (str, bool, int, float)
 # Values whose str() is their natural JSON form (UUID, Decimal, paths, IP
 # addresses), matched by module so those modules need not be imported here.
@@ -212,7 +213,7 @@ def _walked_json(value: Any, limits: ValueLimits) -> str:
 def stable_repr(value: Any) -> str:
     """``repr(value)`` without memory addresses; never raises."""
     try:
-        return _ADDRESS.sub("", repr(value))
+        return re.sub(_ADDRESS, "", repr(value))
     except Exception:  # noqa: BLE001 - a broken __repr__ is the object's problem, not ours
         return f"<unrepresentable {type(value).__qualname__}>"
 

@@ -17,8 +17,6 @@ from opentelemetry.util.types import AttributeValue
 from ragtel import _environment as env
 from ragtel import _provider
 from ragtel._config import CaptureConfig, Mask, env_flag, env_int, resolve_capture
-from ragtel._decorators import SpanOptions, trace_callable
-from ragtel._exporters import resolve_export
 from ragtel._fork import reinit_in_child
 from ragtel._params import validated_params
 from ragtel._processor import TracerProfile
@@ -208,6 +206,8 @@ def _create_tracer(
 ) -> LastMileTracer:
     provider, must_create = _provider.resolve_provider(tracer_provider, set_global=set_global)
     # Validate the arguments and build the exporters before anything global changes.
+    from ragtel._exporters import resolve_export
+
     export = resolve_export(**export_arguments, reusing_provider=not must_create)
     if must_create:
         exporters = _provider.build_missing(None, export)
@@ -320,6 +320,8 @@ def traced(
     if _default_capture is None:
         _default_capture = resolve_capture(None, None)
     capture = _default_capture
+    from ragtel._decorators import SpanOptions, trace_callable  # loaded on first use
+
     options = SpanOptions(
         context=to_context(context),
         kind=kind,

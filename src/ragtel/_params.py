@@ -33,7 +33,7 @@ from ragtel.semconv.references import (
 )
 
 # One or more dot-separated segments of letters, digits, '_' and '-'.
-_KEY: Final = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_KEY: Final = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"  # compiled on first use
 
 
 _valid_keys: dict[str, bool] = {}
@@ -46,7 +46,7 @@ def validate_param_key(key: Any, *, argument: str = "key") -> str:
         return key  # keys repeat on every trace: skip the regex
     if not isinstance(key, str):
         raise TypeError(f"{argument} must be a str; got {type(key).__name__} {key!r}")
-    if not _KEY.fullmatch(key):
+    if not re.fullmatch(_KEY, key):
         raise ValueError(
             f"{argument} must be a non-empty attribute key segment "
             f"(letters, digits, '_', '-', dot-separated); got {key!r}"

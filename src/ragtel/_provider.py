@@ -30,7 +30,6 @@ from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
 from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, DropCounts, ExportConfig
-from ragtel._exporters import build_processors
 from ragtel._fork import reinit_in_child
 from ragtel._processor import RagtelSpanProcessor
 
@@ -185,6 +184,8 @@ def build_missing(
     missing = tuple(name for name, key in keys.items() if key not in present)
     if not missing:
         return []
+    from ragtel._exporters import build_processors  # exporters load on first use
+
     processors = build_processors(export._replace(exporters=missing))
     return [(keys[name], processor) for name, processor in zip(missing, processors, strict=True)]
 

@@ -46,9 +46,10 @@ _SENSITIVE_PAIRS: Final = frozenset(
     }
 )
 
-_WORD_SPLIT: Final = re.compile(r"[^0-9a-zA-Z]+|(?<=[a-z0-9])(?=[A-Z])")
+# Patterns are compiled on first use (re caches them): import ragtel stays cheap.
+_WORD_SPLIT: Final = r"[^0-9a-zA-Z]+|(?<=[a-z0-9])(?=[A-Z])"
 # userinfo of a URL: scheme://user:password@host — the password part is masked.
-_URL_CREDENTIALS: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+_URL_CREDENTIALS: Final = r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"
 
 # Argument and key names repeat endlessly (the same functions are called again
 # and again), so decisions are cached; the cap keeps an app that invents keys
@@ -69,7 +70,7 @@ def is_sensitive_name(name: str) -> bool:
 
 
 def _classify(name: str) -> bool:
-    words = [word.lower() for word in _WORD_SPLIT.split(name) if word]
+    words = [word.lower() for word in re.split(_WORD_SPLIT, name) if word]
     if any(word in _SENSITIVE_WORDS for word in words):
         return True
     return any(pair in _SENSITIVE_PAIRS for pair in itertools.pairwise(words))
@@ -80,12 +81,13 @@ def mask_url_credentials(text: str) -> str:
     # Cheap pre-check: almost no captured string holds a URL with userinfo.
     if "://" not in text or "@" not in text:
         return text
-    return _URL_CREDENTIALS.sub(rf"\g<1>{REDACTED}@", text)
+    return re.sub(_URL_CREDENTIALS, rf"\g<1>{REDACTED}@", text)
 
 
 # name=value or 'name': value inside a repr, e.g. Config(api_key='sk-...').
-_REPR_FIELD: Final = re.compile(
-    r"""(?P<name>['"]?[A-Za-z_][\w-]*['"]?\s*[=:]\s*)(?P<value>'[^']*'|"[^"]*"|[^,)\]}\s]+)"""
+_REPR_FIELD: Final = (
+    r"""(?P<name>['"]?[A-Za-z_][\w-]*['"]?\s*[=:]\s*)"""
+    r"""(?P<value>'[^']*'|"[^"]*"|[^,)\]}\s]+)"""
 )
 _REPR_HINTS: Final = (
     "key",
@@ -110,4 +112,4 @@ def redact_repr(text: str) -> str:
         name = match.group("name").rstrip(" =:").strip("'\"")
         return match.group("name") + repr(REDACTED) if is_sensitive_name(name) else match.group(0)
 
-    return _REPR_FIELD.sub(replace, text)
+    return re.sub(_REPR_FIELD, replace, text)

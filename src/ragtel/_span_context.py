@@ -15,17 +15,28 @@ a programming-time hand-over: a malformed one raises ValueError.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-_W3C: Final = TraceContextTextMapPropagator()
+
+@functools.cache
+def _w3c() -> TextMapPropagator:
+    """The W3C trace-context propagator, built on first use (import ragtel stays cheap)."""
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return TraceContextTextMapPropagator()
+
+
 _TRACEPARENT: Final = "traceparent"
+
+if TYPE_CHECKING:
+    from opentelemetry.propagators.textmap import TextMapPropagator
 
 ContextLike = Context | SpanContext | str | Mapping[str, str]
 
@@ -98,7 +109,7 @@ def get_distributed_trace_headers(
 
         inject(carrier, context=context)
     else:
-        _W3C.inject(carrier, context=context)
+        _w3c().inject(carrier, context=context)
     return carrier
 
 
@@ -117,7 +128,7 @@ def _context_from_string(text: str, argument: str) -> Context:
         carrier = parsed
     else:
         carrier = {_TRACEPARENT: stripped}
-    context = _W3C.extract(carrier)
+    context = _w3c().extract(carrier)
     if not trace.get_current_span(context).get_span_context().is_valid:
         raise ValueError(
             f"{argument} is neither a W3C traceparent nor a serialized span context: {_quote(text)}"

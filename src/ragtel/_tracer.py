@@ -24,7 +24,6 @@ from ragtel._context_attributes import (
     context_attributes,
     current_context_attributes,
 )
-from ragtel._decorators import SpanOptions, trace_callable
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
@@ -238,6 +237,8 @@ class LastMileTracer(ParamSetAPI, trace.Tracer):
             @tracer.trace_function()
             def retrieve(query: str, top_k: int = 5) -> list[str]: ...
         """
+        from ragtel._decorators import SpanOptions, trace_callable  # loaded on first use
+
         options = SpanOptions(
             context=to_context(context),
             kind=kind,
