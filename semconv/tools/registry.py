@@ -165,9 +165,10 @@ def _group(raw: dict[str, Any], file: str, registry: Registry) -> Group:
     references: list[Reference] = []
     for item in raw.get("attributes", []):
         if "ref" in item:
-            references.append(
-                Reference(str(item["ref"]), item.get("requirement_level"), item.get("note", ""))
-            )
+            level = item.get("requirement_level")
+            if isinstance(level, dict):
+                level = next(iter(level), None)
+            references.append(Reference(str(item["ref"]), level, item.get("note", "")))
             continue
         attribute = _attribute(item, group_id, registry)
         if attribute.id in registry.attributes:

@@ -16,6 +16,8 @@ Example::
         ...
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ragtel._get_tracer import get_lastmile_tracer, traced
 from ragtel._span_context import (
     get_distributed_trace_headers,
@@ -26,9 +28,28 @@ from ragtel._tracer import LastMileTracer
 from ragtel._types import RagFlowType
 from ragtel._version import __version__
 
+if TYPE_CHECKING:
+    from ragtel._rag_types import Chunk, Document, RAGEventType, RetrievedChunk
+
+# Loaded on first use: the RAG data types are dataclasses, costly to define at import.
+_LAZY = {"Chunk", "Document", "RAGEventType", "RetrievedChunk"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from ragtel import _rag_types
+
+        return getattr(_rag_types, name)
+    raise AttributeError(f"module 'ragtel' has no attribute {name!r}")
+
+
 __all__ = [
+    "Chunk",
+    "Document",
     "LastMileTracer",
+    "RAGEventType",
     "RagFlowType",
+    "RetrievedChunk",
     "__version__",
     "get_distributed_trace_headers",
     "get_lastmile_tracer",

@@ -56,6 +56,7 @@ class CaptureConfig(NamedTuple):
     capture_content: bool = True
     limits: ValueLimits = ValueLimits()
     mask: Mask | None = None
+    record_embeddings: bool = False
 
 
 class BatchConfig(NamedTuple):
@@ -123,7 +124,9 @@ def env_int(name: str, default: int, *, minimum: int = 1) -> int:
     return value
 
 
-def resolve_capture(capture_content: bool | None, mask: Mask | None) -> CaptureConfig:
+def resolve_capture(
+    capture_content: bool | None, mask: Mask | None, record_embeddings: bool | None = None
+) -> CaptureConfig:
     """Capture settings from arguments, falling back to the environment."""
     max_length = env_int(env.RAGTEL_MAX_VALUE_LENGTH, DEFAULT_MAX_VALUE_LENGTH, minimum=32)
     # The SDK would cut a longer value silently; cut it ourselves, with a marker.
@@ -137,8 +140,16 @@ def resolve_capture(capture_content: bool | None, mask: Mask | None) -> CaptureC
     enabled = (
         env_flag(env.RAGTEL_CAPTURE_CONTENT, True) if capture_content is None else capture_content
     )
+    vectors = (
+        env_flag(env.RAGTEL_RECORD_EMBEDDINGS, False)
+        if record_embeddings is None
+        else record_embeddings
+    )
     return CaptureConfig(
-        capture_content=enabled, limits=ValueLimits(max_length=max_length), mask=mask
+        capture_content=enabled,
+        limits=ValueLimits(max_length=max_length),
+        mask=mask,
+        record_embeddings=vectors,
     )
 
 

@@ -21,6 +21,9 @@ RAGTEL_TRACES_FILE: Final = "RAGTEL_TRACES_FILE"
 RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 """``false`` turns off recording of function inputs, outputs and other content."""
 
+RAGTEL_RECORD_EMBEDDINGS: Final = "RAGTEL_RECORD_EMBEDDINGS"
+"""``true`` records embedding vectors in embedding events (rounded, capped)."""
+
 RAGTEL_MAX_VALUE_LENGTH: Final = "RAGTEL_MAX_VALUE_LENGTH"
 """Maximum characters of one captured value before it is truncated."""
 

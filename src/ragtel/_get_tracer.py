@@ -67,6 +67,7 @@ def get_lastmile_tracer(
     capture_content: bool | None = None,
     mask: Mask | None = None,
     propagate_params: bool | None = None,
+    record_embeddings: bool | None = None,
 ) -> LastMileTracer:
     """Return the tracer named ``tracer_name``, creating it on first use.
 
@@ -102,6 +103,8 @@ def get_lastmile_tracer(
         propagate_params: Send each trace's ParamSet and context attributes to
             downstream services in W3C Baggage, and read them from upstream ones
             (default False, or ``RAGTEL_PROPAGATE_PARAMS``). Process-wide once on.
+        record_embeddings: Record embedding vectors in embedding events, rounded
+            and capped (default False, or ``RAGTEL_RECORD_EMBEDDINGS``).
 
     Where spans go: with an explicit ``tracer_provider`` or an SDK provider the
     app already installed, only to exporters these arguments ask for. On a
@@ -139,6 +142,7 @@ def get_lastmile_tracer(
         "capture_content": capture_content,
         "mask": id(mask) if mask is not None else None,
         "propagate_params": propagate_params,
+        "record_embeddings": record_embeddings,
     }
     with _tracers_lock:
         existing = _tracers.get(tracer_name)
@@ -178,7 +182,7 @@ def get_lastmile_tracer(
                 "api_token": lastmile_api_token,
                 "fallback_token": os.environ.get(env.LASTMILE_API_TOKEN),
             },
-            capture=resolve_capture(capture_content, mask),
+            capture=resolve_capture(capture_content, mask, record_embeddings),
         )
         _tracers[tracer_name] = (tracer, settings)
     if propagate_params is None:

@@ -21,13 +21,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, Span
+from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _params
 from ragtel._config import CaptureConfig
 from ragtel._context_attributes import AttributeScope, context_attributes
 from ragtel._processor import RagtelSpanProcessor, TracerProfile
+from ragtel._span_context import is_local_span, is_sampled_out
 
 _logger = logging.getLogger("ragtel")
 
@@ -99,7 +100,7 @@ class ParamSetAPI:
         """
         processor = self._processor
         target = trace.get_current_span()
-        if processor is not None and _is_local_trace(target):
+        if processor is not None and is_local_span(target):
             state = processor.state_of(target.get_span_context().trace_id)
             if state is not None:
                 processor.adopt(state, self._profile)
@@ -303,8 +304,8 @@ class ParamSetAPI:
         sensitive: bool = False,
     ) -> None:
         target = trace.get_current_span() if span is None else span
-        if not _is_local_trace(target):
-            if _is_sampled_out(target):
+        if not is_local_span(target):
+            if is_sampled_out(target):
                 return  # the trace records nothing: neither do its params
             self._profile.update_defaults(params, overwrite=overwrite, sensitive=sensitive)
             return
@@ -335,14 +336,3 @@ class ParamSetAPI:
             attributes.update(extra)
         if attributes:
             target.set_attributes(attributes)
-
-
-def _is_local_trace(span: Span) -> bool:
-    """True for a span of this process (recorded or not), false for none or a remote parent."""
-    context = span.get_span_context()
-    return context.is_valid and not context.is_remote and not isinstance(span, NonRecordingSpan)
-
-
-def _is_sampled_out(span: Span) -> bool:
-    context = span.get_span_context()
-    return isinstance(span, NonRecordingSpan) and context.is_valid and not context.is_remote

@@ -116,7 +116,7 @@ class TracerProfile:
 
 
 class _TraceState:
-    __slots__ = ("applied", "params", "removed", "root", "sensitive")
+    __slots__ = ("applied", "params", "removed", "root", "sensitive", "span_events", "trace_event")
 
     def __init__(self, root: Span) -> None:
         self.root = root
@@ -125,6 +125,9 @@ class _TraceState:
         self.removed: set[str] = set()
         self.sensitive: set[str] = set()
         """Keys never propagated to other services."""
+        self.trace_event = False
+        self.span_events: set[int] = set()
+        """Ids of this trace's spans that carry their one span event."""
 
 
 class RagtelSpanProcessor(SpanProcessor):
@@ -275,6 +278,21 @@ class RagtelSpanProcessor(SpanProcessor):
     def params_of(self, state: _TraceState) -> dict[str, Any]:
         with self._lock:
             return dict(state.params)
+
+    def claim_trace_event(self, state: _TraceState) -> bool:
+        """True the first time only: a trace has one trace event."""
+        with self._lock:
+            first, state.trace_event = not state.trace_event, True
+            return first
+
+    def claim_span_event(self, state: _TraceState, span_id: int) -> bool:
+        """True the first time only for ``span_id``: a span has one span event."""
+        with self._lock:
+            if span_id in state.span_events:
+                return False
+            if len(state.span_events) < self._max_params * 16:  # bounded like the rest
+                state.span_events.add(span_id)
+            return True
 
     def shareable_params_of(self, state: _TraceState) -> dict[str, Any]:
         """The params that may travel to other services (not marked sensitive)."""

@@ -138,3 +138,15 @@ def _context_from_string(text: str, argument: str) -> Context:
 
 def _quote(text: str) -> str:
     return repr(text if len(text) <= 120 else text[:120] + "…")
+
+
+def is_local_span(span: Span) -> bool:
+    """A span of this process (recording or not): not missing, not a remote parent."""
+    context = span.get_span_context()
+    return context.is_valid and not context.is_remote and not isinstance(span, NonRecordingSpan)
+
+
+def is_sampled_out(span: Span) -> bool:
+    """A span this process decided not to record (sampled out, or a no-op provider)."""
+    context = span.get_span_context()
+    return isinstance(span, NonRecordingSpan) and context.is_valid and not context.is_remote

@@ -27,6 +27,7 @@ from ragtel._context_attributes import (
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
+from ragtel._rag_events import RagEventsAPI
 from ragtel._span_context import (
     ContextLike,
     get_distributed_trace_headers,
@@ -38,7 +39,7 @@ from ragtel._span_context import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LastMileTracer(ParamSetAPI, trace.Tracer):
+class LastMileTracer(ParamSetAPI, RagEventsAPI, trace.Tracer):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
     Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method

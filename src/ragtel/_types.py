@@ -17,3 +17,21 @@ class RagFlowType(str, Enum):
 
     QUERY = "query"
     """Answering a query: rewrite, retrieval, rerank, generation."""
+
+
+class RAGEventType(str, Enum):
+    """The kind of RAG step an event records; also the span's ``ragtel.span.kind``."""
+
+    CHUNKING = "chunking"
+    EMBEDDING = "embedding"
+    MULTI_EMBEDDING = "multi_embedding"
+    QUERY = "query"
+    RETRIEVAL = "retrieval"
+    SYNTHESIZE = "synthesize"
+    SUB_QUESTION = "sub_question"
+    TEMPLATING = "templating"
+    TOOL_CALL = "tool_call"
+    RERANKING = "reranking"
+    PROMPT_COMPOSITION = "prompt_composition"
+    GUARDRAIL = "guardrail"
+    CUSTOM = "custom"

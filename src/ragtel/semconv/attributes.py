@@ -79,8 +79,35 @@ RAGTEL_FEEDBACK_VALUE_NUMERIC: Final = "ragtel.feedback.value.numeric"
 RAGTEL_FEEDBACK_VALUE_TEXT: Final = "ragtel.feedback.value.text"
 """The chosen category, the text, or the JSON of a feedback value."""
 
+RAGTEL_IMAGE_DATA: Final = "ragtel.image.data"
+"""The generated image inline, base64-encoded and capped; heavy, prefer ragtel.image.url."""
+
+RAGTEL_IMAGE_FORMAT: Final = "ragtel.image.format"
+"""The format of the inline image data."""
+
+RAGTEL_IMAGE_PARAMS: Final = "ragtel.image.params"
+"""The image generation parameters, as JSON."""
+
+RAGTEL_IMAGE_URL: Final = "ragtel.image.url"
+"""Where the generated image is."""
+
+RAGTEL_IMAGE_URL_TYPE: Final = "ragtel.image.url_type"
+"""Whether the image URL lasts."""
+
 RAGTEL_INPUT: Final = "ragtel.input"
 """The operation's input as JSON; for a decorated function, its bound arguments by name."""
+
+RAGTEL_LLM_COST: Final = "ragtel.llm.cost"
+"""The cost of the call, in US dollars, as reported or computed by the application."""
+
+RAGTEL_LLM_LATENCY: Final = "ragtel.llm.latency"
+"""The latency of the call in seconds, when it differs from the span's duration."""
+
+RAGTEL_LLM_STREAM_CHUNK_COUNT: Final = "ragtel.llm.stream.chunk_count"
+"""How many chunks a streamed response arrived in."""
+
+RAGTEL_LLM_STREAM_CHUNKS: Final = "ragtel.llm.stream.chunks"
+"""The text of a streamed response's chunks, in order (capped); ragtel.output holds the whole text."""
 
 RAGTEL_LOG_LOGGER: Final = "ragtel.log.logger"
 """The name of the logger the data was logged to."""
@@ -127,6 +154,9 @@ RAGTEL_SYSTEM_PROMPT: Final = "ragtel.system_prompt"
 RAGTEL_TAGS: Final = "ragtel.tags"
 """Free-form tags of the trace."""
 
+RAGTEL_UPDATE_IGNORED_KEYS: Final = "ragtel.update.ignored_keys"
+"""Keys given to update_span that ragtel does not know and did not apply."""
+
 
 class RagtelFeedbackAnnotatorValues(Enum):
     """Values of ``ragtel.feedback.annotator``."""
@@ -171,6 +201,16 @@ class RagtelFeedbackScopeValues(Enum):
 
     PROJECT = "project"
     """The feedback is about the project, not one trace."""
+
+
+class RagtelImageUrlTypeValues(Enum):
+    """Values of ``ragtel.image.url_type``."""
+
+    EPHEMERAL = "ephemeral"
+    """The URL expires."""
+
+    PERMALINK = "permalink"
+    """The URL stays valid."""
 
 
 class RagtelRagFlowTypeValues(Enum):

@@ -7,7 +7,11 @@ in semconv/manifest.yaml; the others, the general OpenTelemetry registry.
 
 from typing import Final
 
+ERROR_TYPE: Final = "error.type"
+
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
 
 GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
 
@@ -40,6 +44,8 @@ GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
 GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
 
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 
 GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
 

@@ -9,3 +9,9 @@ from typing import Final
 
 RAGTEL_FEEDBACK_SPAN: Final = "ragtel.feedback"
 """A span that carries feedback arriving after the judged span ended, or in another process."""
+
+RAGTEL_EVENT_SPAN: Final = "ragtel.event"
+"""A short span ragtel creates for an event logged while no span is active, so the event is not lost."""
+
+RAGTEL_IMAGE_OUTPUT_SPAN: Final = "ragtel.image_output"
+"""A span that carries an image generation's output arriving after its span ended, or in another process."""

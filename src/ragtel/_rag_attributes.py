@@ -1,0 +1,359 @@
+"""Pure builders: RAG event data in, a span event and span attributes out.
+
+Each ``*_record`` function validates its arguments (raising TypeError or
+ValueError naming the argument), and returns an :class:`EventRecord`: the
+event's name and attributes, and the attributes its span gets (the step kind
+and the GenAI mirror). Nothing here touches a span, so each builder can be
+tested alone, or used with any tracer.
+
+Scores: NaN and infinities are accepted and recorded as they are in
+``ragtel.chunk.scores`` (OTLP doubles carry them); in JSON text (the GenAI
+``gen_ai.retrieval.documents``) they become ``"NaN"``, ``"Infinity"`` and
+``"-Infinity"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+from opentelemetry.util.types import AttributeValue
+
+from ragtel._config import CaptureConfig
+from ragtel._encoding import apply_mask, clean_text, encode_json
+from ragtel._types import RAGEventType
+from ragtel.semconv import attributes as attrs
+from ragtel.semconv import events
+from ragtel.semconv.references import (
+    GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_RETRIEVAL_DOCUMENTS,
+    GEN_AI_RETRIEVAL_QUERY_TEXT,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_RESULT,
+    GEN_AI_TOOL_NAME,
+)
+
+Attributes = dict[str, AttributeValue]
+
+EMBEDDING_DECIMALS: Final = 4
+"""Digits kept of each embedding value when vectors are recorded."""
+
+
+class EventRecord(NamedTuple):
+    """One RAG event ready to record: the event, and what its span gets."""
+
+    kind: RAGEventType
+    event_name: str
+    event_attributes: Attributes
+    span_attributes: Attributes
+
+
+class ChunkData(NamedTuple):
+    id: str
+    content: Any
+    embedding: Any
+    score: float | None
+
+
+def as_event_kind(kind: Any) -> RAGEventType:
+    try:
+        return RAGEventType(kind)
+    except ValueError:
+        allowed = ", ".join(member.value for member in RAGEventType)
+        raise ValueError(f"event_kind must be one of {allowed}; got {kind!r}") from None
+
+
+def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
+    """A Chunk, RetrievedChunk or dict of the same shape, checked."""
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        fields = {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
+    elif isinstance(item, Mapping):
+        fields = dict(item)
+    else:
+        raise TypeError(f"{argument} must hold Chunk objects or dicts; got {type(item).__name__}")
+    chunk_id = fields.get("id")
+    if chunk_id is None or isinstance(chunk_id, bool):
+        raise ValueError(f"{argument}: every chunk needs an id; got {item!r}")
+    score = fields.get("retrieval_score", fields.get("score"))
+    if scored:
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise TypeError(
+                f"{argument}: retrieval_score must be a number; "
+                f"got {score!r} for chunk {chunk_id!r}"
+            )
+        score = float(score)
+    return ChunkData(str(chunk_id), fields.get("content"), fields.get("embedding"), score)
+
+
+def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+        raise TypeError(f"{argument} must be a list of chunks; got {type(items).__name__}")
+    return [chunk_data(item, argument, scored=scored) for item in items]
+
+
+def _text(value: Any, capture: CaptureConfig) -> str:
+    value = apply_mask(value, capture.mask)
+    if isinstance(value, str):
+        return clean_text(value, capture.limits.max_length)
+    return encode_json(value, capture.limits)
+
+
+def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
+    # One string per chunk, so the list lines up with ragtel.chunk.ids.
+    return [_text(chunk.content if chunk.content is not None else "", capture) for chunk in chunks]
+
+
+def _common(
+    attributes: Attributes, *, metadata: Any, name: str | None, capture: CaptureConfig
+) -> Attributes:
+    if name is not None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str; got {type(name).__name__}")
+        attributes[attrs.RAGTEL_EVENT_NAME] = name
+    if metadata is not None and capture.capture_content:
+        attributes[attrs.RAGTEL_EVENT_METADATA] = encode_json(
+            apply_mask(metadata, capture.mask), capture.limits
+        )
+    return attributes
+
+
+def _span(kind: RAGEventType, **extra: AttributeValue) -> Attributes:
+    return {attrs.RAGTEL_SPAN_KIND: kind.value, **extra}
+
+
+def span_event_record(
+    *,
+    input: Any,
+    output: Any,
+    event_data: Any,
+    event_kind: Any,
+    name: str | None,
+    capture: CaptureConfig,
+) -> EventRecord:
+    kind = as_event_kind(event_kind)
+    attributes: Attributes = {attrs.RAGTEL_SPAN_KIND: kind.value}
+    if capture.capture_content:
+        if input is not None:
+            attributes[attrs.RAGTEL_INPUT] = _text(input, capture)
+        if output is not None:
+            attributes[attrs.RAGTEL_OUTPUT] = _text(output, capture)
+        if event_data is not None:
+            attributes[attrs.RAGTEL_EVENT_DATA] = _text(event_data, capture)
+    _common(attributes, metadata=None, name=name, capture=capture)
+    return EventRecord(kind, events.RAGTEL_SPAN_EVENT, attributes, _span(kind))
+
+
+def trace_event_record(
+    *, input: Any, output: Any, metadata: Any, capture: CaptureConfig
+) -> EventRecord:
+    attributes: Attributes = {}
+    if capture.capture_content:
+        if input is not None:
+            attributes[attrs.RAGTEL_INPUT] = _text(input, capture)
+        if output is not None:
+            attributes[attrs.RAGTEL_OUTPUT] = _text(output, capture)
+    _common(attributes, metadata=metadata, name=None, capture=capture)
+    return EventRecord(RAGEventType.CUSTOM, events.RAGTEL_TRACE_EVENT, attributes, {})
+
+
+def chunking_record(
+    *,
+    input_document: Any,
+    output_chunks: Any,
+    metadata: Any,
+    name: str | None,
+    capture: CaptureConfig,
+) -> EventRecord:
+    chunks = _chunks(output_chunks, "output_chunks", scored=False)
+    attributes: Attributes = {
+        attrs.RAGTEL_CHUNK_COUNT: len(chunks),
+        attrs.RAGTEL_CHUNK_IDS: [chunk.id for chunk in chunks],
+    }
+    if input_document is not None:
+        document = _document(input_document)
+        attributes[attrs.RAGTEL_DOCUMENT_ID] = document[0]
+        if document[1] is not None:
+            attributes[attrs.RAGTEL_DOCUMENT_NAME] = str(document[1])
+    if capture.capture_content:
+        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _contents(chunks, capture)
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.CHUNKING
+    return EventRecord(kind, events.RAGTEL_CHUNKING_EVENT, attributes, _span(kind))
+
+
+def _document(document: Any) -> tuple[str, Any]:
+    if dataclasses.is_dataclass(document) and not isinstance(document, type):
+        fields = {
+            field.name: getattr(document, field.name) for field in dataclasses.fields(document)
+        }
+    elif isinstance(document, Mapping):
+        fields = dict(document)
+    else:
+        raise TypeError(
+            f"input_document must be a Document or a dict; got {type(document).__name__}"
+        )
+    if fields.get("id") is None:
+        raise ValueError(f"input_document needs an id; got {document!r}")
+    return str(fields["id"]), fields.get("name")
+
+
+def embedding_record(
+    *,
+    embeddings: Any,
+    data: Any,
+    metadata: Any,
+    name: str | None,
+    capture: CaptureConfig,
+    record_vectors: bool,
+) -> EventRecord:
+    if isinstance(embeddings, (str, bytes, Mapping)) or not isinstance(embeddings, Sequence):
+        raise TypeError(f"embeddings must be a list of vectors; got {type(embeddings).__name__}")
+    dimensions = {_vector_length(vector) for vector in embeddings}
+    attributes: Attributes = {attrs.RAGTEL_EMBEDDING_COUNT: len(embeddings)}
+    span_extra: dict[str, AttributeValue] = {GEN_AI_OPERATION_NAME: "embeddings"}
+    if len(dimensions) == 1:
+        (dimension,) = dimensions
+        attributes[attrs.RAGTEL_EMBEDDING_DIMENSIONS] = dimension
+        span_extra[GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimension
+    if record_vectors:
+        limit = capture.limits.max_items
+        rounded = [
+            [round(float(value), EMBEDDING_DECIMALS) for value in list(vector)[:limit]]
+            for vector in list(embeddings)[:limit]
+        ]
+        attributes[attrs.RAGTEL_EMBEDDING_VECTORS] = encode_json(rounded, capture.limits)
+    if capture.capture_content and data is not None:
+        texts = data if isinstance(data, (list, tuple)) else [data]
+        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = [_text(item, capture) for item in texts]
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.EMBEDDING
+    return EventRecord(kind, events.RAGTEL_EMBEDDING_EVENT, attributes, _span(kind, **span_extra))
+
+
+def _vector_length(vector: Any) -> int:
+    if isinstance(vector, (str, bytes, Mapping)) or not hasattr(vector, "__len__"):
+        raise TypeError(f"embeddings must be a list of vectors; got an item {vector!r}")
+    return len(vector)
+
+
+def query_rewrite_record(
+    *, query: Any, rewritten_query: Any, metadata: Any, name: str | None, capture: CaptureConfig
+) -> EventRecord:
+    _check_text("query", query)
+    rewritten = [rewritten_query] if isinstance(rewritten_query, str) else rewritten_query
+    if not isinstance(rewritten, Sequence) or not all(isinstance(q, str) for q in rewritten):
+        raise TypeError(f"rewritten_query must be a str or a list of str; got {rewritten_query!r}")
+    attributes: Attributes = {}
+    if capture.capture_content:
+        attributes[attrs.RAGTEL_QUERY] = _text(query, capture)
+        attributes[attrs.RAGTEL_QUERY_REWRITTEN] = [_text(q, capture) for q in rewritten]
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.QUERY
+    return EventRecord(kind, events.RAGTEL_QUERY_REWRITE_EVENT, attributes, _span(kind))
+
+
+def retrieval_record(
+    *, query: Any, retrieved_data: Any, metadata: Any, name: str | None, capture: CaptureConfig
+) -> EventRecord:
+    _check_text("query", query)
+    chunks = _chunks(retrieved_data, "retrieved_data", scored=True)
+    attributes = _scored_chunks(chunks, capture)
+    span_extra: Attributes = {
+        GEN_AI_OPERATION_NAME: "retrieval",
+        GEN_AI_RETRIEVAL_DOCUMENTS: encode_json(
+            [{"id": chunk.id, "score": chunk.score} for chunk in chunks], capture.limits
+        ),
+    }
+    if capture.capture_content:
+        attributes[attrs.RAGTEL_QUERY] = span_extra[GEN_AI_RETRIEVAL_QUERY_TEXT] = _text(
+            query, capture
+        )
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.RETRIEVAL
+    return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, _span(kind, **span_extra))
+
+
+def _scored_chunks(chunks: Sequence[ChunkData], capture: CaptureConfig) -> Attributes:
+    attributes: Attributes = {
+        attrs.RAGTEL_CHUNK_COUNT: len(chunks),
+        attrs.RAGTEL_CHUNK_IDS: [chunk.id for chunk in chunks],
+        attrs.RAGTEL_CHUNK_SCORES: [chunk.score for chunk in chunks],
+    }
+    if capture.capture_content:
+        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _contents(chunks, capture)
+    return attributes
+
+
+def rerank_record(
+    *, retrieved: Any, reranked: Any, metadata: Any, name: str | None, capture: CaptureConfig
+) -> EventRecord:
+    before = _chunks(retrieved, "retrieved", scored=False)
+    after = _chunks(reranked, "reranked", scored=True)
+    known = {chunk.id for chunk in before}
+    unknown = [chunk.id for chunk in after if chunk.id not in known]
+    if unknown:
+        raise ValueError(f"reranked holds chunks that are not in retrieved: {unknown!r}")
+    attributes = _scored_chunks(after, capture)
+    attributes[attrs.RAGTEL_RERANK_INPUT_IDS] = [chunk.id for chunk in before]
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.RERANKING
+    return EventRecord(kind, events.RAGTEL_RERANK_EVENT, attributes, _span(kind))
+
+
+def tool_call_record(
+    *,
+    tool: Any,
+    tool_args: Any,
+    tool_result: Any,
+    metadata: Any,
+    name: str | None,
+    capture: CaptureConfig,
+) -> EventRecord:
+    _check_text("tool", tool)
+    attributes: Attributes = {GEN_AI_TOOL_NAME: tool}
+    if capture.capture_content:
+        attributes[GEN_AI_TOOL_CALL_ARGUMENTS] = encode_json(
+            apply_mask(tool_args, capture.mask), capture.limits
+        )
+        attributes[GEN_AI_TOOL_CALL_RESULT] = encode_json(
+            apply_mask(tool_result, capture.mask), capture.limits
+        )
+    span_extra: Attributes = {GEN_AI_OPERATION_NAME: "execute_tool", **attributes}
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.TOOL_CALL
+    return EventRecord(kind, events.RAGTEL_TOOL_CALL_EVENT, attributes, _span(kind, **span_extra))
+
+
+def query_record(
+    *,
+    query: Any,
+    response: Any,
+    system_prompt: Any,
+    metadata: Any,
+    name: str | None,
+    capture: CaptureConfig,
+) -> EventRecord:
+    _check_text("query", query)
+    if not isinstance(response, str) and not (
+        isinstance(response, Sequence) and all(isinstance(part, str) for part in response)
+    ):
+        raise TypeError(f"response must be a str or a list of str; got {type(response).__name__}")
+    if system_prompt is not None and not isinstance(system_prompt, str):
+        raise TypeError(f"system_prompt must be a str; got {type(system_prompt).__name__}")
+    attributes: Attributes = {}
+    if capture.capture_content:
+        text = response if isinstance(response, str) else "".join(response)
+        attributes[attrs.RAGTEL_QUERY] = _text(query, capture)
+        attributes[attrs.RAGTEL_RESPONSE] = _text(text, capture)
+        if system_prompt is not None:
+            attributes[attrs.RAGTEL_SYSTEM_PROMPT] = _text(system_prompt, capture)
+    _common(attributes, metadata=metadata, name=name, capture=capture)
+    kind = RAGEventType.QUERY
+    return EventRecord(kind, events.RAGTEL_QUERY_EVENT, attributes, _span(kind))
+
+
+def _check_text(argument: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
