@@ -24,6 +24,7 @@ from ragtel._context_attributes import (
     context_attributes,
     current_context_attributes,
 )
+from ragtel._generation import GenerationAPI
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
@@ -35,11 +36,12 @@ from ragtel._span_context import (
     serialize_span_context,
     to_context,
 )
+from ragtel._span_helpers import SpanHelpersAPI
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LastMileTracer(ParamSetAPI, RagEventsAPI, trace.Tracer):
+class LastMileTracer(ParamSetAPI, RagEventsAPI, GenerationAPI, SpanHelpersAPI, trace.Tracer):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
     Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method

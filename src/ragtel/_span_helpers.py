@@ -1,0 +1,212 @@
+"""Span conveniences on :class:`~ragtel.LastMileTracer`, for Tracium, Adaline and Opik habits.
+
+They act on ``span=`` or the current span (a real OTel span), and do nothing
+on a span that does not record.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanContext, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from ragtel._config import CaptureConfig
+from ragtel._context_attributes import context_attributes
+from ragtel._encoding import apply_mask, clean_text, encode_json
+from ragtel._generation import token_usage_attributes
+from ragtel._span_context import ContextLike
+from ragtel._types import RAGEventType
+from ragtel.semconv import attributes as attrs
+from ragtel.semconv.references import ERROR_TYPE, GEN_AI_REQUEST_MODEL
+
+_logger = logging.getLogger("ragtel")
+
+STATUSES: Final = ("completed", "failed")
+_OTHER_ERROR: Final = "_OTHER"
+
+
+def _value_text(value: Any, capture: CaptureConfig) -> str:
+    value = apply_mask(value, capture.mask)
+    if isinstance(value, str):
+        return clean_text(value, capture.limits.max_length)
+    return encode_json(value, capture.limits)
+
+
+class SpanHelpersAPI:
+    """Span conveniences; mixed into LastMileTracer."""
+
+    _capture: CaptureConfig
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> Span:  # provided by the tracer
+        raise NotImplementedError
+
+    def record_input(self, value: Any, span: Span | None = None) -> None:
+        """Record ``value`` as the span's ``ragtel.input``."""
+        target = _recording(span)
+        if target is not None and self._capture.capture_content:
+            target.set_attribute(attrs.RAGTEL_INPUT, _value_text(value, self._capture))
+
+    def record_output(self, value: Any, span: Span | None = None) -> None:
+        """Record ``value`` as the span's ``ragtel.output``."""
+        target = _recording(span)
+        if target is not None and self._capture.capture_content:
+            target.set_attribute(attrs.RAGTEL_OUTPUT, _value_text(value, self._capture))
+
+    def set_token_usage(
+        self,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record token counts as ``gen_ai.usage.*``."""
+        usage = token_usage_attributes(input_tokens, output_tokens, cached_input_tokens)
+        target = _recording(span)
+        if target is not None:
+            target.set_attributes(usage)
+
+    def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
+        """Add ``tags`` to the span's ``ragtel.tags``."""
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise TypeError(f"tags must be a sequence of str; got {tags!r}")
+        target = _recording(span)
+        if target is None:
+            return
+        existing = getattr(target, "attributes", None) or {}
+        current = existing.get(attrs.RAGTEL_TAGS, ())
+        target.set_attribute(attrs.RAGTEL_TAGS, list(dict.fromkeys([*current, *tags])))
+
+    def mark_failed(
+        self, message: str, span: Span | None = None, *, error_type: str | None = None
+    ) -> None:
+        """Set the span's status to ERROR with ``message`` (and ``error.type``)."""
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a str; got {type(message).__name__}")
+        target = _recording(span)
+        if target is None:
+            return
+        target.set_status(Status(StatusCode.ERROR, message))
+        target.set_attribute(ERROR_TYPE, error_type or _OTHER_ERROR)
+
+    def update_span(self, fields: Mapping[str, Any], span: Span | None = None) -> list[str]:
+        """Apply the known keys of ``fields`` to the span; return (and report) the others.
+
+        Known keys: input, output, tags, metadata, model, input_tokens,
+        output_tokens, cached_input_tokens, status ("completed" or "failed"),
+        error (a failure message). Unknown keys are listed in
+        ``ragtel.update.ignored_keys`` and a warning.
+        """
+        if not isinstance(fields, Mapping):
+            raise TypeError(f"fields must be a mapping; got {type(fields).__name__}")
+        ignored = sorted(str(key) for key in fields if key not in _UPDATE_KEYS)
+        target = _recording(span)
+        if target is None:
+            return ignored
+        if "input" in fields:
+            self.record_input(fields["input"], span=target)
+        if "output" in fields:
+            self.record_output(fields["output"], span=target)
+        if "tags" in fields:
+            self.add_tags(fields["tags"], span=target)
+        if "metadata" in fields:
+            labels = context_attributes(
+                session_id=None,
+                user_id=None,
+                tags=None,
+                metadata=fields["metadata"],
+                capture=self._capture,
+            )
+            target.set_attributes(labels)
+        if "model" in fields:
+            target.set_attribute(GEN_AI_REQUEST_MODEL, str(fields["model"]))
+        self.set_token_usage(
+            fields.get("input_tokens"),
+            fields.get("output_tokens"),
+            fields.get("cached_input_tokens"),
+            span=target,
+        )
+        status = fields.get("status")
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
+        if status == "failed" or "error" in fields:
+            self.mark_failed(str(fields.get("error", "failed")), span=target)
+        if ignored:
+            target.set_attribute(attrs.RAGTEL_UPDATE_IGNORED_KEYS, ignored)
+            _logger.warning("ragtel: update_span ignored unknown keys %s", ignored)
+        return ignored
+
+    def record_span(
+        self,
+        name: str,
+        *,
+        kind: RAGEventType | str = RAGEventType.CUSTOM,
+        input: Any = None,
+        output: Any = None,
+        latency: float | None = None,
+        status: str = "completed",
+        error: str | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        context: ContextLike | None = None,
+    ) -> SpanContext:
+        """Record an operation that already finished, in one call; returns its span context.
+
+        The span ends now and started ``latency`` seconds ago.
+
+        Example::
+
+            tracer.record_span("lookup", kind="tool_call", input={"key": "u-1"},
+                               output={"name": "Ada"}, latency=0.045)
+        """
+        try:
+            step = RAGEventType(kind)
+        except ValueError:
+            raise ValueError(f"kind must be a RAGEventType value; got {kind!r}") from None
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
+        if latency is not None and (
+            isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0
+        ):
+            raise ValueError(f"latency must be a number of seconds >= 0; got {latency!r}")
+        end = time.time_ns()
+        start = end - int((latency or 0) * 1e9)
+        given: dict[str, AttributeValue] = {
+            **(attributes or {}),
+            attrs.RAGTEL_SPAN_KIND: step.value,
+        }
+        span = self.start_span(name, context=context, attributes=given, start_time=start)
+        try:
+            if input is not None:
+                self.record_input(input, span=span)
+            if output is not None:
+                self.record_output(output, span=span)
+            if status == "failed" or error is not None:
+                self.mark_failed(error or "failed", span=span)
+        finally:
+            span.end(end_time=end)
+        return span.get_span_context()
+
+
+_UPDATE_KEYS: Final = frozenset(
+    {
+        "input",
+        "output",
+        "tags",
+        "metadata",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "status",
+        "error",
+    }
+)
+
+
+def _recording(span: Span | None) -> Span | None:
+    target = trace.get_current_span() if span is None else span
+    return target if target.is_recording() else None
