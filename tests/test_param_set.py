@@ -471,3 +471,67 @@ def test_labels_given_at_span_creation(ragtel_spans: SpanRecorder) -> None:
     manual_span = ragtel_spans.by_name("manual")
     assert manual_span.attributes["session.id"] == "own-session"  # explicit wins
     assert manual_span.attributes["ragtel.metadata.k"] == "v"
+
+
+def test_concurrent_requests_of_one_trace_keep_separate_param_sets(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    # An upstream fans out: two requests of the same trace run here at once.
+    tracer = ragtel_spans.tracer("fanout")
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    first = tracer.start_span("request-1", context=traceparent)
+    second = tracer.start_span("request-2", context=traceparent)
+    tracer.register_param("chunk_size", 256, span=first)
+    tracer.register_param("chunk_size", 1024, span=second)
+    second.end()
+    tracer.register_param("top_k", 3, span=first)  # the other request's end changes nothing
+    first.end()
+    assert params_of(ragtel_spans.by_name("request-1")) == {"chunk_size": 256, "top_k": 3}
+    assert params_of(ragtel_spans.by_name("request-2")) == {"chunk_size": 1024}
+
+
+def test_a_second_tracer_joining_a_trace_never_undoes_registrations(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    app = ragtel_spans.tracer("app", project_name="app", initial_params={"top_k": 2})
+    library = ragtel_spans.tracer(
+        "library", project_name="lib", initial_params={"top_k": 10, "lib_mode": "fast"}
+    )
+    with app.start_as_current_span("root"):
+        app.register_param("chunk_size", 128)
+        with library.start_as_current_span("library-step"):
+            assert library.get_params() == {"top_k": 2, "chunk_size": 128, "lib_mode": "fast"}
+    root = ragtel_spans.by_name("root")
+    assert params_of(root) == {"top_k": 2, "chunk_size": 128, "lib_mode": "fast"}
+    assert root.attributes["ragtel.project.name"] == "app"
+
+
+def test_a_remote_parent_alone_does_not_change_defaults(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    from opentelemetry import context as context_api
+
+    from ragtel._span_context import to_context
+
+    tracer = ragtel_spans.tracer("remote-only")
+    token = context_api.attach(
+        to_context("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    )
+    try:
+        tracer.register_param("customer", "acme")
+    finally:
+        context_api.detach(token)
+    assert "no local span is active" in caplog.text
+    with tracer.start_as_current_span("unrelated"):
+        assert tracer.get_params() == {}
+
+
+def test_the_removed_list_is_bounded(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    processor = tracer._processor
+    assert processor is not None
+    with tracer.start_as_current_span("root"):
+        for round_ in range(20):
+            tracer.register_params({f"k{round_}_{i}": i for i in range(50)}, overwrite=True)
+    removed = ragtel_spans.by_name("root").attributes["ragtel.param_set.removed"]
+    assert len(removed) == processor.max_params

@@ -101,7 +101,7 @@ class ParamSetAPI:
         processor = self._processor
         target = trace.get_current_span()
         if processor is not None and is_local_span(target):
-            state = processor.state_of(target.get_span_context().trace_id)
+            state = processor.state_for(target)
             if state is not None:
                 processor.adopt(state, self._profile)
                 return processor.params_of(state)
@@ -307,13 +307,22 @@ class ParamSetAPI:
         if not is_local_span(target):
             if is_sampled_out(target):
                 return  # the trace records nothing: neither do its params
+            if target.get_span_context().is_valid:
+                # Only a remote parent is current: registering now would change the
+                # defaults of every later trace, which is surely not what is meant.
+                _logger.warning(
+                    "ragtel: params %s not registered: no local span is active (only a "
+                    "remote parent); start a span first",
+                    sorted(params) or "(clear)",
+                )
+                return
             self._profile.update_defaults(params, overwrite=overwrite, sensitive=sensitive)
             return
         processor = self._processor
         if processor is None:
             return  # not an SDK provider: there is no trace state to keep
         context = target.get_span_context()
-        state = processor.state_of(context.trace_id)
+        state = processor.state_for(target)
         if state is None:
             _logger.warning(
                 "ragtel: params %s not registered: the local root of trace %032x has ended "

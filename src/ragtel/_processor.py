@@ -1,24 +1,28 @@
 """The span processor that holds ragtel's per-trace state.
 
 One instance is added to each SDK ``TracerProvider`` ragtel uses, however
-many tracers are created on it. It remembers the *local root* of every trace
-running in this process — the trace's first span here: it has no parent, or
-its parent came from another process — and the trace's ParamSet, until that
-root ends.
+many tracers are created on it. It tracks every *local root* — a trace's
+first span in this process: it has no parent, or its parent came from another
+process — with the root's ParamSet, until that root ends. Every live span
+below a root maps to the root's state, so a process that serves several
+requests of one trace at once (an upstream fanning out to it) keeps one
+ParamSet per request, never mixed.
 
 Each ragtel tracer registers a :class:`TracerProfile`: fixed trace-level
-attributes (project, RAG flow type) and its default parameters. They land on
-the local root when the tracer's first span of the trace starts — the root
-itself, or a span inside a trace whose root came from someone else (a web
-framework's server span, say).
+attributes (project, RAG flow type) and its default parameters. A profile
+joins a trace when the tracer's first span in it starts: on a root it
+started, its defaults override params that came from upstream; joining a
+trace already running, it only adds what is missing, so it never undoes what
+the application registered.
 
 Context attributes (session, user, tags, metadata) are copied from the
 context onto every span as it starts.
 
-Memory is bounded: at most ``max_traces`` traces and ``max_params`` params per
-trace are tracked. Past that, the oldest trace is forgotten (its spans keep
-working; only late registrations can no longer reach its root) or the new
-param is dropped, and a warning says so.
+Memory is bounded: at most ``max_traces`` local roots, ``max_params`` params
+per root, and ``max_traces * 64`` live spans are tracked. Past that, the
+oldest root is forgotten (its spans keep working; late registrations for it
+are refused with a warning), new params are dropped, or new spans are not
+mapped — each with a warning and a count.
 """
 
 from __future__ import annotations
@@ -47,19 +51,19 @@ _logger = logging.getLogger("ragtel")
 
 DEFAULT_MAX_TRACES: Final = 10_000
 DEFAULT_MAX_PARAMS: Final = 256
+_SPANS_PER_TRACE: Final = 64
 _WARN_INTERVAL_SECONDS: Final = 60.0
 
 REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
 """Context key of params that arrived from an upstream service (see _propagation)."""
 
-
 _processors: weakref.WeakSet[RagtelSpanProcessor] = weakref.WeakSet()
 
 
-def state_for_trace(trace_id: int) -> tuple[RagtelSpanProcessor, _TraceState] | None:
-    """The processor and state tracking ``trace_id`` in this process, if any."""
+def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | None:
+    """The processor and local-root state a live span of this process belongs to."""
     for processor in list(_processors):
-        state = processor.state_of(trace_id)
+        state = processor.state_of_span(span_id)
         if state is not None:
             return processor, state
     return None
@@ -86,6 +90,7 @@ class TracerProfile:
         self.capture = capture
         self._defaults: dict[str, Any] = dict(defaults)
         self._sensitive: set[str] = set()
+        self._encoded: dict[str, AttributeValue] | None = None
         self._lock = threading.Lock()
         reinit_in_child(self._reinit_lock)
 
@@ -97,9 +102,12 @@ class TracerProfile:
         with self._lock:
             return dict(self._defaults)
 
-    def sensitive_defaults(self) -> frozenset[str]:
+    def snapshot(self) -> tuple[dict[str, Any], frozenset[str], dict[str, AttributeValue]]:
+        """Defaults, their sensitive keys, and their attributes — encoded once, not per trace."""
         with self._lock:
-            return frozenset(self._sensitive)
+            if self._encoded is None:
+                self._encoded = param_attributes(self._defaults, self.capture)
+            return dict(self._defaults), frozenset(self._sensitive), self._encoded
 
     def update_defaults(
         self, params: Mapping[str, Any], *, overwrite: bool, sensitive: bool = False
@@ -113,13 +121,27 @@ class TracerProfile:
                 self._sensitive.update(params)
             else:
                 self._sensitive.difference_update(params)
+            self._encoded = None
 
 
-class _TraceState:
-    __slots__ = ("applied", "params", "removed", "root", "sensitive", "span_events", "trace_event")
+class TraceState:
+    """The state of one local root: its ParamSet and the one-per rules of its events."""
+
+    __slots__ = (
+        "applied",
+        "lock",
+        "params",
+        "removed",
+        "root",
+        "sensitive",
+        "span_events",
+        "spans",
+        "trace_event",
+    )
 
     def __init__(self, root: Span) -> None:
         self.root = root
+        self.lock = threading.Lock()
         self.applied: set[str] = set()
         self.params: dict[str, Any] = {}
         self.removed: set[str] = set()
@@ -127,7 +149,14 @@ class _TraceState:
         """Keys never propagated to other services."""
         self.trace_event = False
         self.span_events: set[int] = set()
-        """Ids of this trace's spans that carry their one span event."""
+        """Ids of spans that carry their one span event."""
+        self.spans: set[int] = {root.context.span_id}
+        """Ids of the live spans of this root, for cleanup."""
+
+    @property
+    def root_span_id(self) -> int:
+        span_id: int = self.root.get_span_context().span_id
+        return span_id
 
 
 class RagtelSpanProcessor(SpanProcessor):
@@ -142,18 +171,26 @@ class RagtelSpanProcessor(SpanProcessor):
         self._max_params = max_params
         # Replaced, never mutated, so on_start reads it without a lock.
         self._profiles: Mapping[str, TracerProfile] = MappingProxyType({})
-        self._traces: OrderedDict[int, _TraceState] = OrderedDict()
+        self._roots: OrderedDict[int, TraceState] = OrderedDict()
+        self._span_states: dict[int, TraceState] = {}
         self._evicted = 0
+        self._unmapped_spans = 0
         self._dropped_params = 0
         self._last_warning: dict[str, float] = {}
         _processors.add(self)
 
     def _reinit_lock(self) -> None:
         self._lock = threading.Lock()
+        for state in list(self._roots.values()):
+            state.lock = threading.Lock()
 
     @property
     def tracked_traces(self) -> int:
-        return len(self._traces)
+        return len(self._roots)
+
+    @property
+    def tracked_spans(self) -> int:
+        return len(self._span_states)
 
     @property
     def evicted_traces(self) -> int:
@@ -179,72 +216,100 @@ class RagtelSpanProcessor(SpanProcessor):
             return  # no ragtel tracer on this provider: nothing to track
         scope = span.instrumentation_scope
         profile = self._profiles.get(scope.name) if scope is not None else None
-        if is_local_root(span):
-            state = _TraceState(span)
+        parent = span.parent
+        if parent is None or parent.is_remote:
+            state = TraceState(span)
+            self._track_root(state)
             remote = context_api.get_value(REMOTE_PARAMS_KEY, parent_context)
-            self._track(span.context.trace_id, state)
             if isinstance(remote, Mapping) and remote:
-                # Upstream params first: this process's own defaults win on conflicts.
-                self.update(state, remote, capture=profile.capture if profile else None)
-        elif profile is None:
+                capture = profile.capture if profile is not None else CaptureConfig()
+                self.update(state, remote, capture=capture)
+            if profile is not None:
+                self._join(state, profile, started_root=True)
             return
-        else:
-            found = self._traces.get(span.context.trace_id)
-            if found is None:
-                return
-            state = found
-        if profile is not None and profile.scope_name not in state.applied:
-            self._apply_profile(state, profile)
+        found = self._span_states.get(parent.span_id)
+        if found is None:
+            return
+        self._track_span(span.context.span_id, found)
+        if profile is not None and profile.scope_name not in found.applied:
+            self._join(found, profile, started_root=False)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._traces and is_local_root(span):
-            state = self._traces.get(span.context.trace_id)
-            # on_end gets a fresh ReadableSpan snapshot, so compare ids, not objects.
-            if state is not None and state.root.context.span_id == span.context.span_id:
-                with self._lock:
-                    self._traces.pop(span.context.trace_id, None)
+        if not self._span_states:
+            return
+        span_id = span.context.span_id
+        state = self._span_states.pop(span_id, None)
+        if state is None:
+            return
+        state.spans.discard(span_id)
+        if state.root_span_id == span_id:
+            with self._lock:
+                self._roots.pop(span_id, None)
+                for orphan in state.spans.copy():  # children that never ended
+                    self._span_states.pop(orphan, None)
 
     def shutdown(self) -> None:
         with self._lock:
-            self._traces.clear()
+            self._roots.clear()
+            self._span_states.clear()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
 
-    # ParamSet ---------------------------------------------------------------
+    # Trace state ---------------------------------------------------------------
 
-    def state_of(self, trace_id: int) -> _TraceState | None:
-        return self._traces.get(trace_id)
+    def state_of_span(self, span_id: int) -> TraceState | None:
+        """The state of the local root that live span ``span_id`` belongs to."""
+        return self._span_states.get(span_id)
+
+    def state_for(self, span: Any) -> TraceState | None:
+        """The local-root state of ``span``, or of its parent once ``span`` has ended."""
+        state = self._span_states.get(span.get_span_context().span_id)
+        if state is None:
+            parent = getattr(span, "parent", None)
+            if parent is not None and not parent.is_remote:
+                state = self._span_states.get(parent.span_id)
+        return state
+
+    def adopt(self, state: TraceState, profile: TracerProfile) -> None:
+        """Bring ``profile`` into a running trace (missing things only), once."""
+        if profile.scope_name not in state.applied:
+            self._join(state, profile, started_root=False)
 
     def update(
         self,
-        state: _TraceState,
+        state: TraceState,
         params: Mapping[str, Any],
         *,
-        capture: CaptureConfig | None,
+        capture: CaptureConfig,
         overwrite: bool = False,
         sensitive: bool | frozenset[str] = False,
+        encoded: Mapping[str, AttributeValue] | None = None,
     ) -> dict[str, AttributeValue]:
         """Upsert ``params`` into the trace's ParamSet (replace it with ``overwrite``).
 
         Writes the changed params to the local root and returns their attributes
         (a param past the per-trace cap is dropped, with a warning). ``sensitive``
         (all of them, or the keys given) marks params never to be propagated.
+        The whole update, root write included, holds the trace's lock, so the
+        root always ends with the values ``get_params`` returns.
         """
-        removed: list[str] | None = None  # the new removed list, when it changed
-        with self._lock:
+        dropped = 0
+        with state.lock:
+            removed: list[str] | None = None  # the new removed list, when it changed
             current = state.params
             if overwrite:
                 gone = set(current) - set(params)
                 if gone - state.removed:
-                    state.removed |= gone
+                    room = max(self._max_params - len(state.removed), 0)
+                    state.removed |= set(sorted(gone - state.removed)[:room])
                     removed = []
                 current = state.params = {}
                 state.sensitive.clear()
             kept: dict[str, Any] = {}
             for key, value in params.items():
                 if key not in current and len(current) >= self._max_params:
-                    self._dropped_params += 1
+                    dropped += 1
                     continue
                 current[key] = value
                 kept[key] = value
@@ -257,75 +322,88 @@ class RagtelSpanProcessor(SpanProcessor):
                     removed = []
             if removed is not None:
                 removed = sorted(state.removed)
-            dropped = self._dropped_params
-        if len(kept) < len(params):
+            if encoded is not None and not dropped:
+                attributes = dict(encoded)  # the same params, already encoded
+            else:
+                attributes = param_attributes(kept, capture)
+            if state.root.is_recording():
+                if removed is not None:
+                    # OpenTelemetry cannot delete an attribute: a removed key keeps its
+                    # last value on the root, and this list says it no longer applies.
+                    state.root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
+                elif attributes:
+                    state.root.set_attributes(attributes)
+        if dropped:
+            with self._lock:
+                self._dropped_params += dropped
+                total = self._dropped_params
             self._warn(
                 "params",
                 "ragtel: a trace's ParamSet is limited to %d params; %d params dropped so far",
                 self._max_params,
-                dropped,
+                total,
             )
-        attributes = param_attributes(kept, capture or CaptureConfig())
-        if state.root.is_recording():
-            if removed is not None:
-                # OpenTelemetry cannot delete an attribute: a removed key keeps its
-                # last value on the root, and this list says it no longer applies.
-                state.root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
-            elif attributes:
-                state.root.set_attributes(attributes)
         return attributes
 
-    def params_of(self, state: _TraceState) -> dict[str, Any]:
-        with self._lock:
+    def params_of(self, state: TraceState) -> dict[str, Any]:
+        with state.lock:
             return dict(state.params)
 
-    def claim_trace_event(self, state: _TraceState) -> bool:
+    def shareable_params_of(self, state: TraceState) -> dict[str, Any]:
+        """The params that may travel to other services (not marked sensitive)."""
+        with state.lock:
+            return {k: v for k, v in state.params.items() if k not in state.sensitive}
+
+    def claim_trace_event(self, state: TraceState) -> bool:
         """True the first time only: a trace has one trace event."""
-        with self._lock:
+        with state.lock:
             first, state.trace_event = not state.trace_event, True
             return first
 
-    def claim_span_event(self, state: _TraceState, span_id: int) -> bool:
+    def claim_span_event(self, state: TraceState, span_id: int) -> bool:
         """True the first time only for ``span_id``: a span has one span event."""
-        with self._lock:
+        with state.lock:
             if span_id in state.span_events:
                 return False
-            if len(state.span_events) < self._max_params * 16:  # bounded like the rest
+            if len(state.span_events) < self._max_traces:  # bounded like the rest
                 state.span_events.add(span_id)
             return True
 
-    def shareable_params_of(self, state: _TraceState) -> dict[str, Any]:
-        """The params that may travel to other services (not marked sensitive)."""
-        with self._lock:
-            return {k: v for k, v in state.params.items() if k not in state.sensitive}
-
     # Internals --------------------------------------------------------------
 
-    def adopt(self, state: _TraceState, profile: TracerProfile) -> None:
-        """Bring ``profile``'s trace attributes and defaults into the trace, once."""
-        if profile.scope_name not in state.applied:
-            self._apply_profile(state, profile)
-
-    def _apply_profile(self, state: _TraceState, profile: TracerProfile) -> None:
-        with self._lock:
+    def _join(self, state: TraceState, profile: TracerProfile, *, started_root: bool) -> None:
+        with state.lock:
             if profile.scope_name in state.applied:
                 return
             state.applied.add(profile.scope_name)
-        defaults = profile.copy_defaults()
+            existing = set(state.params)
+        defaults, sensitive, encoded = profile.snapshot()
         if profile.root_attributes and state.root.is_recording():
-            state.root.set_attributes(profile.root_attributes)
+            present = state.root.attributes or {}
+            state.root.set_attributes(
+                profile.root_attributes
+                if started_root
+                else {k: v for k, v in profile.root_attributes.items() if k not in present}
+            )
+        if not started_root:
+            # Joining a running trace: add what is missing, never undo registrations.
+            defaults = {k: v for k, v in defaults.items() if k not in existing}
+            encoded = None  # type: ignore[assignment]
         if defaults:
             self.update(
-                state, defaults, capture=profile.capture, sensitive=profile.sensitive_defaults()
+                state, defaults, capture=profile.capture, sensitive=sensitive, encoded=encoded
             )
 
-    def _track(self, trace_id: int, state: _TraceState) -> None:
+    def _track_root(self, state: TraceState) -> None:
+        span_id = state.root_span_id
         with self._lock:
-            # A second local root of the same trace (a second remote parent) replaces the first.
-            self._traces[trace_id] = state
-            if len(self._traces) <= self._max_traces:
+            self._roots[span_id] = state
+            self._span_states[span_id] = state
+            if len(self._roots) <= self._max_traces:
                 return
-            self._traces.popitem(last=False)
+            _, oldest = self._roots.popitem(last=False)
+            for stale in oldest.spans.copy():
+                self._span_states.pop(stale, None)
             self._evicted += 1
             evicted = self._evicted
         self._warn(
@@ -336,13 +414,26 @@ class RagtelSpanProcessor(SpanProcessor):
             evicted,
         )
 
+    def _track_span(self, span_id: int, state: TraceState) -> None:
+        if len(self._span_states) >= self._max_traces * _SPANS_PER_TRACE:
+            with self._lock:
+                self._unmapped_spans += 1
+                unmapped = self._unmapped_spans
+            self._warn(
+                "spans",
+                "ragtel: too many open spans to track; %d spans not mapped to their trace "
+                "(spans that never end?)",
+                unmapped,
+            )
+            return
+        self._span_states[span_id] = state
+        state.spans.add(span_id)
+
     def _warn(self, topic: str, message: str, *args: object) -> None:
         now = time.monotonic()
         with self._lock:
-            if (
-                now - self._last_warning.get(topic, -_WARN_INTERVAL_SECONDS)
-                < _WARN_INTERVAL_SECONDS
-            ):
+            last = self._last_warning.get(topic, -_WARN_INTERVAL_SECONDS)
+            if now - last < _WARN_INTERVAL_SECONDS:
                 return
             self._last_warning[topic] = now
         _logger.warning(message, *args)

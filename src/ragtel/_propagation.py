@@ -37,7 +37,7 @@ from opentelemetry.propagators.textmap import (
 )
 
 from ragtel._context_attributes import CONTEXT_ATTRIBUTES_KEY, current_context_attributes, merged
-from ragtel._processor import REMOTE_PARAMS_KEY, state_for_trace
+from ragtel._processor import REMOTE_PARAMS_KEY, state_for_span
 from ragtel._redaction import is_sensitive_name
 from ragtel.semconv.attributes import RAGTEL_METADATA_PREFIX, RAGTEL_PARAM_PREFIX, RAGTEL_TAGS
 from ragtel.semconv.references import GEN_AI_CONVERSATION_ID, SESSION_ID, USER_ID
@@ -119,7 +119,7 @@ class ParamsPropagator(TextMapPropagator):
         span = trace.get_current_span(context)
         span_context = span.get_span_context()
         if span_context.is_valid and not span_context.is_remote:
-            found = state_for_trace(span_context.trace_id)
+            found = state_for_span(span_context.span_id)
             if found is not None:
                 processor, state = found
                 for key, value in processor.shareable_params_of(state).items():

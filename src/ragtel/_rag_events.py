@@ -69,7 +69,7 @@ class RagEventsAPI:
             return
         target = current
         processor = self._processor
-        state = processor.state_of(current.get_span_context().trace_id) if processor else None
+        state = processor.state_for(current) if processor else None
         if state is not None and processor is not None:
             if not processor.claim_trace_event(state):
                 raise ValueError(
@@ -282,7 +282,7 @@ class RagEventsAPI:
     def _claim_span_event(self, span: Span) -> None:
         context = span.get_span_context()
         processor = self._processor
-        state = processor.state_of(context.trace_id) if processor is not None else None
+        state = processor.state_for(span) if processor is not None else None
         if state is None or processor is None:
             return
         if not processor.claim_span_event(state, context.span_id):
