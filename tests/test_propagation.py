@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import textwrap
@@ -11,9 +10,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from opentelemetry import context as context_api
+from opentelemetry import propagate
 
 from ragtel import get_lastmile_tracer
 from ragtel.testing import SpanRecorder
+from semconv_check import check_otlp_json_span
 
 SERVICE = textwrap.dedent(
     """
@@ -55,6 +57,7 @@ def read_spans(path: Path) -> dict[str, dict[str, object]]:
         for resource_spans in json.loads(line)["resourceSpans"]:
             for scope_spans in resource_spans["scopeSpans"]:
                 for span in scope_spans["spans"]:
+                    check_otlp_json_span(span)
                     attributes = {}
                     for item in span.get("attributes", []):
                         value = item["value"]
@@ -132,15 +135,89 @@ def test_entries_over_the_size_limit_are_left_out_and_reported(
     assert "entries left out so far" in caplog.text
 
 
-def test_extract_tolerates_foreign_and_damaged_entries(ragtel_spans: SpanRecorder) -> None:
+def test_extract_tolerates_foreign_damaged_and_hostile_entries(ragtel_spans: SpanRecorder) -> None:
     tracer = ragtel_spans.tracer("extract", propagate_params=True)
+    hostile = [
+        "ragtel.param.deep=" + "%5B" * 3000,  # nesting deep enough to break a JSON parser
+        "ragtel.param.bad%20key=1",  # not a valid key
+        "ragtel.tags=%22beta%22",  # tags must be a list
+        "user.id=true",  # a user id must be text
+        "ragtel.param.huge=" + "x" * 5000,  # over the W3C entry size
+    ]
     carrier = {
         "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        "baggage": "other=1,session.id=plain-session,ragtel.param.k=%7Bbroken,ragtel.param.n=5",
+        "baggage": ",".join(
+            [
+                "other=1",
+                "session.id=plain-session",
+                "ragtel.param.k=%7Bbroken",
+                "ragtel.param.n=5",
+                *hostile,
+            ]
+        ),
     }
-    with tracer.start_as_current_span("downstream", context=carrier):
-        assert tracer.get_params() == {"k": "{broken", "n": 5}
+    # As a server instrumentation does: extract the incoming context and attach it.
+    token = context_api.attach(propagate.extract(carrier))
+    try:
+        with tracer.start_as_current_span("downstream"):
+            assert tracer.get_params() == {"k": "{broken", "n": 5}
+            downstream_headers = tracer.get_distributed_trace_headers()
+    finally:
+        context_api.detach(token)
     span = ragtel_spans.by_name("downstream")
     assert span.attributes["session.id"] == "plain-session"
     assert span.attributes["gen_ai.conversation.id"] == "plain-session"
-    assert logging.getLogger("ragtel")  # extraction never raises into the app
+    assert "user.id" not in span.attributes and "ragtel.tags" not in span.attributes
+    names = [entry.split("=", 1)[0] for entry in downstream_headers["baggage"].split(",")]
+    assert sorted(names) == sorted(["ragtel.param.k", "ragtel.param.n", "session.id"])
+
+
+def test_upstream_entries_travel_on_once_with_the_applications_own(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    tracer = ragtel_spans.tracer("hop", propagate_params=True)
+    carrier = {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "baggage": "other=1,session.id=%22s%22,ragtel.param.n=5",
+    }
+    token = context_api.attach(propagate.extract(carrier))
+    try:
+        with tracer.start_as_current_span("hop"):
+            forwarded = tracer.get_distributed_trace_headers()["baggage"].split(",")
+    finally:
+        context_api.detach(token)
+    names = [entry.split("=", 1)[0] for entry in forwarded]
+    assert sorted(names) == ["other", "ragtel.param.n", "session.id"]
+
+
+def test_what_travels_is_the_recorded_form_never_a_secret(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer(
+        "masked", propagate_params=True, mask=lambda v: "***" if v == "pii@example.com" else v
+    )
+    with tracer.start_as_current_span("root"):
+        tracer.register_params(
+            {"llm": {"model": "m", "api_key": "sk-LEAK"}, "contact": "pii@example.com", "k": 1}
+        )
+        baggage = tracer.get_distributed_trace_headers()["baggage"]
+    assert "sk-LEAK" not in baggage and "pii@example.com" not in baggage
+    assert "ragtel.param.contact=%22%2A%2A%2A%22" in baggage
+
+
+def test_the_whole_header_stays_within_w3c_limits(ragtel_spans: SpanRecorder) -> None:
+    from opentelemetry import baggage as otel_baggage
+    from opentelemetry import context as context_api
+
+    tracer = ragtel_spans.tracer("full", propagate_params=True)
+    app_baggage = context_api.get_current()
+    for i in range(60):
+        app_baggage = otel_baggage.set_baggage(f"app{i}", "v" * 100, app_baggage)
+    token = context_api.attach(app_baggage)
+    try:
+        with tracer.start_as_current_span("root"):
+            tracer.register_params({f"p{i}": "x" * 40 for i in range(40)})
+            header = tracer.get_distributed_trace_headers()["baggage"]
+    finally:
+        context_api.detach(token)
+    assert len(header) <= 8192
+    assert all(f"app{i}=" in header for i in range(60))  # the application's own baggage survives
+    assert "ragtel.param." in header

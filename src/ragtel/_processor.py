@@ -45,7 +45,7 @@ from ragtel._config import CaptureConfig
 from ragtel._context_attributes import current_context_attributes
 from ragtel._fork import reinit_in_child
 from ragtel._params import param_attributes
-from ragtel.semconv.attributes import RAGTEL_PARAM_SET_REMOVED
+from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX, RAGTEL_PARAM_SET_REMOVED
 
 _logger = logging.getLogger("ragtel")
 
@@ -129,6 +129,7 @@ class TraceState:
 
     __slots__ = (
         "applied",
+        "encoded",
         "lock",
         "params",
         "removed",
@@ -144,6 +145,8 @@ class TraceState:
         self.lock = threading.Lock()
         self.applied: set[str] = set()
         self.params: dict[str, Any] = {}
+        self.encoded: dict[str, AttributeValue] = {}
+        """The params as recorded on the root (redacted, masked): what may travel."""
         self.removed: set[str] = set()
         self.sensitive: set[str] = set()
         """Keys never propagated to other services."""
@@ -305,6 +308,7 @@ class RagtelSpanProcessor(SpanProcessor):
                     state.removed |= set(sorted(gone - state.removed)[:room])
                     removed = []
                 current = state.params = {}
+                state.encoded = {}
                 state.sensitive.clear()
             kept: dict[str, Any] = {}
             for key, value in params.items():
@@ -326,6 +330,11 @@ class RagtelSpanProcessor(SpanProcessor):
                 attributes = dict(encoded)  # the same params, already encoded
             else:
                 attributes = param_attributes(kept, capture)
+            for key in kept:
+                state.encoded.pop(key, None)
+            state.encoded.update(
+                (key[len(RAGTEL_PARAM_PREFIX) :], value) for key, value in attributes.items()
+            )
             if state.root.is_recording():
                 if removed is not None:
                     # OpenTelemetry cannot delete an attribute: a removed key keeps its
@@ -349,10 +358,11 @@ class RagtelSpanProcessor(SpanProcessor):
         with state.lock:
             return dict(state.params)
 
-    def shareable_params_of(self, state: TraceState) -> dict[str, Any]:
-        """The params that may travel to other services (not marked sensitive)."""
+    def shareable_params_of(self, state: TraceState) -> dict[str, AttributeValue]:
+        """The params that may travel to other services: not marked sensitive, and in
+        their recorded form (redacted and masked as on the root)."""
         with state.lock:
-            return {k: v for k, v in state.params.items() if k not in state.sensitive}
+            return {k: v for k, v in state.encoded.items() if k not in state.sensitive}
 
     def claim_trace_event(self, state: TraceState) -> bool:
         """True the first time only: a trace has one trace event."""

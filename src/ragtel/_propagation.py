@@ -25,8 +25,8 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Final
 
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as context_api
-from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import (
     CarrierT,
     Getter,
@@ -35,16 +35,23 @@ from opentelemetry.propagators.textmap import (
     default_getter,
     default_setter,
 )
+from opentelemetry.util.types import AttributeValue
 
 from ragtel._context_attributes import CONTEXT_ATTRIBUTES_KEY, current_context_attributes, merged
+from ragtel._encoding import MASK_FAILED
+from ragtel._params import validate_param_key
 from ragtel._processor import REMOTE_PARAMS_KEY, state_for_span
-from ragtel._redaction import is_sensitive_name
+from ragtel._redaction import REDACTED
 from ragtel.semconv.attributes import RAGTEL_METADATA_PREFIX, RAGTEL_PARAM_PREFIX, RAGTEL_TAGS
 from ragtel.semconv.references import GEN_AI_CONVERSATION_ID, SESSION_ID, USER_ID
 
 _logger = logging.getLogger("ragtel")
 
 DEFAULT_MAX_BYTES: Final = 2_048
+# W3C Baggage limits for a whole header: beyond them receivers drop it all.
+_W3C_MAX_BYTES: Final = 8_192
+_W3C_MAX_ENTRIES: Final = 180
+_W3C_MAX_ENTRY_BYTES: Final = 4_096
 _HEADER: Final = "baggage"
 _LABELS: Final = frozenset({SESSION_ID, USER_ID, RAGTEL_TAGS})
 _WARN_INTERVAL_SECONDS: Final = 60.0
@@ -71,18 +78,25 @@ class ParamsPropagator(TextMapPropagator):
         entries = list(self._entries(context))
         if not entries:
             return
+        existing = carrier.get(_HEADER) if isinstance(carrier, Mapping) else None
+        if existing is not None and not isinstance(existing, str):
+            return  # an unknown carrier format: appending could break its baggage
+        # Within ragtel's own limit, and within W3C's for the whole header, so the
+        # application's own baggage is never pushed over and dropped downstream.
+        used = len(existing) + 1 if existing else 0
+        budget = min(self.max_bytes, _W3C_MAX_BYTES - used)
+        room = _W3C_MAX_ENTRIES - (existing.count(",") + 1 if existing else 0)
         kept: list[str] = []
         size = 0
         for entry in entries:
-            if size + len(entry) + 1 > self.max_bytes:
+            if size + len(entry) + 1 > budget or len(kept) >= room:
                 continue
             kept.append(entry)
             size += len(entry) + 1
         if len(kept) < len(entries):
             self._report(len(entries) - len(kept))
-        existing = carrier.get(_HEADER) if isinstance(carrier, Mapping) else None
-        value = ",".join([existing, *kept] if existing else kept)
-        setter.set(carrier, _HEADER, value)
+        if kept:
+            setter.set(carrier, _HEADER, ",".join([existing, *kept] if existing else kept))
 
     def extract(
         self,
@@ -91,25 +105,47 @@ class ParamsPropagator(TextMapPropagator):
         getter: Getter[CarrierT] = default_getter,
     ) -> context_api.Context:
         context = context if context is not None else context_api.get_current()
+        try:
+            return self._extract(carrier, context, getter)
+        except Exception:
+            _logger.debug("ragtel: ignored an unreadable baggage header", exc_info=True)
+            return context
+
+    def _extract(
+        self, carrier: CarrierT, context: context_api.Context, getter: Getter[CarrierT]
+    ) -> context_api.Context:
         params: dict[str, Any] = {}
-        labels: dict[str, Any] = {}
-        for header in getter.get(carrier, _HEADER) or ():
-            for entry in header.split(","):
-                name, _, raw = entry.strip().partition("=")
-                name = urllib.parse.unquote(name.strip())
-                is_param = name.startswith(RAGTEL_PARAM_PREFIX)
-                if not (is_param or name in _LABELS or name.startswith(RAGTEL_METADATA_PREFIX)):
+        labels: dict[str, AttributeValue] = {}
+        names: list[str] = []
+        entries = [e for header in getter.get(carrier, _HEADER) or () for e in header.split(",")]
+        for entry in entries[:_W3C_MAX_ENTRIES]:
+            if len(entry) > _W3C_MAX_ENTRY_BYTES:
+                continue
+            name, _, raw = entry.strip().partition("=")
+            name = urllib.parse.unquote(name.strip())
+            if name.startswith(RAGTEL_PARAM_PREFIX):
+                key = name[len(RAGTEL_PARAM_PREFIX) :]
+                try:
+                    validate_param_key(key)
+                except (TypeError, ValueError):
                     continue
-                value = _decoded(raw)
-                if is_param:
-                    params[name[len(RAGTEL_PARAM_PREFIX) :]] = value
-                else:
-                    labels[name] = _attribute_value(value)
+                params[key] = _decoded(raw)
+            elif name in _LABELS or name.startswith(RAGTEL_METADATA_PREFIX):
+                value = _label_value(name, _decoded(raw))
+                if value is None:
+                    continue
+                labels[name] = value
+            else:
+                continue
+            names.append(name)
         if SESSION_ID in labels:
             labels[GEN_AI_CONVERSATION_ID] = labels[SESSION_ID]
+        # The W3C baggage propagator keeps these entries too; drop them there, or
+        # they would travel again next to ragtel's own at the next hop.
+        for name in names:
+            context = baggage.remove_baggage(name, context)
         if params:
             context = context_api.set_value(REMOTE_PARAMS_KEY, params, context)
-        labels = {key: value for key, value in labels.items() if value is not None}
         if labels:
             combined = merged(current_context_attributes(context), labels)
             context = context_api.set_value(CONTEXT_ATTRIBUTES_KEY, combined, context)
@@ -122,12 +158,14 @@ class ParamsPropagator(TextMapPropagator):
             found = state_for_span(span_context.span_id)
             if found is not None:
                 processor, state = found
+                # The recorded form: redacted and masked exactly as on the span.
                 for key, value in processor.shareable_params_of(state).items():
-                    if not is_sensitive_name(key):
+                    if value not in (REDACTED, MASK_FAILED):
                         yield _entry(RAGTEL_PARAM_PREFIX + key, value)
         for key, value in current_context_attributes(context).items():
-            if key in _LABELS or (
-                key.startswith(RAGTEL_METADATA_PREFIX) and not is_sensitive_name(key)
+            if (key in _LABELS or key.startswith(RAGTEL_METADATA_PREFIX)) and value not in (
+                REDACTED,
+                MASK_FAILED,
             ):
                 yield _entry(key, value)
 
@@ -161,10 +199,14 @@ def _decoded(raw: str) -> Any:
         return text
 
 
-def _attribute_value(value: Any) -> Any:
+def _label_value(name: str, value: Any) -> AttributeValue | None:
+    """A label as the attribute it will be, or None when it has the wrong type."""
+    if name == RAGTEL_TAGS:
+        ok = isinstance(value, list) and all(isinstance(tag, str) for tag in value)
+        return list(value) if ok else None
+    if name in (SESSION_ID, USER_ID):
+        return value if isinstance(value, str) and value else None
     if isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return value
     return None
 
