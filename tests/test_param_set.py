@@ -535,3 +535,62 @@ def test_the_removed_list_is_bounded(ragtel_spans: SpanRecorder) -> None:
             tracer.register_params({f"k{round_}_{i}": i for i in range(50)}, overwrite=True)
     removed = ragtel_spans.by_name("root").attributes["ragtel.param_set.removed"]
     assert len(removed) == processor.max_params
+
+
+def test_labelled_span_as_decorator_and_with_an_explicit_context(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    tracer = ragtel_spans.tracer()
+
+    @tracer.start_as_current_span("decorated", session_id="s-1")
+    def handle() -> None:
+        with tracer.start_as_current_span("child"):
+            pass
+
+    handle()
+    handle()  # a fresh span each call
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with tracer.start_as_current_span("remote-child", context=traceparent, user_id="u-9"):
+        pass
+    assert [s.attributes["session.id"] for s in ragtel_spans.spans if s.name == "decorated"] == [
+        "s-1",
+        "s-1",
+    ]
+    assert all(s.attributes["session.id"] == "s-1" for s in ragtel_spans.spans if s.name == "child")
+    remote_child = ragtel_spans.by_name("remote-child")
+    assert remote_child.attributes["user.id"] == "u-9"  # on the span itself, too
+    assert remote_child.parent.span_id == 0xB7AD6B7169203331
+
+
+async def test_one_scope_object_shared_by_concurrent_tasks(ragtel_spans: SpanRecorder) -> None:
+    from ragtel._context_attributes import current_context_attributes
+
+    tracer = ragtel_spans.tracer()
+    scope = tracer.using_tags(["shared"])
+
+    async def task() -> None:
+        with scope:
+            await asyncio.sleep(0.001)
+            assert current_context_attributes()["ragtel.tags"] == ["shared"]
+        assert current_context_attributes() == {}
+
+    await asyncio.gather(*(task() for _ in range(10)))
+    assert current_context_attributes() == {}
+
+
+def test_scopes_refuse_generator_functions(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with pytest.raises(TypeError, match="cannot decorate a generator function"):
+
+        @tracer.using_session("s")
+        def stream():  # type: ignore[no-untyped-def]
+            yield 1
+
+
+def test_a_scope_entered_inside_a_trace_also_labels_its_root(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    root, late = tracer.start_as_current_span("root"), tracer.using_session("late-session")
+    with root, late, tracer.start_as_current_span("inside"):
+        pass
+    assert ragtel_spans.by_name("root").attributes["session.id"] == "late-session"
+    assert ragtel_spans.by_name("inside").attributes["session.id"] == "late-session"

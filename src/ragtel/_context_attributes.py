@@ -12,6 +12,7 @@ session or user, and merges metadata.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -92,6 +93,9 @@ def merged(
 class AttributeScope:
     """A context manager that is also a decorator (of functions and coroutines alike).
 
+    Entered inside a trace, the labels also reach the trace's local root, which
+    started before the scope did (``on_enter`` does that).
+
     Example::
 
         with tracer.using_session("conv-42"):
@@ -101,33 +105,53 @@ class AttributeScope:
         async def handle(request): ...
     """
 
-    def __init__(self, attributes: Mapping[str, AttributeValue]) -> None:
+    def __init__(
+        self,
+        attributes: Mapping[str, AttributeValue],
+        on_enter: Callable[[Mapping[str, AttributeValue]], None] | None = None,
+    ) -> None:
         self._attributes = attributes
-        self._tokens: list[object] = []
+        self._on_enter = on_enter
+        # Per context, not per object: one scope object may be entered by
+        # several asyncio tasks at once, each with its own token to detach.
+        self._tokens: contextvars.ContextVar[tuple[object, ...]] = contextvars.ContextVar(
+            "ragtel-scope-tokens", default=()
+        )
 
     def __enter__(self) -> AttributeScope:
-        self._tokens.append(_attach(self._attributes))
+        self._tokens.set((*self._tokens.get(), _attach(self._attributes)))
+        if self._on_enter is not None and self._attributes:
+            self._on_enter(self._attributes)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        token = self._tokens.pop()
+        tokens = self._tokens.get()
+        if not tokens:
+            return
+        *rest, token = tokens
         if token is not None:
             context_api.detach(token)  # type: ignore[arg-type]
+        self._tokens.set(tuple(rest))
 
     def __call__(self, func: F) -> F:
-        attributes = self._attributes
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise TypeError(
+                "a context-attribute scope cannot decorate a generator function: use "
+                "`with` inside it, around the work to label"
+            )
+        scope = self
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def scoped_coroutine(*args: Any, **kwargs: Any) -> Any:
-                with attached(attributes):
+                with scope:
                     return await func(*args, **kwargs)
 
             return cast(F, scoped_coroutine)
 
         @functools.wraps(func)
         def scoped(*args: Any, **kwargs: Any) -> Any:
-            with attached(attributes):
+            with scope:
                 return func(*args, **kwargs)
 
         return cast(F, scoped)

@@ -263,8 +263,23 @@ class ParamSetAPI:
                 tags=tags,
                 metadata=metadata,
                 capture=self._capture,
-            )
+            ),
+            on_enter=self._label_root,
         )
+
+    def _label_root(self, labels: Mapping[str, AttributeValue]) -> None:
+        """Labels apply to every span of a trace: also to its root, started before the scope."""
+        processor = self._processor
+        current = trace.get_current_span()
+        if processor is None or not current.is_recording():
+            return
+        state = processor.state_for(current)
+        if state is None or not state.root.is_recording():
+            return
+        present = state.root.attributes or {}
+        missing = {key: value for key, value in labels.items() if key not in present}
+        if missing:
+            state.root.set_attributes(missing)
 
     def using_session(self, session_id: str) -> AttributeScope:
         """Label every span started in the block with ``session.id``.

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
@@ -20,9 +21,11 @@ from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
 from ragtel._context_attributes import (
+    CONTEXT_ATTRIBUTES_KEY,
     AttributeScope,
     context_attributes,
     current_context_attributes,
+    merged,
 )
 from ragtel._generation import GenerationAPI
 from ragtel._param_set import ParamSetAPI
@@ -173,17 +176,20 @@ class LastMileTracer(ParamSetAPI, RagEventsAPI, GenerationAPI, SpanHelpersAPI, t
         """
         if context is not None and type(context) is not Context:
             context = to_context(context)
-        manager: AbstractContextManager[Span] = self._delegate.start_as_current_span(
-            name,
-            context,
-            kind,
-            attributes,
-            links,
-            start_time,
-            record_exception,
-            set_status_on_exception,
-            end_on_exit,
-        )
+        plain = session_id is None and user_id is None and tags is None and metadata is None
+        if context is None and plain:  # the common case: exactly the SDK's call
+            manager: AbstractContextManager[Span] = self._delegate.start_as_current_span(
+                name,
+                context,
+                kind,
+                attributes,
+                links,
+                start_time,
+                record_exception,
+                set_status_on_exception,
+                end_on_exit,
+            )
+            return manager
         labels: Mapping[str, Any] = {}
         if context is not None:
             # Labels that came with the context (from upstream) stay in force in the
@@ -197,8 +203,29 @@ class LastMileTracer(ParamSetAPI, RagEventsAPI, GenerationAPI, SpanHelpersAPI, t
             or tags is not None
             or metadata is not None
         ):
-            labels = {**labels, **self._labels(session_id, user_id, tags, metadata)}
-        return _Labelled(manager, labels) if labels else manager
+            labels = merged(labels, self._labels(session_id, user_id, tags, metadata))
+            # The span itself takes them from its parent context.
+            base = context if context is not None else context_api.get_current()
+            context = context_api.set_value(
+                CONTEXT_ATTRIBUTES_KEY, merged(current_context_attributes(base), labels), base
+            )
+        delegate, span_context = self._delegate, context
+
+        def start() -> AbstractContextManager[Span]:
+            started: AbstractContextManager[Span] = delegate.start_as_current_span(
+                name,
+                span_context,
+                kind,
+                attributes,
+                links,
+                start_time,
+                record_exception,
+                set_status_on_exception,
+                end_on_exit,
+            )
+            return started
+
+        return _Labelled(start, labels) if labels else start()
 
     def _labels(
         self,
@@ -349,15 +376,26 @@ class LastMileTracer(ParamSetAPI, RagEventsAPI, GenerationAPI, SpanHelpersAPI, t
 
 
 class _Labelled(contextlib.ContextDecorator):
-    """A span context manager that also keeps context attributes in force inside it."""
+    """A span context manager that also keeps context attributes in force inside it.
 
-    def __init__(self, manager: AbstractContextManager[Span], labels: Mapping[str, Any]) -> None:
-        self._manager = manager
+    As a decorator it starts a fresh span on every call, as OTel's own does.
+    """
+
+    def __init__(
+        self, start: Callable[[], AbstractContextManager[Span]], labels: Mapping[str, Any]
+    ) -> None:
+        self._start = start
+        self._labels = labels
         self._scope = AttributeScope(labels)
+        self._manager: AbstractContextManager[Span] | None = None
+
+    def _recreate_cm(self) -> _Labelled:
+        return _Labelled(self._start, self._labels)
 
     def __enter__(self) -> Span:
         self._scope.__enter__()
         try:
+            self._manager = self._start()
             return self._manager.__enter__()
         except BaseException:
             self._scope.__exit__(None, None, None)
@@ -365,6 +403,7 @@ class _Labelled(contextlib.ContextDecorator):
 
     def __exit__(self, *exc_info: Any) -> bool | None:
         try:
+            assert self._manager is not None
             return self._manager.__exit__(*exc_info)
         finally:
             self._scope.__exit__(None, None, None)
