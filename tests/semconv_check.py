@@ -49,6 +49,7 @@ class Checker:
     def __init__(self, registry: semconv.Registry | None = None) -> None:
         self.registry = registry or semconv.load()
         self._external = self.registry.external_references
+        self._typed_external = self.registry.external
         self._lock = threading.Lock()
         self.violations: list[str] = []
 
@@ -75,11 +76,14 @@ class Checker:
     ) -> None:
         allowed_set = set(allowed) if allowed is not None else None
         for key, value in attributes.items():
-            if key.startswith("gen_ai."):
-                if key not in self._external:
+            if key in self._typed_external or key.startswith("gen_ai."):
+                value_type = self._typed_external.get(key)
+                if key not in self._external or value_type is None:
                     self._violation(f"{where}: {key} is not referenced by the registry")
                 elif allowed_set is not None and key not in allowed_set:
                     self._violation(f"{where}: {key} is not listed for this event")
+                elif not _matches(value_type, value):
+                    self._violation(f"{where}: {key}={value!r} is not of type {value_type}")
                 continue
             if not key.startswith(semconv.NAMESPACE):
                 continue

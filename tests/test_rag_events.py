@@ -88,7 +88,7 @@ def test_query_rewrite_event(ragtel_spans: SpanRecorder) -> None:
     assert name == "ragtel.query_rewrite"
     assert event == {
         "ragtel.query": "refund card?",
-        "ragtel.query.rewritten": ("refund duration", "card refund"),
+        "ragtel.rewritten_queries": ("refund duration", "card refund"),
     }
     assert span == {"ragtel.span.kind": "query"}
 

@@ -90,6 +90,32 @@ def broken_copy(tmp_path: Path, edit: str, replacement: str, file: str = "regist
             "events.yaml",
             "event group needs a name",
         ),
+        (
+            "- ref: gen_ai.request.model",
+            "- ref: gen_ai.request.modle",
+            "spans.yaml",
+            "not in dependencies.lock",
+        ),
+        (
+            "id: ragtel.chunk.count\n",
+            "id: ragtel.Chunk Count\n",
+            "registry.yaml",
+            "lowercase dot-separated",
+        ),
+        (
+            "id: ragtel.rewritten_queries\n",
+            "id: ragtel.query.rewritten\n",
+            "registry.yaml",
+            "namespace of another",
+        ),
+        ("examples: [5]\n", 'examples: ["five"]\n', "registry.yaml", "example 'five' is not a int"),
+        ("- id: embedding\n", "- id: chunking\n", "registry.yaml", "distinct ids and values"),
+        (
+            "conditionally_required: If the response was streamed.",
+            "conditionally_required",
+            "registry.yaml",
+            "needs its condition as text",
+        ),
     ],
 )
 def test_the_validator_finds_each_kind_of_problem(
@@ -201,3 +227,8 @@ def test_package_code_names_ragtel_keys_only_through_generated_constants() -> No
             if is_text and _RAGTEL_KEY.match(node.value):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert offenders == []
+
+
+def test_any_brief_makes_valid_generated_python() -> None:
+    text = 'He said "stop" \\ then left."'
+    assert ast.parse(f'X = 1\n"""{generate.python_docstring(text)}"""\n')

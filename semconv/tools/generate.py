@@ -10,6 +10,7 @@ Writes ``src/ragtel/semconv/{attributes,events,spans,references}.py`` and
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from pathlib import Path
@@ -34,7 +35,8 @@ def class_name(identifier: str) -> str:
 
 
 def python_docstring(text: str) -> str:
-    return " ".join(text.split()).replace('"""', "'''").replace("\\", "\\\\")
+    # Escaped so that any brief makes a valid docstring (quotes, backslashes).
+    return " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def markdown_cell(text: str) -> str:
@@ -78,9 +80,27 @@ def render_all() -> dict[Path, str]:
         DOCS / "spans.md": "spans.md.j2",
         DOCS / "events.md": "events.md.j2",
     }
-    return {
+    rendered = {
         path: environment.get_template(name).render(**context) for path, name in outputs.items()
     }
+    _check_python(rendered)
+    return rendered
+
+
+def _check_python(rendered: dict[Path, str]) -> None:
+    """Generated modules must parse, and never define one constant twice."""
+    for path, text in rendered.items():
+        if path.suffix != ".py":
+            continue
+        tree = ast.parse(text, filename=str(path))
+        names = [
+            node.target.id
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        ]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise SystemExit(f"{path.name}: constants generated twice: {', '.join(repeated)}")
 
 
 def stale_files() -> list[Path]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -108,6 +108,8 @@ class Group:
 @dataclass
 class Registry:
     manifest: dict[str, Any]
+    external: dict[str, str] = field(default_factory=dict)
+    """Referenced keys of other registries and their types (dependencies.lock.yaml)."""
     groups: list[Group] = field(default_factory=list)
     attributes: dict[str, Attribute] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
@@ -146,7 +148,8 @@ class Registry:
 
 def load(root: Path = SEMCONV_ROOT) -> Registry:
     manifest = yaml.safe_load((root / "manifest.yaml").read_text())
-    registry = Registry(manifest=manifest)
+    lock = yaml.safe_load((root / "dependencies.lock.yaml").read_text()) or {}
+    registry = Registry(manifest=manifest, external=dict(lock.get("attributes", {})))
     group_ids: set[str] = set()
     for path in sorted((root / "model").glob("*.yaml")):
         document = yaml.safe_load(path.read_text()) or {}
@@ -212,6 +215,10 @@ def _attribute(item: dict[str, Any], group_id: str, registry: Registry) -> Attri
     level = item.get("requirement_level", "")
     if isinstance(level, dict):
         level = next(iter(level), "")
+    elif level == "conditionally_required":
+        registry.problems.append(
+            f"attribute {item.get('id')}: conditionally_required needs its condition as text"
+        )
     examples = item.get("examples")
     if examples is None:
         examples = []
@@ -228,6 +235,26 @@ def _attribute(item: dict[str, Any], group_id: str, registry: Registry) -> Attri
     )
 
 
+_ID: Final = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_EXAMPLE_TYPES: Final = {
+    "string": (str,),
+    "int": (int,),
+    "double": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _example_fits(value_type: str, example: Any) -> bool:
+    if value_type == "any":
+        return True
+    if value_type.endswith("[]"):
+        return isinstance(example, list) and all(_example_fits(value_type[:-2], e) for e in example)
+    kinds = _EXAMPLE_TYPES[value_type]
+    if isinstance(example, bool) and bool not in kinds:
+        return False
+    return isinstance(example, kinds)
+
+
 def validate(registry: Registry) -> list[str]:
     """Every problem with the registry, as readable lines (empty when it is valid)."""
     return list(_problems(registry))
@@ -235,15 +262,26 @@ def validate(registry: Registry) -> list[str]:
 
 def _problems(registry: Registry) -> Iterator[str]:
     yield from (f"duplicate {what}" for what in registry.duplicates)
+    yield from registry.problems
     dependencies = {dep.get("name") for dep in registry.manifest.get("dependencies", [])}
+    ids = set(registry.attributes)
     for attribute in registry.attributes.values():
         where = f"attribute {attribute.id} ({attribute.group})"
         if not attribute.id.startswith(NAMESPACE):
             yield f"{where}: not in the {NAMESPACE}* namespace"
+        if not _ID.fullmatch(attribute.id):
+            yield f"{where}: ids are lowercase dot-separated words"
+        if not attribute.is_template and any(other.startswith(attribute.id + ".") for other in ids):
+            yield f"{where}: also used as the namespace of another attribute"
         if attribute.type not in (*PRIMITIVE_TYPES, *TEMPLATE_TYPES, "enum"):
             yield f"{where}: invalid type {attribute.type!r}"
+            continue
         if attribute.type == "enum" and not attribute.members:
             yield f"{where}: an enum needs members"
+        member_ids = [member.id for member in attribute.members]
+        member_values = [member.value for member in attribute.members]
+        if len(set(member_ids)) < len(member_ids) or len(set(member_values)) < len(member_values):
+            yield f"{where}: enum members must have distinct ids and values"
         for member in attribute.members:
             if not (member.id and member.value and member.brief):
                 yield f"{where}: enum member {member.id!r} needs an id, a value and a brief"
@@ -253,6 +291,9 @@ def _problems(registry: Registry) -> Iterator[str]:
             yield f"{where}: no brief"
         if not attribute.examples:
             yield f"{where}: no examples"
+        for example in attribute.examples:
+            if not _example_fits(attribute.value_type, example):
+                yield f"{where}: example {example!r} is not a {attribute.value_type}"
         if attribute.stability not in STABILITIES:
             yield f"{where}: stability {attribute.stability!r} is not one of {STABILITIES}"
         if attribute.requirement_level not in REQUIREMENT_LEVELS:
@@ -273,6 +314,9 @@ def _problems(registry: Registry) -> Iterator[str]:
         if group.type == "attribute_group" and group.references:
             yield f"{where}: attribute groups define attributes, they do not reference them"
         for ref in group.references:
+            level = ref.requirement_level
+            if level is not None and level not in REQUIREMENT_LEVELS:
+                yield f"{where}: reference {ref.id!r} has invalid requirement_level"
             if ref.id in registry.attributes:
                 continue
             dependency = next(
@@ -281,11 +325,10 @@ def _problems(registry: Registry) -> Iterator[str]:
             )
             if dependency is None or dependency not in dependencies:
                 yield f"{where}: reference {ref.id!r} resolves to no attribute or dependency"
-            if (
-                ref.requirement_level is not None
-                and ref.requirement_level not in REQUIREMENT_LEVELS
-            ):
-                yield f"{where}: reference {ref.id!r} has invalid requirement_level"
+            elif ref.id not in registry.external:
+                yield f"{where}: reference {ref.id!r} is not in dependencies.lock.yaml"
     referenced = {ref.id for group in registry.groups for ref in group.references}
     for attribute_id in sorted(set(registry.attributes) - referenced):
         yield f"attribute {attribute_id}: defined but used by no span or event"
+    for key in sorted(set(registry.external) - referenced):
+        yield f"dependencies.lock.yaml: {key} is referenced by no span or event"

@@ -248,7 +248,7 @@ def query_rewrite_record(
     attributes: Attributes = {}
     if capture.capture_content:
         attributes[attrs.RAGTEL_QUERY] = _text(query, capture)
-        attributes[attrs.RAGTEL_QUERY_REWRITTEN] = [_text(q, capture) for q in rewritten]
+        attributes[attrs.RAGTEL_REWRITTEN_QUERIES] = [_text(q, capture) for q in rewritten]
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.QUERY
     return EventRecord(kind, events.RAGTEL_QUERY_REWRITE_EVENT, attributes, _span(kind))

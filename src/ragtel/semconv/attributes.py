@@ -133,9 +133,6 @@ RAGTEL_PROJECT_NAME: Final = "ragtel.project.name"
 RAGTEL_QUERY: Final = "ragtel.query"
 """The query of a retrieval, rewrite or answer step."""
 
-RAGTEL_QUERY_REWRITTEN: Final = "ragtel.query.rewritten"
-"""The rewritten query, or the sub-queries it was decomposed into."""
-
 RAGTEL_RAG_FLOW_TYPE: Final = "ragtel.rag_flow.type"
 """Which RAG pipeline the trace belongs to."""
 
@@ -144,6 +141,9 @@ RAGTEL_RERANK_INPUT_IDS: Final = "ragtel.rerank.input_ids"
 
 RAGTEL_RESPONSE: Final = "ragtel.response"
 """The answer of a query step."""
+
+RAGTEL_REWRITTEN_QUERIES: Final = "ragtel.rewritten_queries"
+"""The rewritten query, or the sub-queries it was decomposed into."""
 
 RAGTEL_SPAN_KIND: Final = "ragtel.span.kind"
 """The RAG step a span performs."""
