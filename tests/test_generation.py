@@ -1,0 +1,212 @@
+"""LLM call and image generation logging, late image output, span conveniences."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+
+from otlp_receiver import OTLPReceiver
+from ragtel import get_lastmile_tracer
+from ragtel.testing import SpanRecorder
+
+
+def test_llm_call_on_the_current_span(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    messages = [{"role": "user", "content": "How long do refunds take?"}]
+    with tracer.start_as_current_span("answer"), tracer.start_as_current_span("llm"):
+        tracer.log_llm_call(
+            model="gpt-4o-mini",
+            provider="openai",
+            messages=messages,
+            output="Five days.",
+            params={"temperature": 0.2, "max_tokens": 64, "messages": "left out"},
+            finish_reason="stop",
+            response_model="gpt-4o-mini-2024-07-18",
+            input_tokens=812,
+            output_tokens=12,
+            cached_input_tokens=512,
+            cost=0.00031,
+            latency=0.84,
+        )
+    llm = dict(ragtel_spans.by_name("llm").attributes)
+    assert llm == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": 812,
+        "gen_ai.usage.output_tokens": 12,
+        "gen_ai.usage.cache_read.input_tokens": 512,
+        "ragtel.llm.cost": 0.00031,
+        "ragtel.llm.latency": 0.84,
+        "ragtel.input": json.dumps(messages),
+        "ragtel.output": "Five days.",
+    }
+    # The settings join the trace's ParamSet on its root.
+    root = ragtel_spans.by_name("answer").attributes
+    assert root["ragtel.param.generation.model"] == "gpt-4o-mini"
+    assert root["ragtel.param.generation.temperature"] == 0.2
+    assert "ragtel.param.generation.messages" not in root
+
+
+def test_streamed_llm_call_keeps_chunks_and_the_whole_text(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    tracer.log_llm_call(model="m", prompt="Say hi", stream_chunks=["Hel", "lo", "!"])
+    span = ragtel_spans.by_name("chat m")  # no span was active: a GenAI client span of its own
+    assert span.kind is SpanKind.CLIENT
+    assert span.attributes["ragtel.output"] == "Hello!"
+    assert span.attributes["ragtel.llm.stream.chunks"] == ("Hel", "lo", "!")
+    assert span.attributes["ragtel.llm.stream.chunk_count"] == 3
+    assert span.attributes["ragtel.input"] == "Say hi"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"model": ""}, TypeError, "model must be a non-empty str"),
+        ({"model": "m", "input_tokens": -1}, ValueError, "input_tokens must be >= 0"),
+        ({"model": "m", "output_tokens": 1.5}, TypeError, "output_tokens must be an int"),
+        ({"model": "m", "cost": float("nan")}, ValueError, "cost must be a number >= 0"),
+        ({"model": "m", "finish_reason": 3}, TypeError, "finish_reason must be a str"),
+        ({"model": "m", "stream_chunks": "abc"}, TypeError, "stream_chunks must be a list of str"),
+    ],
+)
+def test_llm_call_arguments_are_checked(
+    ragtel_spans: SpanRecorder,
+    arguments: dict,
+    error: type,
+    message: str,  # type: ignore[type-arg]
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("llm"), pytest.raises(error, match=message):
+        tracer.log_llm_call(**arguments)
+
+
+def test_image_generation_by_url(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("draw"):
+        handle = tracer.log_image_generation(
+            prompt="a red fox",
+            params={"size": "1024x1024"},
+            model="image-model",
+            image_url="https://cdn.example.com/fox.png",
+            image_url_type="permalink",
+        )
+    assert handle is not None
+    assert dict(ragtel_spans.by_name("draw").attributes) == {
+        "ragtel.image.url": "https://cdn.example.com/fox.png",
+        "ragtel.image.url_type": "permalink",
+        "gen_ai.request.model": "image-model",
+        "ragtel.input": "a red fox",
+        "ragtel.image.params": '{"size": "1024x1024"}',
+    }
+
+
+def test_inline_image_data_is_capped_and_warned(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer = ragtel_spans.tracer()
+    data = bytes(range(256)) * 400  # 100 KB
+    with tracer.start_as_current_span("draw"):
+        tracer.log_image_generation(prompt="p", image_data=data, image_format="png")
+    recorded = ragtel_spans.by_name("draw").attributes["ragtel.image.data"]
+    assert len(recorded) <= 16_384 and recorded.endswith("bytes in all]")
+    kept = recorded[: recorded.index("…")]
+    assert base64.b64decode(kept) == data[: len(base64.b64decode(kept))]
+    assert "inline image data" in caplog.text and "prefer image_url" in caplog.text
+    with pytest.raises(ValueError, match="image_format must name the format"):
+        tracer.log_image_generation(prompt="p", image_data=data)
+
+
+def test_late_image_output_lands_in_the_same_trace_over_otlp(
+    receiver: OTLPReceiver, tmp_path: Path
+) -> None:
+    tracer = get_lastmile_tracer(
+        "images", exporter="otlp", otlp_endpoint=receiver.http_endpoint, set_global=False
+    )
+    with tracer.start_as_current_span("generate") as generate:
+        handle = tracer.log_image_generation(prompt="a lighthouse at dusk")
+    # Later — here, or in another process that got the handle.
+    tracer.log_image_output(handle, image_url="https://cdn.example.com/lh.png")
+    tracer.force_flush(10_000)
+    spans = {span["name"]: span for span in receiver.wait_for_spans(2)}
+    original, carrier = spans["generate"], spans["ragtel.image_output"]
+    assert carrier["trace_id"] == original["trace_id"]
+    assert carrier["parent_span_id"] == original["span_id"]
+    assert carrier["links"][0]["span_id"] == original["span_id"]
+    assert carrier["attributes"]["ragtel.image.url"] == "https://cdn.example.com/lh.png"
+    assert format(generate.get_span_context().span_id, "016x") == original["span_id"]
+    with pytest.raises(ValueError, match="needs image_url or image_data"):
+        tracer.log_image_output(handle)
+    with pytest.raises(ValueError, match="not a serialized span context|neither a W3C"):
+        tracer.log_image_output("garbage", image_url="u")
+
+
+def test_one_shot_record_span_over_otlp(receiver: OTLPReceiver) -> None:
+    tracer = get_lastmile_tracer(
+        "oneshot", exporter="otlp", otlp_endpoint=receiver.http_endpoint, set_global=False
+    )
+    with tracer.start_as_current_span("agent"):
+        context = tracer.record_span(
+            "lookup",
+            kind="tool_call",
+            input={"key": "user_123"},
+            output={"name": "Ada"},
+            latency=0.045,
+        )
+        tracer.record_span("flaky", status="failed", error="timed out", latency=1.5)
+    tracer.force_flush(10_000)
+    spans = {span["name"]: span for span in receiver.wait_for_spans(3)}
+    lookup, flaky, agent = spans["lookup"], spans["flaky"], spans["agent"]
+    assert lookup["parent_span_id"] == agent["span_id"]
+    assert lookup["span_id"] == format(context.span_id, "016x")
+    duration = (lookup["end_time_unix_nano"] - lookup["start_time_unix_nano"]) / 1e9
+    assert duration == pytest.approx(0.045, abs=1e-6)
+    assert lookup["attributes"]["ragtel.span.kind"] == "tool_call"
+    assert json.loads(lookup["attributes"]["ragtel.input"]) == {"key": "user_123"}
+    assert flaky["status"] == {"code": "STATUS_CODE_ERROR", "message": "timed out"}
+    assert flaky["attributes"]["error.type"] == "_OTHER"
+
+
+def test_span_conveniences(ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="ragtel")
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step") as span:
+        tracer.record_input({"q": "refunds"})
+        tracer.record_output("five days")
+        tracer.set_token_usage(input_tokens=10, output_tokens=3)
+        tracer.add_tags(["beta"])
+        tracer.add_tags(["beta", "mobile"], span=span)
+        ignored = tracer.update_span({"model": "m", "colour": "red", "cached_input_tokens": 4})
+        tracer.mark_failed("retrieval returned nothing", error_type="EmptyResult")
+    attributes = dict(ragtel_spans.by_name("step").attributes)
+    assert ignored == ["colour"]
+    assert attributes == {
+        "ragtel.input": '{"q": "refunds"}',
+        "ragtel.output": "five days",
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 3,
+        "ragtel.tags": ("beta", "mobile"),
+        "gen_ai.request.model": "m",
+        "gen_ai.usage.cache_read.input_tokens": 4,
+        "ragtel.update.ignored_keys": ("colour",),
+        "error.type": "EmptyResult",
+    }
+    assert ragtel_spans.by_name("step").status.status_code is StatusCode.ERROR
+    assert "update_span ignored unknown keys ['colour']" in caplog.text
+
+
+def test_conveniences_do_nothing_on_spans_that_do_not_record(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    tracer.record_input("no span active")
+    tracer.add_tags(["x"])
+    assert tracer.update_span({"unknown": 1}) == ["unknown"]
+    assert ragtel_spans.spans == []
