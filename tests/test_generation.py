@@ -146,7 +146,7 @@ def test_late_image_output_lands_in_the_same_trace_over_otlp(
     assert format(generate.get_span_context().span_id, "016x") == original["span_id"]
     with pytest.raises(ValueError, match="needs image_url or image_data"):
         tracer.log_image_output(handle)
-    with pytest.raises(ValueError, match="not a serialized span context|neither a W3C"):
+    with pytest.raises(ValueError, match=r"not a serialized span context|neither a W3C"):
         tracer.log_image_output("garbage", image_url="u")
 
 
