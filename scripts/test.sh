@@ -2,6 +2,7 @@
 # Set up everything the test suite needs on a fresh machine, then run it.
 #   - a virtualenv in .venv with ragtel and its test extras
 #   - the OTLP test receiver (Elastic's mockotlpserver) from npm
+#   - Arize Phoenix in .phoenix-venv, for the end-to-end tests (scripts/setup-phoenix.sh)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k decorators`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +14,6 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 npm ci --prefix tests/receiver --no-audit --no-fund --loglevel=error
+PYTHON="$python" bash scripts/setup-phoenix.sh
 
 exec .venv/bin/python -m pytest "$@"

@@ -14,6 +14,7 @@ The session fails if any violation was recorded.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,17 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "semconv" / "tools"))
 import registry as semconv
+
+_OPENINFERENCE_PREFIXES = (
+    "openinference.",
+    "input.",
+    "output.",
+    "retrieval.",
+    "reranker.",
+    "llm.",
+    "embedding.",
+    "tool.",
+)
 
 _SCALAR_CHECKS = {
     "string": lambda v: isinstance(v, str),
@@ -50,6 +62,7 @@ class Checker:
         self.registry = registry or semconv.load()
         self._external = self.registry.external_references
         self._typed_external = self.registry.external
+        self._openinference = self.registry.openinference
         self._lock = threading.Lock()
         self.violations: list[str] = []
 
@@ -84,6 +97,14 @@ class Checker:
                     self._violation(f"{where}: {key} is not listed for this event")
                 elif not _matches(value_type, value):
                     self._violation(f"{where}: {key}={value!r} is not of type {value_type}")
+                continue
+            if key.startswith(_OPENINFERENCE_PREFIXES):
+                pattern = re.sub(r"\.\d+\.", ".{i}.", key)
+                oi_type = self._openinference.get(pattern)
+                if oi_type is None:
+                    self._violation(f"{where}: {key} is not an OpenInference key ragtel declares")
+                elif not _matches(oi_type, value):
+                    self._violation(f"{where}: {key}={value!r} is not of type {oi_type}")
                 continue
             if not key.startswith(semconv.NAMESPACE):
                 continue

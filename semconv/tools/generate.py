@@ -3,7 +3,7 @@
     python semconv/tools/generate.py          # write the generated files
     python semconv/tools/generate.py --check  # exit 1 if any generated file is stale
 
-Writes ``src/ragtel/semconv/{attributes,events,spans,references}.py`` and
+Writes ``src/ragtel/semconv/{attributes,events,spans,references,openinference}.py`` and
 ``semconv/docs/*.md``. Needs Jinja2 and PyYAML (the ``dev`` or ``test`` extra).
 """
 
@@ -27,7 +27,7 @@ TEMPLATES = semconv.SEMCONV_ROOT / "templates"
 
 
 def constant_name(identifier: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]+", "_", identifier).upper()
+    return re.sub(r"[^0-9A-Za-z]+", "_", identifier.replace("{i}", "")).strip("_").upper()
 
 
 def class_name(identifier: str) -> str:
@@ -69,6 +69,7 @@ def render_all() -> dict[Path, str]:
         "spans": registry.groups_of("span"),
         "events": registry.groups_of("event"),
         "external": sorted(registry.external_references),
+        "openinference": sorted(registry.openinference),
         "manifest": registry.manifest,
     }
     outputs = {
@@ -76,6 +77,7 @@ def render_all() -> dict[Path, str]:
         PACKAGE / "events.py": "events.py.j2",
         PACKAGE / "spans.py": "spans.py.j2",
         PACKAGE / "references.py": "references.py.j2",
+        PACKAGE / "openinference.py": "openinference.py.j2",
         DOCS / "attributes.md": "attributes.md.j2",
         DOCS / "spans.md": "spans.md.j2",
         DOCS / "events.md": "events.md.j2",

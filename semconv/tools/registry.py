@@ -110,6 +110,8 @@ class Registry:
     manifest: dict[str, Any]
     external: dict[str, str] = field(default_factory=dict)
     """Referenced keys of other registries and their types (dependencies.lock.yaml)."""
+    openinference: dict[str, str] = field(default_factory=dict)
+    """OpenInference keys written in compatibility mode ("{i}" for an index)."""
     groups: list[Group] = field(default_factory=list)
     attributes: dict[str, Attribute] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
@@ -149,7 +151,11 @@ class Registry:
 def load(root: Path = SEMCONV_ROOT) -> Registry:
     manifest = yaml.safe_load((root / "manifest.yaml").read_text())
     lock = yaml.safe_load((root / "dependencies.lock.yaml").read_text()) or {}
-    registry = Registry(manifest=manifest, external=dict(lock.get("attributes", {})))
+    registry = Registry(
+        manifest=manifest,
+        external=dict(lock.get("attributes", {})),
+        openinference=dict(lock.get("openinference", {})),
+    )
     group_ids: set[str] = set()
     for path in sorted((root / "model").glob("*.yaml")):
         document = yaml.safe_load(path.read_text()) or {}

@@ -57,6 +57,7 @@ class CaptureConfig(NamedTuple):
     limits: ValueLimits = ValueLimits()
     mask: Mask | None = None
     record_embeddings: bool = False
+    openinference: bool = False
 
 
 class BatchConfig(NamedTuple):
@@ -125,7 +126,10 @@ def env_int(name: str, default: int, *, minimum: int = 1) -> int:
 
 
 def resolve_capture(
-    capture_content: bool | None, mask: Mask | None, record_embeddings: bool | None = None
+    capture_content: bool | None,
+    mask: Mask | None,
+    record_embeddings: bool | None = None,
+    openinference: bool | None = None,
 ) -> CaptureConfig:
     """Capture settings from arguments, falling back to the environment."""
     max_length = env_int(env.RAGTEL_MAX_VALUE_LENGTH, DEFAULT_MAX_VALUE_LENGTH, minimum=32)
@@ -150,6 +154,9 @@ def resolve_capture(
         limits=ValueLimits(max_length=max_length),
         mask=mask,
         record_embeddings=vectors,
+        openinference=env_flag(env.RAGTEL_OPENINFERENCE, False)
+        if openinference is None
+        else openinference,
     )
 
 

@@ -24,6 +24,9 @@ RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 RAGTEL_RECORD_EMBEDDINGS: Final = "RAGTEL_RECORD_EMBEDDINGS"
 """``true`` records embedding vectors in embedding events (rounded, capped)."""
 
+RAGTEL_OPENINFERENCE: Final = "RAGTEL_OPENINFERENCE"
+"""``true`` also writes OpenInference attributes (Phoenix's retrieval, rerank and LLM views)."""
+
 RAGTEL_MAX_VALUE_LENGTH: Final = "RAGTEL_MAX_VALUE_LENGTH"
 """Maximum characters of one captured value before it is truncated."""
 

@@ -151,6 +151,21 @@ def llm_call_attributes(
             attributes[attrs.RAGTEL_LLM_STREAM_CHUNKS] = [
                 clean_text(chunk, capture.limits.max_length) for chunk in kept
             ]
+    if capture.openinference:
+        from ragtel import _openinference
+
+        attributes.update(
+            _openinference.llm(
+                model=model,
+                provider=provider,
+                invocation_parameters=params,
+                messages=messages if capture.capture_content else None,
+                input_text=attributes.get(attrs.RAGTEL_INPUT),  # type: ignore[arg-type]
+                output_text=attributes.get(attrs.RAGTEL_OUTPUT),  # type: ignore[arg-type]
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+            )
+        )
     return attributes
 
 

@@ -68,6 +68,7 @@ def get_lastmile_tracer(
     mask: Mask | None = None,
     propagate_params: bool | None = None,
     record_embeddings: bool | None = None,
+    openinference: bool | None = None,
 ) -> LastMileTracer:
     """Return the tracer named ``tracer_name``, creating it on first use.
 
@@ -105,6 +106,9 @@ def get_lastmile_tracer(
             (default False, or ``RAGTEL_PROPAGATE_PARAMS``). Process-wide once on.
         record_embeddings: Record embedding vectors in embedding events, rounded
             and capped (default False, or ``RAGTEL_RECORD_EMBEDDINGS``).
+        openinference: Also write OpenInference attributes, so Arize Phoenix and
+            other OpenInference backends render retrieval, rerank and LLM views
+            (default False, or ``RAGTEL_OPENINFERENCE``).
 
     Where spans go: with an explicit ``tracer_provider`` or an SDK provider the
     app already installed, only to exporters these arguments ask for. On a
@@ -143,6 +147,7 @@ def get_lastmile_tracer(
         "mask": id(mask) if mask is not None else None,
         "propagate_params": propagate_params,
         "record_embeddings": record_embeddings,
+        "openinference": openinference,
     }
     with _tracers_lock:
         existing = _tracers.get(tracer_name)
@@ -182,7 +187,7 @@ def get_lastmile_tracer(
                 "api_token": lastmile_api_token,
                 "fallback_token": os.environ.get(env.LASTMILE_API_TOKEN),
             },
-            capture=resolve_capture(capture_content, mask, record_embeddings),
+            capture=resolve_capture(capture_content, mask, record_embeddings, openinference),
         )
         _tracers[tracer_name] = (tracer, settings)
     if propagate_params is None:

@@ -123,6 +123,15 @@ def _span(kind: RAGEventType, **extra: AttributeValue) -> Attributes:
     return {attrs.RAGTEL_SPAN_KIND: kind.value, **extra}
 
 
+def _compat(capture: CaptureConfig) -> Any:
+    """The OpenInference builders when compatibility mode is on, else None."""
+    if not capture.openinference:
+        return None
+    from ragtel import _openinference
+
+    return _openinference
+
+
 def span_event_record(
     *,
     input: Any,
@@ -142,7 +151,15 @@ def span_event_record(
         if event_data is not None:
             attributes[attrs.RAGTEL_EVENT_DATA] = _text(event_data, capture)
     _common(attributes, metadata=None, name=name, capture=capture)
-    return EventRecord(kind, events.RAGTEL_SPAN_EVENT, attributes, _span(kind))
+    span_attributes = _span(kind)
+    if (oi := _compat(capture)) is not None:
+        span_attributes.update(oi.span_kind(kind))
+        span_attributes.update(
+            oi.io(
+                input=attributes.get(attrs.RAGTEL_INPUT), output=attributes.get(attrs.RAGTEL_OUTPUT)
+            )
+        )
+    return EventRecord(kind, events.RAGTEL_SPAN_EVENT, attributes, span_attributes)
 
 
 def trace_event_record(
@@ -180,7 +197,10 @@ def chunking_record(
         attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _contents(chunks, capture)
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.CHUNKING
-    return EventRecord(kind, events.RAGTEL_CHUNKING_EVENT, attributes, _span(kind))
+    span_attributes = _span(kind)
+    if (oi := _compat(capture)) is not None:
+        span_attributes.update(oi.span_kind(kind))
+    return EventRecord(kind, events.RAGTEL_CHUNKING_EVENT, attributes, span_attributes)
 
 
 def _document(document: Any) -> tuple[str, Any]:
@@ -217,6 +237,7 @@ def embedding_record(
         (dimension,) = dimensions
         attributes[attrs.RAGTEL_EMBEDDING_DIMENSIONS] = dimension
         span_extra[GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimension
+    rounded: list[list[float]] = []
     if record_vectors:
         limit = capture.limits.max_items
         rounded = [
@@ -229,7 +250,13 @@ def embedding_record(
         attributes[attrs.RAGTEL_CHUNK_CONTENTS] = [_text(item, capture) for item in texts]
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.EMBEDDING
-    return EventRecord(kind, events.RAGTEL_EMBEDDING_EVENT, attributes, _span(kind, **span_extra))
+    span_attributes = _span(kind, **span_extra)
+    if (oi := _compat(capture)) is not None:
+        embedded = attributes.get(attrs.RAGTEL_CHUNK_CONTENTS)
+        vectors = rounded if record_vectors else None
+        span_attributes.update(oi.span_kind(kind))
+        span_attributes.update(oi.embeddings(embedded, vectors, metadata))
+    return EventRecord(kind, events.RAGTEL_EMBEDDING_EVENT, attributes, span_attributes)
 
 
 def _vector_length(vector: Any) -> int:
@@ -251,7 +278,17 @@ def query_rewrite_record(
         attributes[attrs.RAGTEL_REWRITTEN_QUERIES] = [_text(q, capture) for q in rewritten]
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.QUERY
-    return EventRecord(kind, events.RAGTEL_QUERY_REWRITE_EVENT, attributes, _span(kind))
+    span_attributes = _span(kind)
+    if (oi := _compat(capture)) is not None:
+        span_attributes.update(oi.span_kind(kind))
+        rewritten_text = attributes.get(attrs.RAGTEL_REWRITTEN_QUERIES)
+        span_attributes.update(
+            oi.io(
+                input=attributes.get(attrs.RAGTEL_QUERY),
+                output=encode_json(rewritten_text, capture.limits) if rewritten_text else None,
+            )
+        )
+    return EventRecord(kind, events.RAGTEL_QUERY_REWRITE_EVENT, attributes, span_attributes)
 
 
 def retrieval_record(
@@ -272,7 +309,19 @@ def retrieval_record(
         )
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.RETRIEVAL
-    return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, _span(kind, **span_extra))
+    span_attributes = _span(kind, **span_extra)
+    if (oi := _compat(capture)) is not None:
+        span_attributes.update(oi.span_kind(kind))
+        span_attributes.update(oi.io(input=attributes.get(attrs.RAGTEL_QUERY)))
+        span_attributes.update(
+            oi.documents(
+                oi.RETRIEVAL_DOCUMENTS,
+                [chunk.id for chunk in chunks],
+                attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
+                [chunk.score for chunk in chunks],
+            )
+        )
+    return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, span_attributes)
 
 
 def _scored_chunks(chunks: Sequence[ChunkData], capture: CaptureConfig) -> Attributes:
@@ -299,7 +348,28 @@ def rerank_record(
     attributes[attrs.RAGTEL_RERANK_INPUT_IDS] = [chunk.id for chunk in before]
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.RERANKING
-    return EventRecord(kind, events.RAGTEL_RERANK_EVENT, attributes, _span(kind))
+    span_attributes = _span(kind)
+    if (oi := _compat(capture)) is not None:
+        contents_before = _contents(before, capture) if capture.capture_content else None
+        span_attributes.update(oi.span_kind(kind))
+        span_attributes.update(oi.reranker(metadata, len(after)))
+        span_attributes.update(
+            oi.documents(
+                oi.RERANKER_INPUT,
+                [chunk.id for chunk in before],
+                contents_before,
+                [chunk.score for chunk in before],
+            )
+        )
+        span_attributes.update(
+            oi.documents(
+                oi.RERANKER_OUTPUT,
+                [chunk.id for chunk in after],
+                attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
+                [chunk.score for chunk in after],
+            )
+        )
+    return EventRecord(kind, events.RAGTEL_RERANK_EVENT, attributes, span_attributes)
 
 
 def tool_call_record(
@@ -323,7 +393,17 @@ def tool_call_record(
     span_extra: Attributes = {GEN_AI_OPERATION_NAME: "execute_tool", **attributes}
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.TOOL_CALL
-    return EventRecord(kind, events.RAGTEL_TOOL_CALL_EVENT, attributes, _span(kind, **span_extra))
+    span_attributes = _span(kind, **span_extra)
+    if (oi := _compat(capture)) is not None:
+        span_attributes.update(oi.span_kind(kind))
+        span_attributes.update(
+            oi.tool(
+                tool,
+                attributes.get(GEN_AI_TOOL_CALL_ARGUMENTS),
+                attributes.get(GEN_AI_TOOL_CALL_RESULT),
+            )
+        )
+    return EventRecord(kind, events.RAGTEL_TOOL_CALL_EVENT, attributes, span_attributes)
 
 
 def query_record(
@@ -351,7 +431,16 @@ def query_record(
             attributes[attrs.RAGTEL_SYSTEM_PROMPT] = _text(system_prompt, capture)
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.QUERY
-    return EventRecord(kind, events.RAGTEL_QUERY_EVENT, attributes, _span(kind))
+    span_attributes = _span(kind)
+    if (oi := _compat(capture)) is not None:
+        span_attributes.update(oi.span_kind(kind))
+        span_attributes.update(
+            oi.io(
+                input=attributes.get(attrs.RAGTEL_QUERY),
+                output=attributes.get(attrs.RAGTEL_RESPONSE),
+            )
+        )
+    return EventRecord(kind, events.RAGTEL_QUERY_EVENT, attributes, span_attributes)
 
 
 def _check_text(argument: str, value: Any) -> None:

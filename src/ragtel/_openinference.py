@@ -1,0 +1,157 @@
+"""OpenInference compatibility: the same data, also under OpenInference's keys.
+
+Opt-in (``openinference=True`` or ``RAGTEL_OPENINFERENCE=true``). Arize Phoenix
+and other OpenInference backends then show their retrieval, rerank, LLM and
+embedding views for ragtel's spans. Every function is a pure builder of
+extra span attributes; the flattened keys (``retrieval.documents.0.document.id``)
+are why providers ragtel creates allow 1,024 attributes per span.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from opentelemetry.util.types import AttributeValue
+
+from ragtel._types import RAGEventType
+from ragtel.semconv import openinference as oi
+
+Attributes = dict[str, AttributeValue]
+
+SPAN_KINDS: Final = {
+    RAGEventType.EMBEDDING: "EMBEDDING",
+    RAGEventType.MULTI_EMBEDDING: "EMBEDDING",
+    RAGEventType.RETRIEVAL: "RETRIEVER",
+    RAGEventType.RERANKING: "RERANKER",
+    RAGEventType.TOOL_CALL: "TOOL",
+    RAGEventType.GUARDRAIL: "GUARDRAIL",
+}
+"""OpenInference span kind of each RAG step; any other step is a CHAIN."""
+
+_TEXT: Final = "text/plain"
+_JSON: Final = "application/json"
+
+
+def span_kind(kind: RAGEventType) -> Attributes:
+    return {oi.OPENINFERENCE_SPAN_KIND: SPAN_KINDS.get(kind, "CHAIN")}
+
+
+def io(*, input: str | None = None, output: str | None = None, json_io: bool = False) -> Attributes:
+    """``input.value`` / ``output.value`` with their mime types."""
+    mime = _JSON if json_io else _TEXT
+    attributes: Attributes = {}
+    if input is not None:
+        attributes[oi.INPUT_VALUE] = input
+        attributes[oi.INPUT_MIME_TYPE] = mime
+    if output is not None:
+        attributes[oi.OUTPUT_VALUE] = output
+        attributes[oi.OUTPUT_MIME_TYPE] = mime
+    return attributes
+
+
+def documents(
+    keys: tuple[str, str, str],
+    ids: Sequence[str],
+    contents: Sequence[str] | None,
+    scores: Sequence[Any],
+) -> Attributes:
+    """Flattened documents: ``<prefix>.{i}.document.id`` / ``.content`` / ``.score``."""
+    id_key, content_key, score_key = keys
+    attributes: Attributes = {}
+    for index, chunk_id in enumerate(ids):
+        attributes[id_key.format(i=index)] = chunk_id
+        if contents is not None:
+            attributes[content_key.format(i=index)] = contents[index]
+        if index < len(scores) and scores[index] is not None:
+            attributes[score_key.format(i=index)] = float(scores[index])
+    return attributes
+
+
+RETRIEVAL_DOCUMENTS: Final = (
+    oi.RETRIEVAL_DOCUMENTS_DOCUMENT_ID,
+    oi.RETRIEVAL_DOCUMENTS_DOCUMENT_CONTENT,
+    oi.RETRIEVAL_DOCUMENTS_DOCUMENT_SCORE,
+)
+RERANKER_INPUT: Final = (
+    oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_ID,
+    oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_CONTENT,
+    oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_SCORE,
+)
+RERANKER_OUTPUT: Final = (
+    oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_ID,
+    oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_CONTENT,
+    oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_SCORE,
+)
+
+
+def reranker(metadata: Any, top_k: int) -> Attributes:
+    attributes: Attributes = {oi.RERANKER_TOP_K: top_k}
+    if isinstance(metadata, Mapping):
+        for key, target in (("model", oi.RERANKER_MODEL_NAME), ("query", oi.RERANKER_QUERY)):
+            if isinstance(metadata.get(key), str):
+                attributes[target] = metadata[key]
+    return attributes
+
+
+def embeddings(
+    texts: Sequence[str] | None, vectors: Sequence[Sequence[float]] | None, metadata: Any
+) -> Attributes:
+    attributes: Attributes = {}
+    if isinstance(metadata, Mapping) and isinstance(metadata.get("model"), str):
+        attributes[oi.EMBEDDING_MODEL_NAME] = metadata["model"]
+    for index, text in enumerate(texts or ()):
+        attributes[oi.EMBEDDING_EMBEDDINGS_EMBEDDING_TEXT.format(i=index)] = text
+    for index, vector in enumerate(vectors or ()):
+        attributes[oi.EMBEDDING_EMBEDDINGS_EMBEDDING_VECTOR.format(i=index)] = list(vector)
+    return attributes
+
+
+def tool(name: str, arguments: str | None, result: str | None) -> Attributes:
+    attributes: Attributes = {
+        oi.TOOL_NAME: name,
+        **io(input=arguments, output=result, json_io=True),
+    }
+    if arguments is not None:
+        attributes[oi.TOOL_PARAMETERS] = arguments
+    return attributes
+
+
+def llm(
+    *,
+    model: str,
+    provider: str | None,
+    invocation_parameters: Mapping[str, Any] | None,
+    messages: Any,
+    input_text: str | None,
+    output_text: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+) -> Attributes:
+    attributes: Attributes = {oi.OPENINFERENCE_SPAN_KIND: "LLM", oi.LLM_MODEL_NAME: model}
+    if provider is not None:
+        attributes[oi.LLM_PROVIDER] = provider
+    if invocation_parameters:
+        attributes[oi.LLM_INVOCATION_PARAMETERS] = json.dumps(
+            dict(invocation_parameters), default=str, ensure_ascii=False
+        )
+    if input_tokens is not None:
+        attributes[oi.LLM_TOKEN_COUNT_PROMPT] = input_tokens
+    if output_tokens is not None:
+        attributes[oi.LLM_TOKEN_COUNT_COMPLETION] = output_tokens
+    if input_tokens is not None and output_tokens is not None:
+        attributes[oi.LLM_TOKEN_COUNT_TOTAL] = input_tokens + output_tokens
+    if isinstance(messages, Sequence) and not isinstance(messages, str):
+        for index, message in enumerate(messages):
+            if isinstance(message, Mapping):
+                role, content = message.get("role"), message.get("content")
+                if isinstance(role, str):
+                    attributes[oi.LLM_INPUT_MESSAGES_MESSAGE_ROLE.format(i=index)] = role
+                if isinstance(content, str):
+                    attributes[oi.LLM_INPUT_MESSAGES_MESSAGE_CONTENT.format(i=index)] = content
+    if output_text is not None:
+        attributes[oi.LLM_OUTPUT_MESSAGES_MESSAGE_ROLE.format(i=0)] = "assistant"
+        attributes[oi.LLM_OUTPUT_MESSAGES_MESSAGE_CONTENT.format(i=0)] = output_text
+    attributes.update(io(input=input_text, output=output_text, json_io=False))
+    return attributes

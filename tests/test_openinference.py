@@ -1,0 +1,116 @@
+"""OpenInference compatibility mode: the extra keys, attribute by attribute."""
+
+from __future__ import annotations
+
+import json
+
+from ragtel import RetrievedChunk
+from ragtel.testing import SpanRecorder
+
+
+def span_of(recorder: SpanRecorder, log) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    tracer = recorder.tracer("oi", openinference=True)
+    with tracer.start_as_current_span("step"):
+        log(tracer)
+    return dict(recorder.by_name("step").attributes)
+
+
+def test_off_by_default(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("plain")
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event("q", [RetrievedChunk("c1", "t", retrieval_score=0.5)])
+    assert not any(
+        key.startswith(("openinference.", "retrieval.", "input."))
+        for key in ragtel_spans.by_name("step").attributes
+    )
+
+
+def test_retrieval_documents(ragtel_spans: SpanRecorder) -> None:
+    chunks = [
+        RetrievedChunk("c7", "Refunds take five days.", retrieval_score=0.91),
+        RetrievedChunk("c3", "Cards are refunded.", retrieval_score=0.72),
+    ]
+    span = span_of(ragtel_spans, lambda t: t.log_retrieval_event("refunds?", chunks))
+    assert {k: v for k, v in span.items() if not k.startswith(("ragtel.", "gen_ai."))} == {
+        "openinference.span.kind": "RETRIEVER",
+        "input.value": "refunds?",
+        "input.mime_type": "text/plain",
+        "retrieval.documents.0.document.id": "c7",
+        "retrieval.documents.0.document.content": "Refunds take five days.",
+        "retrieval.documents.0.document.score": 0.91,
+        "retrieval.documents.1.document.id": "c3",
+        "retrieval.documents.1.document.content": "Cards are refunded.",
+        "retrieval.documents.1.document.score": 0.72,
+    }
+
+
+def test_reranker_documents_in_both_orders(ragtel_spans: SpanRecorder) -> None:
+    before = [RetrievedChunk(i, f"text {i}", retrieval_score=0.5) for i in ("a", "b", "c")]
+    after = [
+        RetrievedChunk("c", "text c", retrieval_score=0.9),
+        RetrievedChunk("a", "text a", retrieval_score=0.4),
+    ]
+    span = span_of(
+        ragtel_spans,
+        lambda t: t.log_rerank_event(before, after, {"model": "bge-reranker", "query": "q"}),
+    )
+    assert span["openinference.span.kind"] == "RERANKER"
+    assert span["reranker.model_name"] == "bge-reranker" and span["reranker.query"] == "q"
+    assert span["reranker.top_k"] == 2
+    assert [span[f"reranker.input_documents.{i}.document.id"] for i in range(3)] == ["a", "b", "c"]
+    assert [span[f"reranker.output_documents.{i}.document.id"] for i in range(2)] == ["c", "a"]
+    assert span["reranker.output_documents.0.document.score"] == 0.9
+
+
+def test_llm_call(ragtel_spans: SpanRecorder) -> None:
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Refunds?"}]
+    span = span_of(
+        ragtel_spans,
+        lambda t: t.log_llm_call(
+            model="gpt-4o-mini",
+            provider="openai",
+            messages=messages,
+            output="Five days.",
+            params={"temperature": 0.2},
+            input_tokens=30,
+            output_tokens=4,
+        ),
+    )
+    assert {
+        k: v for k, v in span.items() if k.startswith(("llm.", "openinference.", "output."))
+    } == {
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-4o-mini",
+        "llm.provider": "openai",
+        "llm.invocation_parameters": '{"temperature": 0.2}',
+        "llm.token_count.prompt": 30,
+        "llm.token_count.completion": 4,
+        "llm.token_count.total": 34,
+        "llm.input_messages.0.message.role": "system",
+        "llm.input_messages.0.message.content": "Be brief.",
+        "llm.input_messages.1.message.role": "user",
+        "llm.input_messages.1.message.content": "Refunds?",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.content": "Five days.",
+        "output.value": "Five days.",
+        "output.mime_type": "text/plain",
+    }
+    assert json.loads(span["input.value"]) == messages
+
+
+def test_tool_and_embedding(ragtel_spans: SpanRecorder) -> None:
+    tool = span_of(
+        ragtel_spans, lambda t: t.log_tool_call_event("weather", {"city": "Paris"}, {"t": 21})
+    )
+    assert tool["openinference.span.kind"] == "TOOL"
+    assert tool["tool.name"] == "weather" and tool["tool.parameters"] == '{"city": "Paris"}'
+    assert tool["input.mime_type"] == "application/json" and tool["output.value"] == '{"t": 21}'
+    ragtel_spans.clear()
+    embedding = span_of(
+        ragtel_spans,
+        lambda t: t.log_embedding_event([[0.1, 0.2]], ["hello"], {"model": "small"}),
+    )
+    assert embedding["openinference.span.kind"] == "EMBEDDING"
+    assert embedding["embedding.model_name"] == "small"
+    assert embedding["embedding.embeddings.0.embedding.text"] == "hello"
+    assert "embedding.embeddings.0.embedding.vector" not in embedding  # vectors stay opt-in
