@@ -16,6 +16,7 @@ from semconv_check import SESSION_CHECK, Checker, LiveCheck
 
 if TYPE_CHECKING:
     from otlp_receiver import OTLPReceiver
+    from phoenix_server import PhoenixServer
 
 _RAGTEL_ENV = (
     "LASTMILE_API_TOKEN",
@@ -96,3 +97,12 @@ def receiver(otlp_receiver: OTLPReceiver) -> OTLPReceiver:
     """The session receiver, emptied for this test."""
     otlp_receiver.clear()
     return otlp_receiver
+
+
+@pytest.fixture(scope="session")
+def phoenix() -> Iterator[PhoenixServer]:
+    """A real Arize Phoenix server on loopback ports, for the session (it takes ~12 s to start)."""
+    from phoenix_server import PhoenixServer
+
+    with PhoenixServer() as server:
+        yield server
