@@ -21,7 +21,7 @@ from typing import Any, Final, NamedTuple
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json
+from ragtel._encoding import apply_mask, clean_text, encode_json, encode_known_plain
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv import events
@@ -57,6 +57,9 @@ class ChunkData(NamedTuple):
     score: float | None
 
 
+_new_chunk: Final = tuple.__new__
+
+
 def as_event_kind(kind: Any) -> RAGEventType:
     try:
         return RAGEventType(kind)
@@ -67,16 +70,18 @@ def as_event_kind(kind: Any) -> RAGEventType:
 
 def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
     """A Chunk, RetrievedChunk or dict of the same shape, checked."""
-    if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        fields = {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
-    elif isinstance(item, Mapping):
-        fields = dict(item)
+    # Fields are read directly, not through dataclasses.fields(): this runs once
+    # per chunk of every event.
+    if type(item) is dict or isinstance(item, Mapping):
+        chunk_id, content = item.get("id"), item.get("content")
+        embedding, score = item.get("embedding"), item.get("retrieval_score", item.get("score"))
+    elif hasattr(type(item), "__dataclass_fields__"):
+        chunk_id, content = getattr(item, "id", None), getattr(item, "content", None)
+        embedding, score = getattr(item, "embedding", None), getattr(item, "retrieval_score", None)
     else:
         raise TypeError(f"{argument} must hold Chunk objects or dicts; got {type(item).__name__}")
-    chunk_id = fields.get("id")
     if chunk_id is None or isinstance(chunk_id, bool):
         raise ValueError(f"{argument}: every chunk needs an id; got {item!r}")
-    score = fields.get("retrieval_score", fields.get("score"))
     if scored:
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise TypeError(
@@ -84,7 +89,9 @@ def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
                 f"got {score!r} for chunk {chunk_id!r}"
             )
         score = float(score)
-    return ChunkData(str(chunk_id), fields.get("content"), fields.get("embedding"), score)
+    # tuple.__new__ skips NamedTuple's Python-level constructor: once per chunk.
+    text_id = chunk_id if type(chunk_id) is str else str(chunk_id)
+    return _new_chunk(ChunkData, (text_id, content, embedding, score))
 
 
 def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
@@ -102,7 +109,22 @@ def _text(value: Any, capture: CaptureConfig) -> str:
 
 def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
     # One string per chunk, so the list lines up with ragtel.chunk.ids.
-    return [_text(chunk.content if chunk.content is not None else "", capture) for chunk in chunks]
+    texts = []
+    limit = capture.limits.max_length
+    plain = capture.mask is None
+    for chunk in chunks:
+        content = chunk.content if chunk.content is not None else ""
+        if (
+            plain
+            and type(content) is str
+            and len(content) <= limit
+            and content.isascii()
+            and "://" not in content
+        ):
+            texts.append(content)  # nothing to mask, clean or cut: the common case
+        else:
+            texts.append(_text(content, capture))
+    return texts
 
 
 def _common(
@@ -299,9 +321,7 @@ def retrieval_record(
     attributes = _scored_chunks(chunks, capture)
     span_extra: Attributes = {
         GEN_AI_OPERATION_NAME: "retrieval",
-        GEN_AI_RETRIEVAL_DOCUMENTS: encode_json(
-            [{"id": chunk.id, "score": chunk.score} for chunk in chunks], capture.limits
-        ),
+        GEN_AI_RETRIEVAL_DOCUMENTS: _documents_json(chunks, capture),
     }
     if capture.capture_content:
         attributes[attrs.RAGTEL_QUERY] = span_extra[GEN_AI_RETRIEVAL_QUERY_TEXT] = _text(
@@ -322,6 +342,18 @@ def retrieval_record(
             )
         )
     return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, span_attributes)
+
+
+def _documents_json(chunks: Sequence[ChunkData], capture: CaptureConfig) -> str:
+    """The GenAI retrieval documents, ``[{"id", "score"}]``, as JSON text."""
+    documents = [{"id": chunk[0], "score": chunk[3]} for chunk in chunks]
+    if len(documents) <= capture.limits.max_items:
+        # Plain data by construction (str ids, float scores); None means a NaN
+        # or infinite score, which the general encoder marks.
+        text = encode_known_plain(documents)
+        if text is not None and len(text) <= capture.limits.max_length and "://" not in text:
+            return text
+    return encode_json(documents, capture.limits)
 
 
 def _scored_chunks(chunks: Sequence[ChunkData], capture: CaptureConfig) -> Attributes:
