@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from ragtel import Chunk, Document, RAGEventType, RetrievedChunk, get_lastmile_tracer
-from ragtel.semconv.attributes import RagtelSpanKindValues
+from ragtel.semconv.attribute_values import RagtelSpanKindValues
 from ragtel.testing import SpanRecorder
 
 

@@ -74,6 +74,7 @@ def render_all() -> dict[Path, str]:
     }
     outputs = {
         PACKAGE / "attributes.py": "attributes.py.j2",
+        PACKAGE / "attribute_values.py": "attribute_values.py.j2",
         PACKAGE / "events.py": "events.py.j2",
         PACKAGE / "spans.py": "spans.py.j2",
         PACKAGE / "references.py": "references.py.j2",

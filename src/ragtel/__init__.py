@@ -16,31 +16,50 @@ Example::
         ...
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from ragtel._get_tracer import get_lastmile_tracer, traced
-from ragtel._span_context import (
-    get_distributed_trace_headers,
-    get_traceparent,
-    serialize_span_context,
-)
-from ragtel._tracer import LastMileTracer
-from ragtel._types import RagFlowType
 from ragtel._version import __version__
 
 if TYPE_CHECKING:
-    from ragtel._rag_types import Chunk, Document, RAGEventType, RetrievedChunk
+    from ragtel._get_tracer import get_lastmile_tracer, traced
+    from ragtel._rag_types import Chunk, Document, RetrievedChunk
+    from ragtel._span_context import (
+        get_distributed_trace_headers,
+        get_traceparent,
+        serialize_span_context,
+    )
+    from ragtel._tracer import LastMileTracer
+    from ragtel._types import RAGEventType, RagFlowType
 
-# Loaded on first use: the RAG data types are dataclasses, costly to define at import.
-_LAZY = {"Chunk", "Document", "RAGEventType", "RetrievedChunk"}
+# The public names load on first use, so `import ragtel` alone (the CLI, say)
+# costs next to nothing; the first use of the tracer API loads what it needs.
+_EXPORTS = {
+    "Chunk": "ragtel._rag_types",
+    "Document": "ragtel._rag_types",
+    "LastMileTracer": "ragtel._tracer",
+    "RAGEventType": "ragtel._types",
+    "RagFlowType": "ragtel._types",
+    "RetrievedChunk": "ragtel._rag_types",
+    "get_distributed_trace_headers": "ragtel._span_context",
+    "get_lastmile_tracer": "ragtel._get_tracer",
+    "get_traceparent": "ragtel._span_context",
+    "serialize_span_context": "ragtel._span_context",
+    "traced": "ragtel._get_tracer",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from ragtel import _rag_types
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ragtel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return getattr(_rag_types, name)
-    raise AttributeError(f"module 'ragtel' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
 
 __all__ = [

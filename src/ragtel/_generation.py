@@ -13,212 +13,26 @@ trace, on a carrier span linked to the generation's span.
 
 from __future__ import annotations
 
-import base64
-import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from ragtel import _params
-from ragtel._carrier import emit_carrier_span, target_span_context
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json
+from ragtel._encoding import apply_mask, encode_json
 from ragtel._span_context import ContextLike, is_sampled_out, serialize_span_context
 from ragtel.semconv import attributes as attrs
-from ragtel.semconv.references import (
-    GEN_AI_OPERATION_NAME,
-    GEN_AI_PROVIDER_NAME,
-    GEN_AI_REQUEST_MODEL,
-    GEN_AI_RESPONSE_FINISH_REASONS,
-    GEN_AI_RESPONSE_MODEL,
-    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-    GEN_AI_USAGE_INPUT_TOKENS,
-    GEN_AI_USAGE_OUTPUT_TOKENS,
-)
+from ragtel.semconv.references import GEN_AI_REQUEST_MODEL
 from ragtel.semconv.spans import RAGTEL_IMAGE_OUTPUT_SPAN
 
-_logger = logging.getLogger("ragtel")
 
-URL_TYPES: Final = ("ephemeral", "permalink")
+def _builders() -> Any:
+    """The attribute builders, imported on first use: import ragtel stays cheap."""
+    from ragtel import _generation_attributes
 
-
-def token_usage_attributes(
-    input_tokens: Any, output_tokens: Any, cached_input_tokens: Any
-) -> dict[str, AttributeValue]:
-    """``gen_ai.usage.*`` for the counts given; TypeError/ValueError naming a bad one."""
-    attributes: dict[str, AttributeValue] = {}
-    for argument, value, key in (
-        ("input_tokens", input_tokens, GEN_AI_USAGE_INPUT_TOKENS),
-        ("output_tokens", output_tokens, GEN_AI_USAGE_OUTPUT_TOKENS),
-        ("cached_input_tokens", cached_input_tokens, GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{argument} must be an int; got {value!r}")
-        if value < 0:
-            raise ValueError(f"{argument} must be >= 0; got {value}")
-        attributes[key] = value
-    return attributes
-
-
-def _non_negative(argument: str, value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{argument} must be a number; got {value!r}")
-    if not value >= 0:  # also refuses NaN
-        raise ValueError(f"{argument} must be a number >= 0; got {value!r}")
-    return float(value)
-
-
-def _content(value: Any, capture: CaptureConfig) -> str:
-    value = apply_mask(value, capture.mask)
-    if isinstance(value, str):
-        return clean_text(value, capture.limits.max_length)
-    return encode_json(value, capture.limits)
-
-
-def llm_call_attributes(
-    *,
-    model: Any,
-    provider: Any,
-    operation: Any,
-    messages: Any,
-    prompt: Any,
-    output: Any,
-    params: Any,
-    finish_reason: Any,
-    response_model: Any,
-    input_tokens: Any,
-    output_tokens: Any,
-    cached_input_tokens: Any,
-    cost: Any,
-    latency: Any,
-    stream_chunks: Any,
-    capture: CaptureConfig,
-) -> dict[str, AttributeValue]:
-    """Every attribute of one LLM call (a pure builder: checks, encodes, touches no span)."""
-    for argument, value in (("model", model), ("operation", operation)):
-        if not isinstance(value, str) or not value:
-            raise TypeError(f"{argument} must be a non-empty str; got {value!r}")
-    attributes: dict[str, AttributeValue] = {
-        GEN_AI_OPERATION_NAME: operation,
-        GEN_AI_REQUEST_MODEL: model,
-    }
-    for argument, value, key in (
-        ("provider", provider, GEN_AI_PROVIDER_NAME),
-        ("response_model", response_model, GEN_AI_RESPONSE_MODEL),
-    ):
-        if value is not None:
-            if not isinstance(value, str):
-                raise TypeError(f"{argument} must be a str; got {value!r}")
-            attributes[key] = value
-    if params is not None:
-        _, gen_ai = _params.generation_params(params, None)
-        attributes.update({k: v for k, v in gen_ai.items() if k != GEN_AI_REQUEST_MODEL})
-    if finish_reason is not None:
-        reasons = [finish_reason] if isinstance(finish_reason, str) else finish_reason
-        if not isinstance(reasons, Sequence) or not all(isinstance(r, str) for r in reasons):
-            raise TypeError(f"finish_reason must be a str or a list of str; got {finish_reason!r}")
-        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = list(reasons)
-    attributes.update(token_usage_attributes(input_tokens, output_tokens, cached_input_tokens))
-    for argument, value, key in (
-        ("cost", cost, attrs.RAGTEL_LLM_COST),
-        ("latency", latency, attrs.RAGTEL_LLM_LATENCY),
-    ):
-        number = _non_negative(argument, value)
-        if number is not None:
-            attributes[key] = number
-    chunks: list[str] | None = None
-    if stream_chunks is not None:
-        if isinstance(stream_chunks, str) or not all(isinstance(c, str) for c in stream_chunks):
-            raise TypeError("stream_chunks must be a list of str")
-        chunks = list(stream_chunks)
-        attributes[attrs.RAGTEL_LLM_STREAM_CHUNK_COUNT] = len(chunks)
-    if capture.capture_content:
-        request = messages if messages is not None else prompt
-        if request is not None:
-            attributes[attrs.RAGTEL_INPUT] = _content(request, capture)
-        response = output if output is not None else ("".join(chunks) if chunks else None)
-        if response is not None:
-            attributes[attrs.RAGTEL_OUTPUT] = _content(response, capture)
-        if chunks:
-            kept = chunks[: capture.limits.max_items]
-            attributes[attrs.RAGTEL_LLM_STREAM_CHUNKS] = [
-                clean_text(chunk, capture.limits.max_length) for chunk in kept
-            ]
-    if capture.openinference:
-        from ragtel import _openinference
-
-        attributes.update(
-            _openinference.llm(
-                model=model,
-                provider=provider,
-                invocation_parameters=params,
-                messages=messages if capture.capture_content else None,
-                input_text=attributes.get(attrs.RAGTEL_INPUT),  # type: ignore[arg-type]
-                output_text=attributes.get(attrs.RAGTEL_OUTPUT),  # type: ignore[arg-type]
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-            )
-        )
-    return attributes
-
-
-def image_attributes(
-    *,
-    image_url: Any,
-    image_url_type: Any,
-    image_data: Any,
-    image_format: Any,
-    capture: CaptureConfig,
-) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {}
-    if image_url is not None:
-        if not isinstance(image_url, str) or not image_url:
-            raise TypeError(f"image_url must be a non-empty str; got {image_url!r}")
-        attributes[attrs.RAGTEL_IMAGE_URL] = clean_text(image_url, capture.limits.max_length)
-    if image_url_type is not None:
-        if image_url_type not in URL_TYPES:
-            raise ValueError(f"image_url_type must be one of {URL_TYPES}; got {image_url_type!r}")
-        attributes[attrs.RAGTEL_IMAGE_URL_TYPE] = image_url_type
-    if image_data is not None:
-        if not isinstance(image_format, str) or not image_format:
-            raise ValueError("image_format must name the format of image_data (e.g. 'png')")
-        if isinstance(image_data, (bytes, bytearray, memoryview)):
-            text = _capped_base64(
-                bytes(image_data[: capture.limits.max_length]),
-                len(image_data),
-                capture.limits.max_length,
-            )
-        elif isinstance(image_data, str):
-            text = clean_text(image_data, capture.limits.max_length)
-        else:
-            raise TypeError(
-                f"image_data must be bytes or a base64 str; got {type(image_data).__name__}"
-            )
-        _logger.warning(
-            "ragtel: recording inline image data (%d characters kept) makes spans heavy; "
-            "prefer image_url",
-            len(text),
-        )
-        attributes[attrs.RAGTEL_IMAGE_DATA] = text
-        attributes[attrs.RAGTEL_IMAGE_FORMAT] = image_format
-    return attributes
-
-
-def _capped_base64(head: bytes, total: int, max_length: int) -> str:
-    """Base64 of the first bytes of an image, cut to ``max_length`` with a visible marker."""
-    text = base64.b64encode(head).decode("ascii")
-    if len(text) <= max_length and len(head) == total:
-        return text
-    marker = f"…[truncated, {total} bytes in all]"
-    kept = max(max_length - len(marker), 0) // 4 * 4  # whole base64 quanta only
-    return (text[:kept] + marker)[:max_length]
+    return _generation_attributes
 
 
 class GenerationAPI:
@@ -267,7 +81,7 @@ class GenerationAPI:
         target = trace.get_current_span() if span is None else span
         if is_sampled_out(target) or (span is not None and not target.is_recording()):
             return
-        attributes = llm_call_attributes(
+        attributes = _builders().llm_call_attributes(
             model=model,
             provider=provider,
             operation=operation,
@@ -329,7 +143,7 @@ class GenerationAPI:
         target = trace.get_current_span() if span is None else span
         if is_sampled_out(target) or (span is not None and not target.is_recording()):
             return None
-        attributes: dict[str, AttributeValue] = image_attributes(
+        attributes: dict[str, AttributeValue] = _builders().image_attributes(
             image_url=image_url,
             image_url_type=image_url_type,
             image_data=image_data,
@@ -339,7 +153,7 @@ class GenerationAPI:
         if model is not None:
             attributes[GEN_AI_REQUEST_MODEL] = model
         if self._capture.capture_content:
-            attributes[attrs.RAGTEL_INPUT] = _content(prompt, self._capture)
+            attributes[attrs.RAGTEL_INPUT] = _builders().content_text(prompt, self._capture)
         if params is not None:
             attributes[attrs.RAGTEL_IMAGE_PARAMS] = encode_json(
                 apply_mask(params, self._capture.mask), self._capture.limits
@@ -365,10 +179,12 @@ class GenerationAPI:
         ``context`` is what :meth:`log_image_generation` returned (or any
         traceparent of the generation's span), from this process or another.
         """
+        from ragtel._carrier import emit_carrier_span, target_span_context
+
         target = target_span_context(context)
         if image_url is None and image_data is None:
             raise ValueError("log_image_output needs image_url or image_data")
-        attributes = image_attributes(
+        attributes = _builders().image_attributes(
             image_url=image_url,
             image_url_type=image_url_type,
             image_data=image_data,

@@ -21,14 +21,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Span
+from opentelemetry.trace import NonRecordingSpan, Span
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _params
 from ragtel._config import CaptureConfig
 from ragtel._context_attributes import AttributeScope, context_attributes
 from ragtel._processor import RagtelSpanProcessor, TracerProfile
-from ragtel._span_context import is_local_span, is_sampled_out
+from ragtel._span_context import is_local_span
 
 _logger = logging.getLogger("ragtel")
 
@@ -319,10 +319,12 @@ class ParamSetAPI:
         sensitive: bool = False,
     ) -> None:
         target = trace.get_current_span() if span is None else span
-        if not is_local_span(target):
-            if is_sampled_out(target):
-                return  # the trace records nothing: neither do its params
-            if target.get_span_context().is_valid:
+        context = target.get_span_context()
+        local = context.is_valid and not context.is_remote
+        if not local or isinstance(target, NonRecordingSpan):
+            if local:
+                return  # sampled out: the trace records nothing, neither do its params
+            if context.is_valid:
                 # Only a remote parent is current: registering now would change the
                 # defaults of every later trace, which is surely not what is meant.
                 _logger.warning(
@@ -336,8 +338,7 @@ class ParamSetAPI:
         processor = self._processor
         if processor is None:
             return  # not an SDK provider: there is no trace state to keep
-        context = target.get_span_context()
-        state = processor.state_for(target)
+        state = processor.state_for(target, context.span_id)
         if state is None:
             _logger.warning(
                 "ragtel: params %s not registered: the local root of trace %032x has ended "
@@ -354,7 +355,7 @@ class ParamSetAPI:
         )
         if not save_in_span or not target.is_recording():
             return
-        is_root = state.root.get_span_context().span_id == context.span_id
+        is_root = state.root_id == context.span_id
         attributes: dict[str, AttributeValue] = {} if is_root else dict(recorded)
         if extra:
             attributes.update(extra)

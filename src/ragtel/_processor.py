@@ -134,6 +134,7 @@ class TraceState:
         "params",
         "removed",
         "root",
+        "root_id",
         "sensitive",
         "span_events",
         "spans",
@@ -142,6 +143,7 @@ class TraceState:
 
     def __init__(self, root: Span) -> None:
         self.root = root
+        self.root_id: int = root.get_span_context().span_id
         self.lock = threading.Lock()
         self.applied: set[str] = set()
         self.params: dict[str, Any] = {}
@@ -153,13 +155,8 @@ class TraceState:
         self.trace_event = False
         self.span_events: set[int] = set()
         """Ids of spans that carry their one span event."""
-        self.spans: set[int] = {root.context.span_id}
+        self.spans: set[int] = {self.root_id}
         """Ids of the live spans of this root, for cleanup."""
-
-    @property
-    def root_span_id(self) -> int:
-        span_id: int = self.root.get_span_context().span_id
-        return span_id
 
 
 class RagtelSpanProcessor(SpanProcessor):
@@ -245,7 +242,7 @@ class RagtelSpanProcessor(SpanProcessor):
         if state is None:
             return
         state.spans.discard(span_id)
-        if state.root_span_id == span_id:
+        if state.root_id == span_id:
             with self._lock:
                 self._roots.pop(span_id, None)
                 for orphan in state.spans.copy():  # children that never ended
@@ -265,9 +262,11 @@ class RagtelSpanProcessor(SpanProcessor):
         """The state of the local root that live span ``span_id`` belongs to."""
         return self._span_states.get(span_id)
 
-    def state_for(self, span: Any) -> TraceState | None:
+    def state_for(self, span: Any, span_id: int | None = None) -> TraceState | None:
         """The local-root state of ``span``, or of its parent once ``span`` has ended."""
-        state = self._span_states.get(span.get_span_context().span_id)
+        if span_id is None:
+            span_id = span.get_span_context().span_id
+        state = self._span_states.get(span_id)
         if state is None:
             parent = getattr(span, "parent", None)
             if parent is not None and not parent.is_remote:
@@ -330,11 +329,13 @@ class RagtelSpanProcessor(SpanProcessor):
                 attributes = dict(encoded)  # the same params, already encoded
             else:
                 attributes = param_attributes(kept, capture)
+            encoded_now = state.encoded
             for key in kept:
-                state.encoded.pop(key, None)
-            state.encoded.update(
-                (key[len(RAGTEL_PARAM_PREFIX) :], value) for key, value in attributes.items()
-            )
+                value = attributes.get(RAGTEL_PARAM_PREFIX + key)
+                if value is None:  # None params are kept but never recorded
+                    encoded_now.pop(key, None)
+                else:
+                    encoded_now[key] = value
             if state.root.is_recording():
                 if removed is not None:
                     # OpenTelemetry cannot delete an attribute: a removed key keeps its
@@ -405,7 +406,7 @@ class RagtelSpanProcessor(SpanProcessor):
             )
 
     def _track_root(self, state: TraceState) -> None:
-        span_id = state.root_span_id
+        span_id = state.root_id
         with self._lock:
             self._roots[span_id] = state
             self._span_states[span_id] = state

@@ -18,7 +18,6 @@ from opentelemetry.util.types import AttributeValue
 from ragtel._config import CaptureConfig
 from ragtel._context_attributes import context_attributes
 from ragtel._encoding import apply_mask, clean_text, encode_json
-from ragtel._generation import token_usage_attributes
 from ragtel._span_context import ContextLike
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
@@ -65,6 +64,8 @@ class SpanHelpersAPI:
         span: Span | None = None,
     ) -> None:
         """Record token counts as ``gen_ai.usage.*``."""
+        from ragtel._generation_attributes import token_usage_attributes
+
         usage = token_usage_attributes(input_tokens, output_tokens, cached_input_tokens)
         target = _recording(span)
         if target is not None:
