@@ -210,3 +210,57 @@ def test_conveniences_do_nothing_on_spans_that_do_not_record(ragtel_spans: SpanR
     tracer.add_tags(["x"])
     assert tracer.update_span({"unknown": 1}) == ["unknown"]
     assert ragtel_spans.spans == []
+
+
+def test_stream_chunks_may_be_any_iterable(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        tracer.log_llm_call(model="m", stream_chunks=iter(["Five ", "days."]))
+    attributes = ragtel_spans.by_name("step").attributes
+    assert attributes["ragtel.llm.stream.chunk_count"] == 2
+    assert attributes["ragtel.output"] == "Five days."
+
+
+def test_llm_params_must_be_a_mapping(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"), pytest.raises(TypeError, match="params must be"):
+        tracer.log_llm_call(model="m", params=[("temperature", 0.2)])  # type: ignore[arg-type]
+
+
+def test_sampled_out_image_generation_and_late_output_record_nothing() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = get_lastmile_tracer("sampled-out-images", tracer_provider=provider)
+    with tracer.start_as_current_span("generate"):
+        handle = tracer.log_image_generation(prompt="a cat", model="img-1")
+    assert handle is None
+    tracer.log_image_output(handle, image_url="https://example.com/cat.png")
+    provider.force_flush()
+    assert exporter.get_finished_spans() == ()
+
+
+def test_record_span_rejects_a_latency_that_is_not_finite(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    for latency in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(ValueError, match="latency must be a finite number"):
+            tracer.record_span("lookup", latency=latency)
+    assert ragtel_spans.spans == []
+
+
+def test_update_span_with_a_bad_field_changes_nothing(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        for fields in (
+            {"input": "q", "status": "done"},
+            {"output": "a", "input_tokens": -1},
+            {"model": "m", "tags": "not-a-list"},
+        ):
+            with pytest.raises((TypeError, ValueError)):
+                tracer.update_span(fields)
+    assert dict(ragtel_spans.by_name("step").attributes) == {}

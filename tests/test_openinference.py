@@ -114,3 +114,53 @@ def test_tool_and_embedding(ragtel_spans: SpanRecorder) -> None:
     assert embedding["embedding.model_name"] == "small"
     assert embedding["embedding.embeddings.0.embedding.text"] == "hello"
     assert "embedding.embeddings.0.embedding.vector" not in embedding  # vectors stay opt-in
+
+
+def test_llm_call_mirror_is_masked_redacted_and_capped(ragtel_spans: SpanRecorder) -> None:
+    def mask(value: object) -> object:
+        # The hook sees each recorded value whole: a string, or the message list.
+        return json.loads(json.dumps(value).replace("card 4111", "card ****"))
+
+    tracer = ragtel_spans.tracer("oi-masked", openinference=True, mask=mask)
+    messages = [{"role": "user", "content": f"refund card 4111 #{i}"} for i in range(3)]
+    with tracer.start_as_current_span("step"):
+        tracer.log_llm_call(
+            model="m",
+            messages=messages,
+            output="ok",
+            params={"temperature": 0.2, "api_key": "sk-live-1"},
+        )
+    span = dict(ragtel_spans.by_name("step").attributes)
+    assert json.loads(span["llm.invocation_parameters"]) == {
+        "temperature": 0.2,
+        "api_key": "[REDACTED]",
+    }
+    contents = [span[f"llm.input_messages.{i}.message.content"] for i in range(3)]
+    assert contents == [f"refund card **** #{i}" for i in range(3)]
+    assert "4111" not in json.dumps(span)
+    assert span["input.mime_type"] == "application/json"
+
+
+def test_mime_types_follow_what_was_recorded(ragtel_spans: SpanRecorder) -> None:
+    rewrite = span_of(ragtel_spans, lambda t: t.log_query_rewrite_event("q", ["a", "b"]))
+    assert rewrite["input.mime_type"] == "text/plain"
+    assert rewrite["output.mime_type"] == "application/json"
+    assert json.loads(rewrite["output.value"]) == ["a", "b"]
+    ragtel_spans.clear()
+    event = span_of(
+        ragtel_spans, lambda t: t.log_span_event(input={"q": 1}, output="done", event_kind="custom")
+    )
+    assert event["input.mime_type"] == "application/json"
+    assert event["output.mime_type"] == "text/plain"
+    ragtel_spans.clear()
+    tool = span_of(ragtel_spans, lambda t: t.log_tool_call_event("calc", {"x": 1}, 2))
+    assert (tool["input.mime_type"], tool["output.mime_type"]) == ("application/json",) * 2
+
+
+def test_unscored_rerank_inputs_carry_no_score(ragtel_spans: SpanRecorder) -> None:
+    before = [{"id": "a", "content": "x"}, {"id": "b", "content": "y", "score": "high"}]
+    after = [RetrievedChunk("b", "y", retrieval_score=0.8)]
+    span = span_of(ragtel_spans, lambda t: t.log_rerank_event(before, after))
+    assert span["reranker.input_documents.1.document.id"] == "b"
+    assert not any(k.startswith("reranker.input_documents.") and k.endswith("score") for k in span)
+    assert span["reranker.output_documents.0.document.score"] == 0.8

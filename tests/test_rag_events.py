@@ -307,3 +307,9 @@ def test_huge_payloads_are_capped_and_marked(ragtel_spans: SpanRecorder) -> None
     _, _, event = recorded(ragtel_spans, lambda t: t.log_retrieval_event("q", chunks))
     for content in event["ragtel.chunk.contents"]:
         assert len(content) == 16_384 and content.endswith("chars]")
+
+
+def test_embedding_vectors_must_hold_numbers(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("vectors", record_embeddings=True)
+    with tracer.start_as_current_span("step"), pytest.raises(TypeError, match="embeddings"):
+        tracer.log_embedding_event([["a", "b"]])

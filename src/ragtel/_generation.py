@@ -167,7 +167,7 @@ class GenerationAPI:
 
     def log_image_output(
         self,
-        context: ContextLike,
+        context: ContextLike | None,
         *,
         image_url: str | None = None,
         image_url_type: str | None = None,
@@ -178,9 +178,13 @@ class GenerationAPI:
 
         ``context`` is what :meth:`log_image_generation` returned (or any
         traceparent of the generation's span), from this process or another.
+        ``None``, which :meth:`log_image_generation` returns when its trace was
+        sampled out, records nothing: the trace stays out.
         """
         from ragtel._carrier import emit_carrier_span, target_span_context
 
+        if context is None:
+            return
         target = target_span_context(context)
         if image_url is None and image_data is None:
             raise ValueError("log_image_output needs image_url or image_data")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
@@ -106,6 +106,8 @@ def llm_call_attributes(
                 raise TypeError(f"{argument} must be a str; got {value!r}")
             attributes[key] = value
     if params is not None:
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params must be a mapping; got {type(params).__name__}")
         _, gen_ai = _params.generation_params(params, None)
         attributes.update({k: v for k, v in gen_ai.items() if k != GEN_AI_REQUEST_MODEL})
     if finish_reason is not None:
@@ -123,9 +125,10 @@ def llm_call_attributes(
             attributes[key] = number
     chunks: list[str] | None = None
     if stream_chunks is not None:
-        if isinstance(stream_chunks, str) or not all(isinstance(c, str) for c in stream_chunks):
+        # Listed first: an iterator would be used up by the check.
+        chunks = [] if isinstance(stream_chunks, str) else list(stream_chunks)
+        if isinstance(stream_chunks, str) or not all(isinstance(c, str) for c in chunks):
             raise TypeError("stream_chunks must be a list of str")
-        chunks = list(stream_chunks)
         attributes[attrs.RAGTEL_LLM_STREAM_CHUNK_COUNT] = len(chunks)
     if capture.capture_content:
         request = messages if messages is not None else prompt
@@ -146,9 +149,11 @@ def llm_call_attributes(
             _openinference.llm(
                 model=model,
                 provider=provider,
-                invocation_parameters=params,
-                messages=messages if capture.capture_content else None,
+                # The same cleaning as everything recorded: mask, redaction, caps.
+                invocation_parameters=_content(params, capture) if params else None,
+                messages=_messages(messages, capture) if capture.capture_content else None,
                 input_text=attributes.get(attrs.RAGTEL_INPUT),  # type: ignore[arg-type]
+                input_is_json=messages is not None or not isinstance(prompt, str),
                 output_text=attributes.get(attrs.RAGTEL_OUTPUT),  # type: ignore[arg-type]
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
@@ -207,6 +212,23 @@ def _capped_base64(head: bytes, total: int, max_length: int) -> str:
     marker = f"…[truncated, {total} bytes in all]"
     kept = max(max_length - len(marker), 0) // 4 * 4  # whole base64 quanta only
     return (text[:kept] + marker)[:max_length]
+
+
+def _messages(messages: Any, capture: CaptureConfig) -> list[tuple[str | None, str | None]]:
+    """(role, cleaned content) of chat messages, capped at the item limit."""
+    if not isinstance(messages, Sequence) or isinstance(messages, str):
+        return []
+    cleaned = []
+    for message in list(messages)[: capture.limits.max_items]:
+        if isinstance(message, Mapping):
+            role, content = message.get("role"), message.get("content")
+            cleaned.append(
+                (
+                    role if isinstance(role, str) else None,
+                    _content(content, capture) if content is not None else None,
+                )
+            )
+    return cleaned
 
 
 def content_text(value: Any, capture: CaptureConfig) -> str:

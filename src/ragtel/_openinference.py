@@ -9,7 +9,6 @@ are why providers ragtel creates allow 1,024 attributes per span.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -38,16 +37,21 @@ def span_kind(kind: RAGEventType) -> Attributes:
     return {oi.OPENINFERENCE_SPAN_KIND: SPAN_KINDS.get(kind, "CHAIN")}
 
 
-def io(*, input: str | None = None, output: str | None = None, json_io: bool = False) -> Attributes:
-    """``input.value`` / ``output.value`` with their mime types."""
-    mime = _JSON if json_io else _TEXT
+def io(
+    *,
+    input: str | None = None,
+    output: str | None = None,
+    input_json: bool = False,
+    output_json: bool = False,
+) -> Attributes:
+    """``input.value`` / ``output.value``, each with its own mime type."""
     attributes: Attributes = {}
     if input is not None:
         attributes[oi.INPUT_VALUE] = input
-        attributes[oi.INPUT_MIME_TYPE] = mime
+        attributes[oi.INPUT_MIME_TYPE] = _JSON if input_json else _TEXT
     if output is not None:
         attributes[oi.OUTPUT_VALUE] = output
-        attributes[oi.OUTPUT_MIME_TYPE] = mime
+        attributes[oi.OUTPUT_MIME_TYPE] = _JSON if output_json else _TEXT
     return attributes
 
 
@@ -64,8 +68,10 @@ def documents(
         attributes[id_key.format(i=index)] = chunk_id
         if contents is not None:
             attributes[content_key.format(i=index)] = contents[index]
-        if index < len(scores) and scores[index] is not None:
-            attributes[score_key.format(i=index)] = float(scores[index])
+        score = scores[index] if index < len(scores) else None
+        # Unscored input documents (a rerank's "before" list) carry no score.
+        if isinstance(score, (int, float)) and not isinstance(score, bool):
+            attributes[score_key.format(i=index)] = float(score)
     return attributes
 
 
@@ -111,7 +117,7 @@ def embeddings(
 def tool(name: str, arguments: str | None, result: str | None) -> Attributes:
     attributes: Attributes = {
         oi.TOOL_NAME: name,
-        **io(input=arguments, output=result, json_io=True),
+        **io(input=arguments, output=result, input_json=True, output_json=True),
     }
     if arguments is not None:
         attributes[oi.TOOL_PARAMETERS] = arguments
@@ -122,36 +128,33 @@ def llm(
     *,
     model: str,
     provider: str | None,
-    invocation_parameters: Mapping[str, Any] | None,
-    messages: Any,
+    invocation_parameters: str | None,
+    messages: Sequence[tuple[str | None, str | None]] | None,
     input_text: str | None,
+    input_is_json: bool,
     output_text: str | None,
     input_tokens: int | None,
     output_tokens: int | None,
 ) -> Attributes:
+    """LLM attributes; every text given here was already masked, redacted and capped."""
     attributes: Attributes = {oi.OPENINFERENCE_SPAN_KIND: "LLM", oi.LLM_MODEL_NAME: model}
     if provider is not None:
         attributes[oi.LLM_PROVIDER] = provider
-    if invocation_parameters:
-        attributes[oi.LLM_INVOCATION_PARAMETERS] = json.dumps(
-            dict(invocation_parameters), default=str, ensure_ascii=False
-        )
+    if invocation_parameters is not None:
+        attributes[oi.LLM_INVOCATION_PARAMETERS] = invocation_parameters
     if input_tokens is not None:
         attributes[oi.LLM_TOKEN_COUNT_PROMPT] = input_tokens
     if output_tokens is not None:
         attributes[oi.LLM_TOKEN_COUNT_COMPLETION] = output_tokens
     if input_tokens is not None and output_tokens is not None:
         attributes[oi.LLM_TOKEN_COUNT_TOTAL] = input_tokens + output_tokens
-    if isinstance(messages, Sequence) and not isinstance(messages, str):
-        for index, message in enumerate(messages):
-            if isinstance(message, Mapping):
-                role, content = message.get("role"), message.get("content")
-                if isinstance(role, str):
-                    attributes[oi.LLM_INPUT_MESSAGES_MESSAGE_ROLE.format(i=index)] = role
-                if isinstance(content, str):
-                    attributes[oi.LLM_INPUT_MESSAGES_MESSAGE_CONTENT.format(i=index)] = content
+    for index, (role, content) in enumerate(messages or ()):
+        if role is not None:
+            attributes[oi.LLM_INPUT_MESSAGES_MESSAGE_ROLE.format(i=index)] = role
+        if content is not None:
+            attributes[oi.LLM_INPUT_MESSAGES_MESSAGE_CONTENT.format(i=index)] = content
     if output_text is not None:
         attributes[oi.LLM_OUTPUT_MESSAGES_MESSAGE_ROLE.format(i=0)] = "assistant"
         attributes[oi.LLM_OUTPUT_MESSAGES_MESSAGE_CONTENT.format(i=0)] = output_text
-    attributes.update(io(input=input_text, output=output_text, json_io=False))
+    attributes.update(io(input=input_text, output=output_text, input_json=input_is_json))
     return attributes

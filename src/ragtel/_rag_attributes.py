@@ -178,7 +178,11 @@ def span_event_record(
         span_attributes.update(oi.span_kind(kind))
         span_attributes.update(
             oi.io(
-                input=attributes.get(attrs.RAGTEL_INPUT), output=attributes.get(attrs.RAGTEL_OUTPUT)
+                input=attributes.get(attrs.RAGTEL_INPUT),
+                output=attributes.get(attrs.RAGTEL_OUTPUT),
+                # Values that are not text were recorded as JSON.
+                input_json=not isinstance(input, str),
+                output_json=not isinstance(output, str),
             )
         )
     return EventRecord(kind, events.RAGTEL_SPAN_EVENT, attributes, span_attributes)
@@ -262,10 +266,13 @@ def embedding_record(
     rounded: list[list[float]] = []
     if record_vectors:
         limit = capture.limits.max_items
-        rounded = [
-            [round(float(value), EMBEDDING_DECIMALS) for value in list(vector)[:limit]]
-            for vector in list(embeddings)[:limit]
-        ]
+        try:
+            rounded = [
+                [round(float(value), EMBEDDING_DECIMALS) for value in list(vector)[:limit]]
+                for vector in list(embeddings)[:limit]
+            ]
+        except (TypeError, ValueError):
+            raise TypeError("embeddings must be a list of vectors of numbers") from None
         attributes[attrs.RAGTEL_EMBEDDING_VECTORS] = encode_json(rounded, capture.limits)
     if capture.capture_content and data is not None:
         texts = data if isinstance(data, (list, tuple)) else [data]
@@ -308,6 +315,7 @@ def query_rewrite_record(
             oi.io(
                 input=attributes.get(attrs.RAGTEL_QUERY),
                 output=encode_json(rewritten_text, capture.limits) if rewritten_text else None,
+                output_json=True,
             )
         )
     return EventRecord(kind, events.RAGTEL_QUERY_REWRITE_EVENT, attributes, span_attributes)

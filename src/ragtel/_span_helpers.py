@@ -7,6 +7,7 @@ on a span that does not record.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -104,7 +105,24 @@ class SpanHelpersAPI:
         """
         if not isinstance(fields, Mapping):
             raise TypeError(f"fields must be a mapping; got {type(fields).__name__}")
+        from ragtel._generation_attributes import token_usage_attributes
+
         ignored = sorted(str(key) for key in fields if key not in _UPDATE_KEYS)
+        # Everything is checked before anything is written: a bad field leaves
+        # the span as it was.
+        status = fields.get("status")
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
+        tags = fields.get("tags")
+        if tags is not None and (
+            isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags)
+        ):
+            raise TypeError(f"tags must be a sequence of str; got {tags!r}")
+        usage = token_usage_attributes(
+            fields.get("input_tokens"),
+            fields.get("output_tokens"),
+            fields.get("cached_input_tokens"),
+        )
         target = _recording(span)
         if target is None:
             return ignored
@@ -112,8 +130,8 @@ class SpanHelpersAPI:
             self.record_input(fields["input"], span=target)
         if "output" in fields:
             self.record_output(fields["output"], span=target)
-        if "tags" in fields:
-            self.add_tags(fields["tags"], span=target)
+        if tags is not None:
+            self.add_tags(tags, span=target)
         if "metadata" in fields:
             labels = context_attributes(
                 session_id=None,
@@ -125,15 +143,7 @@ class SpanHelpersAPI:
             target.set_attributes(labels)
         if "model" in fields:
             target.set_attribute(GEN_AI_REQUEST_MODEL, str(fields["model"]))
-        self.set_token_usage(
-            fields.get("input_tokens"),
-            fields.get("output_tokens"),
-            fields.get("cached_input_tokens"),
-            span=target,
-        )
-        status = fields.get("status")
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
+        target.set_attributes(usage)
         if status == "failed" or "error" in fields:
             self.mark_failed(str(fields.get("error", "failed")), span=target)
         if ignored:
@@ -170,9 +180,11 @@ class SpanHelpersAPI:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
         if latency is not None and (
-            isinstance(latency, bool) or not isinstance(latency, (int, float)) or not latency >= 0
+            isinstance(latency, bool)
+            or not isinstance(latency, (int, float))
+            or not 0 <= latency < math.inf
         ):
-            raise ValueError(f"latency must be a number of seconds >= 0; got {latency!r}")
+            raise ValueError(f"latency must be a finite number of seconds >= 0; got {latency!r}")
         end = time.time_ns()
         start = end - int((latency or 0) * 1e9)
         given: dict[str, AttributeValue] = {
