@@ -56,22 +56,22 @@ def io(
 
 
 def documents(
-    keys: tuple[str, str, str],
-    ids: Sequence[str],
-    contents: Sequence[str] | None,
-    scores: Sequence[Any],
+    keys: tuple[str, str, str], chunks: Sequence[Any], contents: Sequence[str] | None
 ) -> Attributes:
-    """Flattened documents: ``<prefix>.{i}.document.id`` / ``.content`` / ``.score``."""
+    """Flattened documents: ``<prefix>.{i}.document.id`` / ``.content`` / ``.score``.
+
+    ``chunks`` are checked chunks (``.id``, ``.score``); ``contents`` their
+    recorded texts, in the same order, or None when content is not captured.
+    """
     id_key, content_key, score_key = keys
     attributes: Attributes = {}
-    for index, chunk_id in enumerate(ids):
-        attributes[id_key.format(i=index)] = chunk_id
+    for index, chunk in enumerate(chunks):
+        attributes[id_key.format(i=index)] = chunk.id
         if contents is not None:
             attributes[content_key.format(i=index)] = contents[index]
-        score = scores[index] if index < len(scores) else None
         # Unscored input documents (a rerank's "before" list) carry no score.
-        if isinstance(score, (int, float)) and not isinstance(score, bool):
-            attributes[score_key.format(i=index)] = float(score)
+        if isinstance(chunk.score, float):
+            attributes[score_key.format(i=index)] = chunk.score
     return attributes
 
 

@@ -343,10 +343,7 @@ def retrieval_record(
         span_attributes.update(oi.io(input=attributes.get(attrs.RAGTEL_QUERY)))
         span_attributes.update(
             oi.documents(
-                oi.RETRIEVAL_DOCUMENTS,
-                [chunk.id for chunk in chunks],
-                attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
-                [chunk.score for chunk in chunks],
+                oi.RETRIEVAL_DOCUMENTS, chunks, attributes.get(attrs.RAGTEL_CHUNK_CONTENTS)
             )
         )
     return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, span_attributes)
@@ -393,21 +390,9 @@ def rerank_record(
         contents_before = _contents(before, capture) if capture.capture_content else None
         span_attributes.update(oi.span_kind(kind))
         span_attributes.update(oi.reranker(metadata, len(after)))
+        span_attributes.update(oi.documents(oi.RERANKER_INPUT, before, contents_before))
         span_attributes.update(
-            oi.documents(
-                oi.RERANKER_INPUT,
-                [chunk.id for chunk in before],
-                contents_before,
-                [chunk.score for chunk in before],
-            )
-        )
-        span_attributes.update(
-            oi.documents(
-                oi.RERANKER_OUTPUT,
-                [chunk.id for chunk in after],
-                attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
-                [chunk.score for chunk in after],
-            )
+            oi.documents(oi.RERANKER_OUTPUT, after, attributes.get(attrs.RAGTEL_CHUNK_CONTENTS))
         )
     return EventRecord(kind, events.RAGTEL_RERANK_EVENT, attributes, span_attributes)
 
