@@ -260,6 +260,7 @@ def test_update_span_with_a_bad_field_changes_nothing(ragtel_spans: SpanRecorder
             {"input": "q", "status": "done"},
             {"output": "a", "input_tokens": -1},
             {"model": "m", "tags": "not-a-list"},
+            {"model": "m", "tags": 5},
         ):
             with pytest.raises((TypeError, ValueError)):
                 tracer.update_span(fields)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import trace
@@ -74,8 +74,7 @@ class SpanHelpersAPI:
 
     def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
         """Add ``tags`` to the span's ``ragtel.tags``."""
-        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
-            raise TypeError(f"tags must be a sequence of str; got {tags!r}")
+        _check_tags(tags)
         target = _recording(span)
         if target is None:
             return
@@ -114,10 +113,8 @@ class SpanHelpersAPI:
         if status is not None and status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
         tags = fields.get("tags")
-        if tags is not None and (
-            isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags)
-        ):
-            raise TypeError(f"tags must be a sequence of str; got {tags!r}")
+        if tags is not None:
+            _check_tags(tags)
         usage = token_usage_attributes(
             fields.get("input_tokens"),
             fields.get("output_tokens"),
@@ -223,3 +220,12 @@ _UPDATE_KEYS: Final = frozenset(
 def _recording(span: Span | None) -> Span | None:
     target = trace.get_current_span() if span is None else span
     return target if target.is_recording() else None
+
+
+def _check_tags(tags: Any) -> None:
+    if (
+        isinstance(tags, (str, bytes))
+        or not isinstance(tags, Iterable)
+        or not all(isinstance(tag, str) for tag in tags)
+    ):
+        raise TypeError(f"tags must be a sequence of str; got {tags!r}")
