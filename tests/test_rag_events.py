@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -313,3 +314,23 @@ def test_embedding_vectors_must_hold_numbers(ragtel_spans: SpanRecorder) -> None
     tracer = ragtel_spans.tracer("vectors", record_embeddings=True)
     with tracer.start_as_current_span("step"), pytest.raises(TypeError, match="embeddings"):
         tracer.log_embedding_event([["a", "b"]])
+
+
+def test_any_dataclass_with_chunk_fields_is_read(ragtel_spans: SpanRecorder) -> None:
+    @dataclasses.dataclass
+    class MyChunk:
+        id: str
+        content: str
+        embedding: object = None
+        retrieval_score: float = dataclasses.field(init=False)
+
+    tracer = ragtel_spans.tracer()
+    scored = MyChunk("c1", "one")
+    scored.retrieval_score = 0.5
+    unscored = MyChunk("c2", "two")  # declares retrieval_score but has none
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event("q", [scored])
+        with pytest.raises(TypeError, match="retrieval_score must be a number; got None"):
+            tracer.log_retrieval_event("q", [unscored])
+    attributes = ragtel_spans.by_name("step").events[0].attributes
+    assert attributes["ragtel.chunk.ids"] == ("c1",) and attributes["ragtel.chunk.scores"] == (0.5,)

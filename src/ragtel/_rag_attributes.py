@@ -15,13 +15,15 @@ Scores: NaN and infinities are accepted and recorded as they are in
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
 from ragtel._encoding import apply_mask, clean_text, encode_json, encode_known_plain
+from ragtel._redaction import may_hold_url_credentials
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv import events
@@ -68,21 +70,44 @@ def as_event_kind(kind: Any) -> RAGEventType:
         raise ValueError(f"event_kind must be one of {allowed}; got {kind!r}") from None
 
 
+_CHUNK_FIELDS: Final = ("id", "content", "embedding", "retrieval_score")
+_READERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+_MAX_READERS: Final = 256  # chunk classes in one app; past it, readers are not kept
+
+
+def _reader(kind: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """How to read the chunk fields of a dataclass type; None if it is not one."""
+    fields = getattr(kind, "__dataclass_fields__", None)
+    if not isinstance(fields, Mapping):
+        return None
+    reader = attrgetter(*_CHUNK_FIELDS) if all(f in fields for f in _CHUNK_FIELDS) else _read_any
+    if len(_READERS) < _MAX_READERS:
+        _READERS[kind] = reader
+    return reader
+
+
+def _read_any(item: Any) -> tuple[Any, ...]:
+    return tuple(getattr(item, name, None) for name in _CHUNK_FIELDS)
+
+
 def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
     """A Chunk, RetrievedChunk or dict of the same shape, checked."""
-    # Fields are read directly, not through dataclasses.fields(): this runs once
-    # per chunk of every event.
-    if type(item) is dict or isinstance(item, Mapping):
+    # This runs once per chunk of every event: dataclasses are read by a reader
+    # made once per type, and tested before Mapping (an ABC miss is slow).
+    reader = _READERS.get(type(item)) or _reader(type(item))
+    if reader is not None:
+        try:
+            chunk_id, content, embedding, score = reader(item)
+        except AttributeError:  # a declared field this instance lacks
+            chunk_id, content, embedding, score = _read_any(item)
+    elif type(item) is dict or isinstance(item, Mapping):
         chunk_id, content = item.get("id"), item.get("content")
         embedding, score = item.get("embedding"), item.get("retrieval_score", item.get("score"))
-    elif hasattr(type(item), "__dataclass_fields__"):
-        chunk_id, content = getattr(item, "id", None), getattr(item, "content", None)
-        embedding, score = getattr(item, "embedding", None), getattr(item, "retrieval_score", None)
     else:
         raise TypeError(f"{argument} must hold Chunk objects or dicts; got {type(item).__name__}")
     if chunk_id is None or isinstance(chunk_id, bool):
         raise ValueError(f"{argument}: every chunk needs an id; got {item!r}")
-    if scored:
+    if scored and type(score) is not float:
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise TypeError(
                 f"{argument}: retrieval_score must be a number; "
@@ -95,7 +120,9 @@ def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
 
 
 def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
-    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence):
+    if type(items) is not list and (
+        isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence)
+    ):
         raise TypeError(f"{argument} must be a list of chunks; got {type(items).__name__}")
     return [chunk_data(item, argument, scored=scored) for item in items]
 
@@ -119,7 +146,7 @@ def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
             and type(content) is str
             and len(content) <= limit
             and content.isascii()
-            and "://" not in content
+            and not may_hold_url_credentials(content)
         ):
             texts.append(content)  # nothing to mask, clean or cut: the common case
         else:
@@ -356,7 +383,11 @@ def _documents_json(chunks: Sequence[ChunkData], capture: CaptureConfig) -> str:
         # Plain data by construction (str ids, float scores); None means a NaN
         # or infinite score, which the general encoder marks.
         text = encode_known_plain(documents)
-        if text is not None and len(text) <= capture.limits.max_length and "://" not in text:
+        if (
+            text is not None
+            and len(text) <= capture.limits.max_length
+            and not may_hold_url_credentials(text)
+        ):
             return text
     return encode_json(documents, capture.limits)
 
