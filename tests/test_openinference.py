@@ -157,6 +157,38 @@ def test_mime_types_follow_what_was_recorded(ragtel_spans: SpanRecorder) -> None
     assert (tool["input.mime_type"], tool["output.mime_type"]) == ("application/json",) * 2
 
 
+def test_document_metadata_is_the_chunk_extras_masked_and_redacted(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    chunks = [
+        RetrievedChunk("c1", "a", retrieval_score=0.9, extras={"page": 3, "api_key": "sk-1"}),
+        RetrievedChunk("c2", "b", retrieval_score=0.8),
+    ]
+    span = span_of(ragtel_spans, lambda t: t.log_retrieval_event("q", chunks))
+    assert json.loads(span["retrieval.documents.0.document.metadata"]) == {
+        "page": 3,
+        "api_key": "[REDACTED]",
+    }
+    assert "retrieval.documents.1.document.metadata" not in span
+    ragtel_spans.clear()
+    before = [{"id": "d", "content": "x", "extras": {"source": "faq.md"}}]
+    after = [{"id": "d", "content": "x", "extras": {"source": "faq.md"}, "score": 0.7}]
+    span = span_of(ragtel_spans, lambda t: t.log_rerank_event(before, after))
+    for side in ("input", "output"):
+        metadata = span[f"reranker.{side}_documents.0.document.metadata"]
+        assert json.loads(metadata) == {"source": "faq.md"}
+
+
+def test_document_metadata_follows_capture_content(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("oi-no-content", openinference=True, capture_content=False)
+    chunk = RetrievedChunk("c1", "a", retrieval_score=0.9, extras={"page": 3})
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event("q", [chunk])
+    span = dict(ragtel_spans.by_name("step").attributes)
+    assert span["retrieval.documents.0.document.id"] == "c1"
+    assert not any(k.endswith(("document.metadata", "document.content")) for k in span)
+
+
 def test_unscored_rerank_inputs_carry_no_score(ragtel_spans: SpanRecorder) -> None:
     before = [{"id": "a", "content": "x"}, {"id": "b", "content": "y", "score": "high"}]
     after = [RetrievedChunk("b", "y", retrieval_score=0.8)]

@@ -56,14 +56,18 @@ def io(
 
 
 def documents(
-    keys: tuple[str, str, str], chunks: Sequence[Any], contents: Sequence[str] | None
+    keys: tuple[str, str, str, str],
+    chunks: Sequence[Any],
+    contents: Sequence[str] | None,
+    metadata: Sequence[str | None] | None,
 ) -> Attributes:
-    """Flattened documents: ``<prefix>.{i}.document.id`` / ``.content`` / ``.score``.
+    """Flattened documents: ``<prefix>.{i}.document.id`` / content / score / metadata.
 
-    ``chunks`` are checked chunks (``.id``, ``.score``); ``contents`` their
-    recorded texts, in the same order, or None when content is not captured.
+    ``chunks`` are checked chunks (``.id``, ``.score``); ``contents`` and
+    ``metadata`` their recorded texts in the same order, or None when content
+    is not captured.
     """
-    id_key, content_key, score_key = keys
+    id_key, content_key, score_key, metadata_key = keys
     attributes: Attributes = {}
     for index, chunk in enumerate(chunks):
         attributes[id_key.format(i=index)] = chunk.id
@@ -72,6 +76,8 @@ def documents(
         # Unscored input documents (a rerank's "before" list) carry no score.
         if isinstance(chunk.score, float):
             attributes[score_key.format(i=index)] = chunk.score
+        if metadata is not None and metadata[index] is not None:
+            attributes[metadata_key.format(i=index)] = metadata[index]
     return attributes
 
 
@@ -79,16 +85,19 @@ RETRIEVAL_DOCUMENTS: Final = (
     oi.RETRIEVAL_DOCUMENTS_DOCUMENT_ID,
     oi.RETRIEVAL_DOCUMENTS_DOCUMENT_CONTENT,
     oi.RETRIEVAL_DOCUMENTS_DOCUMENT_SCORE,
+    oi.RETRIEVAL_DOCUMENTS_DOCUMENT_METADATA,
 )
 RERANKER_INPUT: Final = (
     oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_ID,
     oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_CONTENT,
     oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_SCORE,
+    oi.RERANKER_INPUT_DOCUMENTS_DOCUMENT_METADATA,
 )
 RERANKER_OUTPUT: Final = (
     oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_ID,
     oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_CONTENT,
     oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_SCORE,
+    oi.RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_METADATA,
 )
 
 

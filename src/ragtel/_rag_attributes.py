@@ -57,6 +57,7 @@ class ChunkData(NamedTuple):
     content: Any
     embedding: Any
     score: float | None
+    extras: Any
 
 
 _new_chunk: Final = tuple.__new__
@@ -70,7 +71,7 @@ def as_event_kind(kind: Any) -> RAGEventType:
         raise ValueError(f"event_kind must be one of {allowed}; got {kind!r}") from None
 
 
-_CHUNK_FIELDS: Final = ("id", "content", "embedding", "retrieval_score")
+_CHUNK_FIELDS: Final = ("id", "content", "embedding", "retrieval_score", "extras")
 _READERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 _MAX_READERS: Final = 256  # chunk classes in one app; past it, readers are not kept
 
@@ -97,12 +98,13 @@ def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
     reader = _READERS.get(type(item)) or _reader(type(item))
     if reader is not None:
         try:
-            chunk_id, content, embedding, score = reader(item)
+            chunk_id, content, embedding, score, extras = reader(item)
         except AttributeError:  # a declared field this instance lacks
-            chunk_id, content, embedding, score = _read_any(item)
+            chunk_id, content, embedding, score, extras = _read_any(item)
     elif type(item) is dict or isinstance(item, Mapping):
         chunk_id, content = item.get("id"), item.get("content")
         embedding, score = item.get("embedding"), item.get("retrieval_score", item.get("score"))
+        extras = item.get("extras")
     else:
         raise TypeError(f"{argument} must hold Chunk objects or dicts; got {type(item).__name__}")
     if chunk_id is None or isinstance(chunk_id, bool):
@@ -116,7 +118,7 @@ def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
         score = float(score)
     # tuple.__new__ skips NamedTuple's Python-level constructor: once per chunk.
     text_id = chunk_id if type(chunk_id) is str else str(chunk_id)
-    return _new_chunk(ChunkData, (text_id, content, embedding, score))
+    return _new_chunk(ChunkData, (text_id, content, embedding, score, extras))
 
 
 def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
@@ -370,10 +372,25 @@ def retrieval_record(
         span_attributes.update(oi.io(input=attributes.get(attrs.RAGTEL_QUERY)))
         span_attributes.update(
             oi.documents(
-                oi.RETRIEVAL_DOCUMENTS, chunks, attributes.get(attrs.RAGTEL_CHUNK_CONTENTS)
+                oi.RETRIEVAL_DOCUMENTS,
+                chunks,
+                attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
+                _extras(chunks, capture),
             )
         )
     return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, span_attributes)
+
+
+def _extras(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str | None] | None:
+    """Each chunk's extras as JSON text (masked, redacted, capped), None where it has none."""
+    if not capture.capture_content:
+        return None
+    return [
+        None
+        if chunk.extras is None
+        else encode_json(apply_mask(chunk.extras, capture.mask), capture.limits)
+        for chunk in chunks
+    ]
 
 
 def _documents_json(chunks: Sequence[ChunkData], capture: CaptureConfig) -> str:
@@ -421,9 +438,16 @@ def rerank_record(
         contents_before = _contents(before, capture) if capture.capture_content else None
         span_attributes.update(oi.span_kind(kind))
         span_attributes.update(oi.reranker(metadata, len(after)))
-        span_attributes.update(oi.documents(oi.RERANKER_INPUT, before, contents_before))
         span_attributes.update(
-            oi.documents(oi.RERANKER_OUTPUT, after, attributes.get(attrs.RAGTEL_CHUNK_CONTENTS))
+            oi.documents(oi.RERANKER_INPUT, before, contents_before, _extras(before, capture))
+        )
+        span_attributes.update(
+            oi.documents(
+                oi.RERANKER_OUTPUT,
+                after,
+                attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
+                _extras(after, capture),
+            )
         )
     return EventRecord(kind, events.RAGTEL_RERANK_EVENT, attributes, span_attributes)
 

@@ -46,6 +46,8 @@ RERANKER_INPUT_DOCUMENTS_DOCUMENT_CONTENT: Final = "reranker.input_documents.{i}
 
 RERANKER_INPUT_DOCUMENTS_DOCUMENT_ID: Final = "reranker.input_documents.{i}.document.id"
 
+RERANKER_INPUT_DOCUMENTS_DOCUMENT_METADATA: Final = "reranker.input_documents.{i}.document.metadata"
+
 RERANKER_INPUT_DOCUMENTS_DOCUMENT_SCORE: Final = "reranker.input_documents.{i}.document.score"
 
 RERANKER_MODEL_NAME: Final = "reranker.model_name"
@@ -53,6 +55,8 @@ RERANKER_MODEL_NAME: Final = "reranker.model_name"
 RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_CONTENT: Final = "reranker.output_documents.{i}.document.content"
 
 RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_ID: Final = "reranker.output_documents.{i}.document.id"
+
+RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_METADATA: Final = "reranker.output_documents.{i}.document.metadata"
 
 RERANKER_OUTPUT_DOCUMENTS_DOCUMENT_SCORE: Final = "reranker.output_documents.{i}.document.score"
 
