@@ -334,3 +334,30 @@ def test_any_dataclass_with_chunk_fields_is_read(ragtel_spans: SpanRecorder) -> 
             tracer.log_retrieval_event("q", [unscored])
     attributes = ragtel_spans.by_name("step").events[0].attributes
     assert attributes["ragtel.chunk.ids"] == ("c1",) and attributes["ragtel.chunk.scores"] == (0.5,)
+
+
+def test_chunk_extras_are_kept_in_chunk_order(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    chunks = [
+        RetrievedChunk("c1", "a", retrieval_score=0.9, extras={"page": 3, "password": "p"}),
+        RetrievedChunk("c2", "b", retrieval_score=0.8),
+    ]
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event("q", chunks)
+        tracer.log_chunking_event({"id": "d"}, [{"id": "x", "content": "t", "extras": [1, 2]}])
+        tracer.log_retrieval_event("q", [RetrievedChunk("c3", "c", retrieval_score=0.1)])
+    retrieval, chunking, plain = (e.attributes for e in ragtel_spans.by_name("step").events)
+    extras = retrieval["ragtel.chunk.extras"]
+    assert [json.loads(text) for text in extras] == [{"page": 3, "password": "[REDACTED]"}, None]
+    assert chunking["ragtel.chunk.extras"] == ("[1, 2]",)
+    assert "ragtel.chunk.extras" not in plain  # no chunk had extras
+
+
+def test_chunk_extras_follow_capture_content(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("no-content", capture_content=False)
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event(
+            "q", [RetrievedChunk("c1", extras={"page": 3}, retrieval_score=1)]
+        )
+    (event,) = ragtel_spans.by_name("step").events
+    assert "ragtel.chunk.extras" not in event.attributes

@@ -59,13 +59,13 @@ def documents(
     keys: tuple[str, str, str, str],
     chunks: Sequence[Any],
     contents: Sequence[str] | None,
-    metadata: Sequence[str | None] | None,
+    metadata: Any,
 ) -> Attributes:
     """Flattened documents: ``<prefix>.{i}.document.id`` / content / score / metadata.
 
     ``chunks`` are checked chunks (``.id``, ``.score``); ``contents`` and
-    ``metadata`` their recorded texts in the same order, or None when content
-    is not captured.
+    ``metadata`` their recorded texts in the same order (``"null"`` metadata
+    for a chunk without extras), or None when not recorded.
     """
     id_key, content_key, score_key, metadata_key = keys
     attributes: Attributes = {}
@@ -76,7 +76,7 @@ def documents(
         # Unscored input documents (a rerank's "before" list) carry no score.
         if isinstance(chunk.score, float):
             attributes[score_key.format(i=index)] = chunk.score
-        if metadata is not None and metadata[index] is not None:
+        if metadata is not None and metadata[index] != "null":
             attributes[metadata_key.format(i=index)] = metadata[index]
     return attributes
 

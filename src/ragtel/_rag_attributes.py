@@ -248,8 +248,7 @@ def chunking_record(
         attributes[attrs.RAGTEL_DOCUMENT_ID] = document[0]
         if document[1] is not None:
             attributes[attrs.RAGTEL_DOCUMENT_NAME] = str(document[1])
-    if capture.capture_content:
-        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _contents(chunks, capture)
+    _chunk_texts(attributes, chunks, capture)
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.CHUNKING
     span_attributes = _span(kind)
@@ -375,22 +374,40 @@ def retrieval_record(
                 oi.RETRIEVAL_DOCUMENTS,
                 chunks,
                 attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
-                _extras(chunks, capture),
+                attributes.get(attrs.RAGTEL_CHUNK_EXTRAS),
             )
         )
     return EventRecord(kind, events.RAGTEL_RETRIEVAL_EVENT, attributes, span_attributes)
 
 
-def _extras(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str | None] | None:
-    """Each chunk's extras as JSON text (masked, redacted, capped), None where it has none."""
-    if not capture.capture_content:
+_NO_EXTRAS: Final = "null"
+
+
+def _extras(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str] | None:
+    """Each chunk's extras as JSON text (masked, redacted, capped), ``"null"`` where it has none.
+
+    None when content is not captured, or when no chunk has extras.
+    """
+    if not capture.capture_content or all(chunk.extras is None for chunk in chunks):
         return None
     return [
-        None
+        _NO_EXTRAS
         if chunk.extras is None
         else encode_json(apply_mask(chunk.extras, capture.mask), capture.limits)
         for chunk in chunks
     ]
+
+
+def _chunk_texts(
+    attributes: Attributes, chunks: Sequence[ChunkData], capture: CaptureConfig
+) -> None:
+    """The captured per-chunk texts: contents, and extras when any chunk has them."""
+    if not capture.capture_content:
+        return
+    attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _contents(chunks, capture)
+    extras = _extras(chunks, capture)
+    if extras is not None:
+        attributes[attrs.RAGTEL_CHUNK_EXTRAS] = extras
 
 
 def _documents_json(chunks: Sequence[ChunkData], capture: CaptureConfig) -> str:
@@ -415,8 +432,7 @@ def _scored_chunks(chunks: Sequence[ChunkData], capture: CaptureConfig) -> Attri
         attrs.RAGTEL_CHUNK_IDS: [chunk.id for chunk in chunks],
         attrs.RAGTEL_CHUNK_SCORES: [chunk.score for chunk in chunks],
     }
-    if capture.capture_content:
-        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _contents(chunks, capture)
+    _chunk_texts(attributes, chunks, capture)
     return attributes
 
 
@@ -446,7 +462,7 @@ def rerank_record(
                 oi.RERANKER_OUTPUT,
                 after,
                 attributes.get(attrs.RAGTEL_CHUNK_CONTENTS),
-                _extras(after, capture),
+                attributes.get(attrs.RAGTEL_CHUNK_EXTRAS),
             )
         )
     return EventRecord(kind, events.RAGTEL_RERANK_EVENT, attributes, span_attributes)

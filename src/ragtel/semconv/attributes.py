@@ -13,6 +13,9 @@ RAGTEL_CHUNK_CONTENTS: Final = "ragtel.chunk.contents"
 RAGTEL_CHUNK_COUNT: Final = "ragtel.chunk.count"
 """How many chunks the step produced or returned."""
 
+RAGTEL_CHUNK_EXTRAS: Final = "ragtel.chunk.extras"
+"""Each chunk's extras as JSON, in the same order as ragtel.chunk.ids; \"null\" for a chunk without extras."""
+
 RAGTEL_CHUNK_IDS: Final = "ragtel.chunk.ids"
 """The ids of the chunks, in order."""
 
