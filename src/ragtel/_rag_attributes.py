@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
@@ -381,6 +381,7 @@ def retrieval_record(
 
 
 _NO_EXTRAS: Final = "null"
+_EXTRAS_OF: Final = itemgetter(4)  # ChunkData.extras
 
 
 def _extras(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str] | None:
@@ -388,8 +389,8 @@ def _extras(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str] | 
 
     None when content is not captured, or when no chunk has extras.
     """
-    if not capture.capture_content or all(chunk.extras is None for chunk in chunks):
-        return None
+    if not capture.capture_content or list(map(_EXTRAS_OF, chunks)).count(None) == len(chunks):
+        return None  # the common case, checked at C speed
     return [
         _NO_EXTRAS
         if chunk.extras is None
