@@ -344,12 +344,19 @@ def test_chunk_extras_are_kept_in_chunk_order(ragtel_spans: SpanRecorder) -> Non
     ]
     with tracer.start_as_current_span("step"):
         tracer.log_retrieval_event("q", chunks)
-        tracer.log_chunking_event({"id": "d"}, [{"id": "x", "content": "t", "extras": [1, 2]}])
+        tracer.log_chunking_event(
+            Document("d", extras={"source": "faq.md", "token": "t"}),
+            [{"id": "x", "content": "t", "extras": [1, 2]}],
+        )
         tracer.log_retrieval_event("q", [RetrievedChunk("c3", "c", retrieval_score=0.1)])
     retrieval, chunking, plain = (e.attributes for e in ragtel_spans.by_name("step").events)
     extras = retrieval["ragtel.chunk.extras"]
     assert [json.loads(text) for text in extras] == [{"page": 3, "password": "[REDACTED]"}, None]
     assert chunking["ragtel.chunk.extras"] == ("[1, 2]",)
+    assert json.loads(chunking["ragtel.document.extras"]) == {
+        "source": "faq.md",
+        "token": "[REDACTED]",
+    }
     assert "ragtel.chunk.extras" not in plain  # no chunk had extras
 
 
@@ -359,5 +366,7 @@ def test_chunk_extras_follow_capture_content(ragtel_spans: SpanRecorder) -> None
         tracer.log_retrieval_event(
             "q", [RetrievedChunk("c1", extras={"page": 3}, retrieval_score=1)]
         )
-    (event,) = ragtel_spans.by_name("step").events
-    assert "ragtel.chunk.extras" not in event.attributes
+        tracer.log_chunking_event(Document("d", extras={"page": 3}), [Chunk("c1", extras={})])
+    retrieval, chunking = ragtel_spans.by_name("step").events
+    assert "ragtel.chunk.extras" not in retrieval.attributes
+    assert not {"ragtel.chunk.extras", "ragtel.document.extras"} & set(chunking.attributes)

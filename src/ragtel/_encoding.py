@@ -38,7 +38,7 @@ from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._config import Mask, ValueLimits
+from ragtel._config import CaptureConfig, Mask, ValueLimits
 from ragtel._redaction import (
     NAME_DECISIONS as _NAME_DECISIONS,
 )
@@ -94,6 +94,11 @@ def apply_mask(value: Any, mask: Mask | None) -> Any:
     except Exception:  # a failing mask must not leak or crash
         _logger.exception("ragtel: the mask hook raised; the value is not recorded")
         return MASK_FAILED
+
+
+def masked_json(value: Any, capture: CaptureConfig) -> str:
+    """``value`` through the mask hook, then as capped JSON: how structured data is recorded."""
+    return encode_json(apply_mask(value, capture.mask), capture.limits)
 
 
 def clean_text(text: str, max_length: int) -> str:

@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, encode_json
+from ragtel._encoding import masked_json
 from ragtel._span_context import ContextLike, is_sampled_out, serialize_span_context
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import GEN_AI_REQUEST_MODEL
@@ -155,9 +155,7 @@ class GenerationAPI:
         if self._capture.capture_content:
             attributes[attrs.RAGTEL_INPUT] = _builders().content_text(prompt, self._capture)
         if params is not None:
-            attributes[attrs.RAGTEL_IMAGE_PARAMS] = encode_json(
-                apply_mask(params, self._capture.mask), self._capture.limits
-            )
+            attributes[attrs.RAGTEL_IMAGE_PARAMS] = masked_json(params, self._capture)
         if target.is_recording():
             target.set_attributes(attributes)
             return serialize_span_context(target)

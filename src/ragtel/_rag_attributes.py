@@ -22,7 +22,7 @@ from typing import Any, Final, NamedTuple
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json, encode_known_plain
+from ragtel._encoding import apply_mask, clean_text, encode_json, encode_known_plain, masked_json
 from ragtel._redaction import may_hold_url_credentials
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
@@ -164,9 +164,7 @@ def _common(
             raise TypeError(f"name must be a str; got {type(name).__name__}")
         attributes[attrs.RAGTEL_EVENT_NAME] = name
     if metadata is not None and capture.capture_content:
-        attributes[attrs.RAGTEL_EVENT_METADATA] = encode_json(
-            apply_mask(metadata, capture.mask), capture.limits
-        )
+        attributes[attrs.RAGTEL_EVENT_METADATA] = masked_json(metadata, capture)
     return attributes
 
 
@@ -244,10 +242,12 @@ def chunking_record(
         attrs.RAGTEL_CHUNK_IDS: [chunk.id for chunk in chunks],
     }
     if input_document is not None:
-        document = _document(input_document)
-        attributes[attrs.RAGTEL_DOCUMENT_ID] = document[0]
-        if document[1] is not None:
-            attributes[attrs.RAGTEL_DOCUMENT_NAME] = str(document[1])
+        document_id, document_name, document_extras = _document(input_document)
+        attributes[attrs.RAGTEL_DOCUMENT_ID] = document_id
+        if document_name is not None:
+            attributes[attrs.RAGTEL_DOCUMENT_NAME] = str(document_name)
+        if document_extras is not None and capture.capture_content:
+            attributes[attrs.RAGTEL_DOCUMENT_EXTRAS] = masked_json(document_extras, capture)
     _chunk_texts(attributes, chunks, capture)
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.CHUNKING
@@ -257,7 +257,8 @@ def chunking_record(
     return EventRecord(kind, events.RAGTEL_CHUNKING_EVENT, attributes, span_attributes)
 
 
-def _document(document: Any) -> tuple[str, Any]:
+def _document(document: Any) -> tuple[str, Any, Any]:
+    """A Document or dict's id (checked), name and extras."""
     if dataclasses.is_dataclass(document) and not isinstance(document, type):
         fields = {
             field.name: getattr(document, field.name) for field in dataclasses.fields(document)
@@ -270,7 +271,7 @@ def _document(document: Any) -> tuple[str, Any]:
         )
     if fields.get("id") is None:
         raise ValueError(f"input_document needs an id; got {document!r}")
-    return str(fields["id"]), fields.get("name")
+    return str(fields["id"]), fields.get("name"), fields.get("extras")
 
 
 def embedding_record(
@@ -392,9 +393,7 @@ def _extras(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str] | 
     if not capture.capture_content or list(map(_EXTRAS_OF, chunks)).count(None) == len(chunks):
         return None  # the common case, checked at C speed
     return [
-        _NO_EXTRAS
-        if chunk.extras is None
-        else encode_json(apply_mask(chunk.extras, capture.mask), capture.limits)
+        _NO_EXTRAS if chunk.extras is None else masked_json(chunk.extras, capture)
         for chunk in chunks
     ]
 
@@ -481,12 +480,8 @@ def tool_call_record(
     _check_text("tool", tool)
     attributes: Attributes = {GEN_AI_TOOL_NAME: tool}
     if capture.capture_content:
-        attributes[GEN_AI_TOOL_CALL_ARGUMENTS] = encode_json(
-            apply_mask(tool_args, capture.mask), capture.limits
-        )
-        attributes[GEN_AI_TOOL_CALL_RESULT] = encode_json(
-            apply_mask(tool_result, capture.mask), capture.limits
-        )
+        attributes[GEN_AI_TOOL_CALL_ARGUMENTS] = masked_json(tool_args, capture)
+        attributes[GEN_AI_TOOL_CALL_RESULT] = masked_json(tool_result, capture)
     span_extra: Attributes = {GEN_AI_OPERATION_NAME: "execute_tool", **attributes}
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.TOOL_CALL
