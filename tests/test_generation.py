@@ -247,8 +247,8 @@ def test_sampled_out_image_generation_and_late_output_record_nothing() -> None:
 
 def test_record_span_rejects_a_latency_that_is_not_finite(ragtel_spans: SpanRecorder) -> None:
     tracer = ragtel_spans.tracer()
-    for latency in (float("inf"), float("nan"), -1.0):
-        with pytest.raises(ValueError, match="latency must be a finite number"):
+    for latency in (float("inf"), float("nan"), -1.0, 1e300):
+        with pytest.raises(ValueError, match="latency must be a number of seconds from 0"):
             tracer.record_span("lookup", latency=latency)
     assert ragtel_spans.spans == []
 
@@ -261,7 +261,32 @@ def test_update_span_with_a_bad_field_changes_nothing(ragtel_spans: SpanRecorder
             {"output": "a", "input_tokens": -1},
             {"model": "m", "tags": "not-a-list"},
             {"model": "m", "tags": 5},
+            {"input": "q", "metadata": 5},
         ):
             with pytest.raises((TypeError, ValueError)):
                 tracer.update_span(fields)
     assert dict(ragtel_spans.by_name("step").attributes) == {}
+
+
+def test_tags_may_be_any_iterable(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        tracer.add_tags(tag for tag in ("a", "b"))
+        tracer.update_span({"tags": iter(["c"]), "error": None, "status": "completed"})
+    step = ragtel_spans.by_name("step")
+    assert step.attributes["ragtel.tags"] == ("a", "b", "c")
+    assert step.status.status_code is StatusCode.UNSET  # error=None is no error
+
+
+def test_streamed_chunks_go_through_the_mask(ragtel_spans: SpanRecorder) -> None:
+    def mask(value: object) -> object:
+        return json.loads(json.dumps(value).replace("secret", "***"))
+
+    tracer = ragtel_spans.tracer("masked-stream", mask=mask)
+    with tracer.start_as_current_span("step"):
+        tracer.log_llm_call(model="m", stream_chunks=["a secret ", "b"])
+    attributes = ragtel_spans.by_name("step").attributes
+    assert attributes["ragtel.llm.stream.chunks"] == ("a *** ", "b")
+    assert attributes["ragtel.output"] == "a *** b"
+    with pytest.raises(TypeError, match="stream_chunks must be a list of str; got 5"):
+        tracer.log_llm_call(model="m", stream_chunks=5)  # type: ignore[arg-type]

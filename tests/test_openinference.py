@@ -196,3 +196,33 @@ def test_unscored_rerank_inputs_carry_no_score(ragtel_spans: SpanRecorder) -> No
     assert span["reranker.input_documents.1.document.id"] == "b"
     assert not any(k.startswith("reranker.input_documents.") and k.endswith("score") for k in span)
     assert span["reranker.output_documents.0.document.score"] == 0.8
+
+
+def test_mask_sees_the_messages_once_for_every_recorded_form(ragtel_spans: SpanRecorder) -> None:
+    def drop_system(value: object) -> object:
+        if isinstance(value, list):
+            return [m for m in value if m.get("role") != "system"]
+        return value
+
+    tracer = ragtel_spans.tracer("oi-drop-system", openinference=True, mask=drop_system)
+    messages = [{"role": "system", "content": "TOP SECRET"}, {"role": "user", "content": "hi"}]
+    with tracer.start_as_current_span("step"):
+        tracer.log_llm_call(model="m", messages=messages, output="ok")
+    span = dict(ragtel_spans.by_name("step").attributes)
+    assert "TOP SECRET" not in json.dumps(span)
+    assert span["llm.input_messages.0.message.content"] == "hi"
+
+
+def test_reranker_names_are_masked_capped_and_follow_capture(ragtel_spans: SpanRecorder) -> None:
+    before = [{"id": "a", "content": "x", "score": 1}]
+    after = [{"id": "a", "content": "x", "score": 0.5}]
+    query = "see https://user:pw@host/q " + "x" * 20_000
+    span = span_of(ragtel_spans, lambda t: t.log_rerank_event(before, after, {"query": query}))
+    assert "pw@" not in span["reranker.query"] and len(span["reranker.query"]) <= 16_384
+    assert span["reranker.input_documents.0.document.score"] == 1.0  # an int score is kept
+    ragtel_spans.clear()
+    tracer = ragtel_spans.tracer("oi-off", openinference=True, capture_content=False)
+    with tracer.start_as_current_span("step"):
+        tracer.log_rerank_event(before, after, {"query": "q", "model": "m"})
+    span = dict(ragtel_spans.by_name("step").attributes)
+    assert "reranker.query" not in span and "reranker.model_name" not in span

@@ -322,6 +322,9 @@ def test_any_dataclass_with_chunk_fields_is_read(ragtel_spans: SpanRecorder) -> 
         id: str
         content: str
         embedding: object = None
+        extras: object = None
+        # Every chunk field declared: the fast reader, and its fallback when
+        # an instance lacks one.
         retrieval_score: float = dataclasses.field(init=False)
 
     tracer = ragtel_spans.tracer()
@@ -370,3 +373,23 @@ def test_chunk_extras_follow_capture_content(ragtel_spans: SpanRecorder) -> None
     retrieval, chunking = ragtel_spans.by_name("step").events
     assert "ragtel.chunk.extras" not in retrieval.attributes
     assert not {"ragtel.chunk.extras", "ragtel.document.extras"} & set(chunking.attributes)
+
+
+def test_scores_of_any_real_type_and_a_score_field(ragtel_spans: SpanRecorder) -> None:
+    from fractions import Fraction
+
+    @dataclasses.dataclass
+    class Hit:
+        id: str
+        content: str
+        score: float
+
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event(
+            "q", [Hit("h1", "t", 0.25), {"id": "h2", "score": Fraction(1, 2)}]
+        )
+        with pytest.raises(ValueError, match="retrieval_score does not fit a double"):
+            tracer.log_retrieval_event("q", [{"id": "big", "score": 10**400}])
+    (event,) = ragtel_spans.by_name("step").events
+    assert event.attributes["ragtel.chunk.scores"] == (0.25, 0.5)

@@ -96,6 +96,18 @@ def apply_mask(value: Any, mask: Mask | None) -> Any:
         return MASK_FAILED
 
 
+def recorded_text(value: Any, limits: ValueLimits) -> str:
+    """Text as it is recorded: a string cleaned and capped, anything else as capped JSON."""
+    if isinstance(value, str):
+        return clean_text(value, limits.max_length)
+    return encode_json(value, limits)
+
+
+def masked_text(value: Any, capture: CaptureConfig) -> str:
+    """``value`` through the mask hook, then as :func:`recorded_text`."""
+    return recorded_text(apply_mask(value, capture.mask), capture.limits)
+
+
 def masked_json(value: Any, capture: CaptureConfig) -> str:
     """``value`` through the mask hook, then as capped JSON: how structured data is recorded."""
     return encode_json(apply_mask(value, capture.mask), capture.limits)

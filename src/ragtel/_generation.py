@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import masked_json
+from ragtel._encoding import masked_json, masked_text
 from ragtel._span_context import ContextLike, is_sampled_out, serialize_span_context
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import GEN_AI_REQUEST_MODEL
@@ -153,7 +153,7 @@ class GenerationAPI:
         if model is not None:
             attributes[GEN_AI_REQUEST_MODEL] = model
         if self._capture.capture_content:
-            attributes[attrs.RAGTEL_INPUT] = _builders().content_text(prompt, self._capture)
+            attributes[attrs.RAGTEL_INPUT] = masked_text(prompt, self._capture)
         if params is not None:
             attributes[attrs.RAGTEL_IMAGE_PARAMS] = masked_json(params, self._capture)
         if target.is_recording():

@@ -14,8 +14,8 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _params
-from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json
+from ragtel._config import CaptureConfig, ValueLimits
+from ragtel._encoding import apply_mask, clean_text, masked_text, recorded_text
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import (
     GEN_AI_OPERATION_NAME,
@@ -61,13 +61,6 @@ def _non_negative(argument: str, value: Any) -> float | None:
     if not value >= 0:  # also refuses NaN
         raise ValueError(f"{argument} must be a number >= 0; got {value!r}")
     return float(value)
-
-
-def _content(value: Any, capture: CaptureConfig) -> str:
-    value = apply_mask(value, capture.mask)
-    if isinstance(value, str):
-        return clean_text(value, capture.limits.max_length)
-    return encode_json(value, capture.limits)
 
 
 def llm_call_attributes(
@@ -126,21 +119,31 @@ def llm_call_attributes(
     chunks: list[str] | None = None
     if stream_chunks is not None:
         # Listed first: an iterator would be used up by the check.
-        chunks = [] if isinstance(stream_chunks, str) else list(stream_chunks)
-        if isinstance(stream_chunks, str) or not all(isinstance(c, str) for c in chunks):
-            raise TypeError("stream_chunks must be a list of str")
+        try:
+            chunks = None if isinstance(stream_chunks, str) else list(stream_chunks)
+        except TypeError:
+            chunks = None
+        if chunks is None or not all(isinstance(c, str) for c in chunks):
+            raise TypeError(f"stream_chunks must be a list of str; got {stream_chunks!r}")
         attributes[attrs.RAGTEL_LLM_STREAM_CHUNK_COUNT] = len(chunks)
+    # The mask sees the messages once, whole; every recorded form derives from that.
+    masked_messages = (
+        apply_mask(messages, capture.mask)
+        if capture.capture_content and messages is not None
+        else None
+    )
     if capture.capture_content:
-        request = messages if messages is not None else prompt
-        if request is not None:
-            attributes[attrs.RAGTEL_INPUT] = _content(request, capture)
+        if masked_messages is not None:
+            attributes[attrs.RAGTEL_INPUT] = recorded_text(masked_messages, capture.limits)
+        elif prompt is not None:
+            attributes[attrs.RAGTEL_INPUT] = masked_text(prompt, capture)
         response = output if output is not None else ("".join(chunks) if chunks else None)
         if response is not None:
-            attributes[attrs.RAGTEL_OUTPUT] = _content(response, capture)
+            attributes[attrs.RAGTEL_OUTPUT] = masked_text(response, capture)
         if chunks:
             kept = chunks[: capture.limits.max_items]
             attributes[attrs.RAGTEL_LLM_STREAM_CHUNKS] = [
-                clean_text(chunk, capture.limits.max_length) for chunk in kept
+                masked_text(chunk, capture) for chunk in kept
             ]
     if capture.openinference:
         from ragtel import _openinference
@@ -150,8 +153,8 @@ def llm_call_attributes(
                 model=model,
                 provider=provider,
                 # The same cleaning as everything recorded: mask, redaction, caps.
-                invocation_parameters=_content(params, capture) if params else None,
-                messages=_messages(messages, capture) if capture.capture_content else None,
+                invocation_parameters=masked_text(params, capture) if params else None,
+                messages=_messages(masked_messages, capture.limits),
                 input_text=attributes.get(attrs.RAGTEL_INPUT),  # type: ignore[arg-type]
                 input_is_json=messages is not None or not isinstance(prompt, str),
                 output_text=attributes.get(attrs.RAGTEL_OUTPUT),  # type: ignore[arg-type]
@@ -214,22 +217,18 @@ def _capped_base64(head: bytes, total: int, max_length: int) -> str:
     return (text[:kept] + marker)[:max_length]
 
 
-def _messages(messages: Any, capture: CaptureConfig) -> list[tuple[str | None, str | None]]:
-    """(role, cleaned content) of chat messages, capped at the item limit."""
+def _messages(messages: Any, limits: ValueLimits) -> list[tuple[str | None, str | None]]:
+    """(role, recorded content) of already masked chat messages, capped at the item limit."""
     if not isinstance(messages, Sequence) or isinstance(messages, str):
         return []
     cleaned = []
-    for message in list(messages)[: capture.limits.max_items]:
+    for message in list(messages)[: limits.max_items]:
         if isinstance(message, Mapping):
             role, content = message.get("role"), message.get("content")
             cleaned.append(
                 (
                     role if isinstance(role, str) else None,
-                    _content(content, capture) if content is not None else None,
+                    recorded_text(content, limits) if content is not None else None,
                 )
             )
     return cleaned
-
-
-def content_text(value: Any, capture: CaptureConfig) -> str:
-    return _content(value, capture)

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._encoding import clean_text
 from ragtel._types import RAGEventType
 from ragtel.semconv import openinference as oi
 
@@ -73,8 +74,8 @@ def documents(
         attributes[id_key.format(i=index)] = chunk.id
         if contents is not None:
             attributes[content_key.format(i=index)] = contents[index]
-        # Unscored input documents (a rerank's "before" list) carry no score.
-        if isinstance(chunk.score, float):
+        # Input documents given without a score (a rerank's "before" list) carry none.
+        if chunk.score is not None:
             attributes[score_key.format(i=index)] = chunk.score
         if metadata is not None and metadata[index] != "null":
             attributes[metadata_key.format(i=index)] = metadata[index]
@@ -101,21 +102,26 @@ RERANKER_OUTPUT: Final = (
 )
 
 
-def reranker(metadata: Any, top_k: int) -> Attributes:
+def reranker(metadata: Any, top_k: int, max_length: int) -> Attributes:
+    """Reranker attributes; ``metadata`` is the event's, already masked (None if not captured)."""
     attributes: Attributes = {oi.RERANKER_TOP_K: top_k}
     if isinstance(metadata, Mapping):
         for key, target in (("model", oi.RERANKER_MODEL_NAME), ("query", oi.RERANKER_QUERY)):
             if isinstance(metadata.get(key), str):
-                attributes[target] = metadata[key]
+                attributes[target] = clean_text(metadata[key], max_length)
     return attributes
 
 
 def embeddings(
-    texts: Sequence[str] | None, vectors: Sequence[Sequence[float]] | None, metadata: Any
+    texts: Sequence[str] | None,
+    vectors: Sequence[Sequence[float]] | None,
+    metadata: Any,
+    max_length: int,
 ) -> Attributes:
+    """Embedding attributes; ``metadata`` is the event's, already masked (None if not captured)."""
     attributes: Attributes = {}
     if isinstance(metadata, Mapping) and isinstance(metadata.get("model"), str):
-        attributes[oi.EMBEDDING_MODEL_NAME] = metadata["model"]
+        attributes[oi.EMBEDDING_MODEL_NAME] = clean_text(metadata["model"], max_length)
     for index, text in enumerate(texts or ()):
         attributes[oi.EMBEDDING_EMBEDDINGS_EMBEDDING_TEXT.format(i=index)] = text
     for index, vector in enumerate(vectors or ()):

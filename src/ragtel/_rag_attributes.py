@@ -15,6 +15,7 @@ Scores: NaN and infinities are accepted and recorded as they are in
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any, Final, NamedTuple
@@ -22,7 +23,13 @@ from typing import Any, Final, NamedTuple
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json, encode_known_plain, masked_json
+from ragtel._encoding import (
+    apply_mask,
+    encode_json,
+    encode_known_plain,
+    masked_json,
+    masked_text,
+)
 from ragtel._redaction import may_hold_url_credentials
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
@@ -88,7 +95,12 @@ def _reader(kind: type) -> Callable[[Any], tuple[Any, ...]] | None:
 
 
 def _read_any(item: Any) -> tuple[Any, ...]:
-    return tuple(getattr(item, name, None) for name in _CHUNK_FIELDS)
+    chunk_id, content, embedding, score, extras = (
+        getattr(item, name, None) for name in _CHUNK_FIELDS
+    )
+    if score is None:
+        score = getattr(item, "score", None)  # as a dict chunk may name it
+    return chunk_id, content, embedding, score, extras
 
 
 def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
@@ -109,16 +121,30 @@ def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
         raise TypeError(f"{argument} must hold Chunk objects or dicts; got {type(item).__name__}")
     if chunk_id is None or isinstance(chunk_id, bool):
         raise ValueError(f"{argument}: every chunk needs an id; got {item!r}")
-    if scored and type(score) is not float:
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
+    if type(score) is not float:
+        number = _as_score(score, argument, chunk_id)
+        if number is None and scored:
             raise TypeError(
                 f"{argument}: retrieval_score must be a number; "
                 f"got {score!r} for chunk {chunk_id!r}"
             )
-        score = float(score)
+        score = number
     # tuple.__new__ skips NamedTuple's Python-level constructor: once per chunk.
     text_id = chunk_id if type(chunk_id) is str else str(chunk_id)
     return _new_chunk(ChunkData, (text_id, content, embedding, score, extras))
+
+
+def _as_score(value: Any, argument: str, chunk_id: Any) -> float | None:
+    """A score as a float (any real number: int, NumPy float...), None if not a number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(
+            f"{argument}: retrieval_score does not fit a double; "
+            f"got {value!r} for chunk {chunk_id!r}"
+        ) from None
 
 
 def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
@@ -127,13 +153,6 @@ def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
     ):
         raise TypeError(f"{argument} must be a list of chunks; got {type(items).__name__}")
     return [chunk_data(item, argument, scored=scored) for item in items]
-
-
-def _text(value: Any, capture: CaptureConfig) -> str:
-    value = apply_mask(value, capture.mask)
-    if isinstance(value, str):
-        return clean_text(value, capture.limits.max_length)
-    return encode_json(value, capture.limits)
 
 
 def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
@@ -152,7 +171,7 @@ def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
         ):
             texts.append(content)  # nothing to mask, clean or cut: the common case
         else:
-            texts.append(_text(content, capture))
+            texts.append(masked_text(content, capture))
     return texts
 
 
@@ -166,6 +185,11 @@ def _common(
     if metadata is not None and capture.capture_content:
         attributes[attrs.RAGTEL_EVENT_METADATA] = masked_json(metadata, capture)
     return attributes
+
+
+def _captured(value: Any, capture: CaptureConfig) -> Any:
+    """``value`` through the mask hook when content is captured, else None."""
+    return apply_mask(value, capture.mask) if capture.capture_content else None
 
 
 def _span(kind: RAGEventType, **extra: AttributeValue) -> Attributes:
@@ -194,11 +218,11 @@ def span_event_record(
     attributes: Attributes = {attrs.RAGTEL_SPAN_KIND: kind.value}
     if capture.capture_content:
         if input is not None:
-            attributes[attrs.RAGTEL_INPUT] = _text(input, capture)
+            attributes[attrs.RAGTEL_INPUT] = masked_text(input, capture)
         if output is not None:
-            attributes[attrs.RAGTEL_OUTPUT] = _text(output, capture)
+            attributes[attrs.RAGTEL_OUTPUT] = masked_text(output, capture)
         if event_data is not None:
-            attributes[attrs.RAGTEL_EVENT_DATA] = _text(event_data, capture)
+            attributes[attrs.RAGTEL_EVENT_DATA] = masked_text(event_data, capture)
     _common(attributes, metadata=None, name=name, capture=capture)
     span_attributes = _span(kind)
     if (oi := _compat(capture)) is not None:
@@ -221,9 +245,9 @@ def trace_event_record(
     attributes: Attributes = {}
     if capture.capture_content:
         if input is not None:
-            attributes[attrs.RAGTEL_INPUT] = _text(input, capture)
+            attributes[attrs.RAGTEL_INPUT] = masked_text(input, capture)
         if output is not None:
-            attributes[attrs.RAGTEL_OUTPUT] = _text(output, capture)
+            attributes[attrs.RAGTEL_OUTPUT] = masked_text(output, capture)
     _common(attributes, metadata=metadata, name=None, capture=capture)
     return EventRecord(RAGEventType.CUSTOM, events.RAGTEL_TRACE_EVENT, attributes, {})
 
@@ -305,7 +329,7 @@ def embedding_record(
         attributes[attrs.RAGTEL_EMBEDDING_VECTORS] = encode_json(rounded, capture.limits)
     if capture.capture_content and data is not None:
         texts = data if isinstance(data, (list, tuple)) else [data]
-        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = [_text(item, capture) for item in texts]
+        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = [masked_text(item, capture) for item in texts]
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.EMBEDDING
     span_attributes = _span(kind, **span_extra)
@@ -313,7 +337,11 @@ def embedding_record(
         embedded = attributes.get(attrs.RAGTEL_CHUNK_CONTENTS)
         vectors = rounded if record_vectors else None
         span_attributes.update(oi.span_kind(kind))
-        span_attributes.update(oi.embeddings(embedded, vectors, metadata))
+        span_attributes.update(
+            oi.embeddings(
+                embedded, vectors, _captured(metadata, capture), capture.limits.max_length
+            )
+        )
     return EventRecord(kind, events.RAGTEL_EMBEDDING_EVENT, attributes, span_attributes)
 
 
@@ -332,8 +360,8 @@ def query_rewrite_record(
         raise TypeError(f"rewritten_query must be a str or a list of str; got {rewritten_query!r}")
     attributes: Attributes = {}
     if capture.capture_content:
-        attributes[attrs.RAGTEL_QUERY] = _text(query, capture)
-        attributes[attrs.RAGTEL_REWRITTEN_QUERIES] = [_text(q, capture) for q in rewritten]
+        attributes[attrs.RAGTEL_QUERY] = masked_text(query, capture)
+        attributes[attrs.RAGTEL_REWRITTEN_QUERIES] = [masked_text(q, capture) for q in rewritten]
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.QUERY
     span_attributes = _span(kind)
@@ -361,7 +389,7 @@ def retrieval_record(
         GEN_AI_RETRIEVAL_DOCUMENTS: _documents_json(chunks, capture),
     }
     if capture.capture_content:
-        attributes[attrs.RAGTEL_QUERY] = span_extra[GEN_AI_RETRIEVAL_QUERY_TEXT] = _text(
+        attributes[attrs.RAGTEL_QUERY] = span_extra[GEN_AI_RETRIEVAL_QUERY_TEXT] = masked_text(
             query, capture
         )
     _common(attributes, metadata=metadata, name=name, capture=capture)
@@ -453,7 +481,9 @@ def rerank_record(
     if (oi := _compat(capture)) is not None:
         contents_before = _contents(before, capture) if capture.capture_content else None
         span_attributes.update(oi.span_kind(kind))
-        span_attributes.update(oi.reranker(metadata, len(after)))
+        span_attributes.update(
+            oi.reranker(_captured(metadata, capture), len(after), capture.limits.max_length)
+        )
         span_attributes.update(
             oi.documents(oi.RERANKER_INPUT, before, contents_before, _extras(before, capture))
         )
@@ -517,10 +547,10 @@ def query_record(
     attributes: Attributes = {}
     if capture.capture_content:
         text = response if isinstance(response, str) else "".join(response)
-        attributes[attrs.RAGTEL_QUERY] = _text(query, capture)
-        attributes[attrs.RAGTEL_RESPONSE] = _text(text, capture)
+        attributes[attrs.RAGTEL_QUERY] = masked_text(query, capture)
+        attributes[attrs.RAGTEL_RESPONSE] = masked_text(text, capture)
         if system_prompt is not None:
-            attributes[attrs.RAGTEL_SYSTEM_PROMPT] = _text(system_prompt, capture)
+            attributes[attrs.RAGTEL_SYSTEM_PROMPT] = masked_text(system_prompt, capture)
     _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.QUERY
     span_attributes = _span(kind)

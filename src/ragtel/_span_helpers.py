@@ -7,7 +7,6 @@ on a span that does not record.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -24,6 +23,8 @@ from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import ERROR_TYPE, GEN_AI_REQUEST_MODEL
 
+# A year: enough for any finished operation, and a start time that stays positive.
+_MAX_LATENCY: Final = 365 * 24 * 3600.0
 _logger = logging.getLogger("ragtel")
 
 STATUSES: Final = ("completed", "failed")
@@ -74,7 +75,7 @@ class SpanHelpersAPI:
 
     def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
         """Add ``tags`` to the span's ``ragtel.tags``."""
-        _check_tags(tags)
+        tags = _checked_tags(tags)
         target = _recording(span)
         if target is None:
             return
@@ -114,7 +115,18 @@ class SpanHelpersAPI:
             raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
         tags = fields.get("tags")
         if tags is not None:
-            _check_tags(tags)
+            tags = _checked_tags(tags)
+        labels = (
+            context_attributes(
+                session_id=None,
+                user_id=None,
+                tags=None,
+                metadata=fields["metadata"],
+                capture=self._capture,
+            )
+            if "metadata" in fields
+            else None
+        )
         usage = token_usage_attributes(
             fields.get("input_tokens"),
             fields.get("output_tokens"),
@@ -129,20 +141,14 @@ class SpanHelpersAPI:
             self.record_output(fields["output"], span=target)
         if tags is not None:
             self.add_tags(tags, span=target)
-        if "metadata" in fields:
-            labels = context_attributes(
-                session_id=None,
-                user_id=None,
-                tags=None,
-                metadata=fields["metadata"],
-                capture=self._capture,
-            )
+        if labels is not None:
             target.set_attributes(labels)
         if "model" in fields:
             target.set_attribute(GEN_AI_REQUEST_MODEL, str(fields["model"]))
         target.set_attributes(usage)
-        if status == "failed" or "error" in fields:
-            self.mark_failed(str(fields.get("error", "failed")), span=target)
+        error = fields.get("error")
+        if status == "failed" or error is not None:
+            self.mark_failed(str(error if error is not None else "failed"), span=target)
         if ignored:
             target.set_attribute(attrs.RAGTEL_UPDATE_IGNORED_KEYS, ignored)
             _logger.warning("ragtel: update_span ignored unknown keys %s", ignored)
@@ -179,9 +185,11 @@ class SpanHelpersAPI:
         if latency is not None and (
             isinstance(latency, bool)
             or not isinstance(latency, (int, float))
-            or not 0 <= latency < math.inf
+            or not 0 <= latency <= _MAX_LATENCY
         ):
-            raise ValueError(f"latency must be a finite number of seconds >= 0; got {latency!r}")
+            raise ValueError(
+                f"latency must be a number of seconds from 0 to {_MAX_LATENCY:g}; got {latency!r}"
+            )
         end = time.time_ns()
         start = end - int((latency or 0) * 1e9)
         given: dict[str, AttributeValue] = {
@@ -222,10 +230,11 @@ def _recording(span: Span | None) -> Span | None:
     return target if target.is_recording() else None
 
 
-def _check_tags(tags: Any) -> None:
-    if (
-        isinstance(tags, (str, bytes))
-        or not isinstance(tags, Iterable)
-        or not all(isinstance(tag, str) for tag in tags)
-    ):
+def _checked_tags(tags: Any) -> list[str]:
+    """``tags`` as a list (a generator is read once), or TypeError naming tags."""
+    listed = (
+        None if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable) else list(tags)
+    )
+    if listed is None or not all(isinstance(tag, str) for tag in listed):
         raise TypeError(f"tags must be a sequence of str; got {tags!r}")
+    return listed
