@@ -226,3 +226,15 @@ def test_reranker_names_are_masked_capped_and_follow_capture(ragtel_spans: SpanR
         tracer.log_rerank_event(before, after, {"query": "q", "model": "m"})
     span = dict(ragtel_spans.by_name("step").attributes)
     assert "reranker.query" not in span and "reranker.model_name" not in span
+
+
+def test_mime_type_follows_what_the_mask_returned(ragtel_spans: SpanRecorder) -> None:
+    def summarise(value: object) -> object:
+        return "a dict" if isinstance(value, dict) else value
+
+    tracer = ragtel_spans.tracer("oi-summarise", openinference=True, mask=summarise)
+    with tracer.start_as_current_span("step"):
+        tracer.log_span_event(input={"q": 1}, output=["x"], event_kind="custom")
+    span = dict(ragtel_spans.by_name("step").attributes)
+    assert (span["input.value"], span["input.mime_type"]) == ("a dict", "text/plain")
+    assert span["output.mime_type"] == "application/json"

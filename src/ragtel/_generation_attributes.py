@@ -126,17 +126,18 @@ def llm_call_attributes(
         if chunks is None or not all(isinstance(c, str) for c in chunks):
             raise TypeError(f"stream_chunks must be a list of str; got {stream_chunks!r}")
         attributes[attrs.RAGTEL_LLM_STREAM_CHUNK_COUNT] = len(chunks)
-    # The mask sees the messages once, whole; every recorded form derives from that.
-    masked_messages = (
-        apply_mask(messages, capture.mask)
-        if capture.capture_content and messages is not None
+    # The mask sees the request once, whole; every recorded form (and its mime
+    # type) derives from what it returned.
+    request = messages if messages is not None else prompt
+    masked_request = (
+        apply_mask(request, capture.mask)
+        if capture.capture_content and request is not None
         else None
     )
+    masked_messages = masked_request if messages is not None else None
     if capture.capture_content:
-        if masked_messages is not None:
-            attributes[attrs.RAGTEL_INPUT] = recorded_text(masked_messages, capture.limits)
-        elif prompt is not None:
-            attributes[attrs.RAGTEL_INPUT] = masked_text(prompt, capture)
+        if masked_request is not None:
+            attributes[attrs.RAGTEL_INPUT] = recorded_text(masked_request, capture.limits)
         response = output if output is not None else ("".join(chunks) if chunks else None)
         if response is not None:
             attributes[attrs.RAGTEL_OUTPUT] = masked_text(response, capture)
@@ -156,7 +157,7 @@ def llm_call_attributes(
                 invocation_parameters=masked_text(params, capture) if params else None,
                 messages=_messages(masked_messages, capture.limits),
                 input_text=attributes.get(attrs.RAGTEL_INPUT),  # type: ignore[arg-type]
-                input_is_json=messages is not None or not isinstance(prompt, str),
+                input_is_json=not isinstance(masked_request, str),
                 output_text=attributes.get(attrs.RAGTEL_OUTPUT),  # type: ignore[arg-type]
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,

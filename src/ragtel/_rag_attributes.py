@@ -29,6 +29,7 @@ from ragtel._encoding import (
     encode_known_plain,
     masked_json,
     masked_text,
+    recorded_text,
 )
 from ragtel._redaction import may_hold_url_credentials
 from ragtel._types import RAGEventType
@@ -216,11 +217,13 @@ def span_event_record(
 ) -> EventRecord:
     kind = as_event_kind(event_kind)
     attributes: Attributes = {attrs.RAGTEL_SPAN_KIND: kind.value}
+    # Masked once: the mime types below follow what the mask returned.
+    masked_input, masked_output = _captured(input, capture), _captured(output, capture)
     if capture.capture_content:
-        if input is not None:
-            attributes[attrs.RAGTEL_INPUT] = masked_text(input, capture)
-        if output is not None:
-            attributes[attrs.RAGTEL_OUTPUT] = masked_text(output, capture)
+        if masked_input is not None:
+            attributes[attrs.RAGTEL_INPUT] = recorded_text(masked_input, capture.limits)
+        if masked_output is not None:
+            attributes[attrs.RAGTEL_OUTPUT] = recorded_text(masked_output, capture.limits)
         if event_data is not None:
             attributes[attrs.RAGTEL_EVENT_DATA] = masked_text(event_data, capture)
     _common(attributes, metadata=None, name=name, capture=capture)
@@ -232,8 +235,8 @@ def span_event_record(
                 input=attributes.get(attrs.RAGTEL_INPUT),
                 output=attributes.get(attrs.RAGTEL_OUTPUT),
                 # Values that are not text were recorded as JSON.
-                input_json=not isinstance(input, str),
-                output_json=not isinstance(output, str),
+                input_json=not isinstance(masked_input, str),
+                output_json=not isinstance(masked_output, str),
             )
         )
     return EventRecord(kind, events.RAGTEL_SPAN_EVENT, attributes, span_attributes)
