@@ -238,3 +238,21 @@ def test_mime_type_follows_what_the_mask_returned(ragtel_spans: SpanRecorder) ->
     span = dict(ragtel_spans.by_name("step").attributes)
     assert (span["input.value"], span["input.mime_type"]) == ("a dict", "text/plain")
     assert span["output.mime_type"] == "application/json"
+
+
+def test_event_metadata_is_masked_once_for_both_forms(ragtel_spans: SpanRecorder) -> None:
+    seen: list[object] = []
+
+    def mask(value: object) -> object:
+        seen.append(value)
+        return value
+
+    tracer = ragtel_spans.tracer("oi-mask-once", openinference=True, mask=mask)
+    metadata = {"model": "bge-reranker", "query": "q"}
+    before = [{"id": "a", "content": "x"}]
+    after = [{"id": "a", "content": "x", "score": 0.5}]
+    with tracer.start_as_current_span("step"):
+        tracer.log_rerank_event(before, after, metadata)
+    assert [value for value in seen if value == metadata] == [metadata]
+    span = dict(ragtel_spans.by_name("step").attributes)
+    assert span["reranker.model_name"] == "bge-reranker"

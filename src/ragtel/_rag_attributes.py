@@ -178,14 +178,16 @@ def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
 
 def _common(
     attributes: Attributes, *, metadata: Any, name: str | None, capture: CaptureConfig
-) -> Attributes:
+) -> Any:
+    """Add the event name and metadata; return the metadata as masked (None if not captured)."""
     if name is not None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a str; got {type(name).__name__}")
         attributes[attrs.RAGTEL_EVENT_NAME] = name
-    if metadata is not None and capture.capture_content:
-        attributes[attrs.RAGTEL_EVENT_METADATA] = masked_json(metadata, capture)
-    return attributes
+    masked = _captured(metadata, capture) if metadata is not None else None
+    if masked is not None:
+        attributes[attrs.RAGTEL_EVENT_METADATA] = encode_json(masked, capture.limits)
+    return masked
 
 
 def _captured(value: Any, capture: CaptureConfig) -> Any:
@@ -333,7 +335,7 @@ def embedding_record(
     if capture.capture_content and data is not None:
         texts = data if isinstance(data, (list, tuple)) else [data]
         attributes[attrs.RAGTEL_CHUNK_CONTENTS] = [masked_text(item, capture) for item in texts]
-    _common(attributes, metadata=metadata, name=name, capture=capture)
+    masked_metadata = _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.EMBEDDING
     span_attributes = _span(kind, **span_extra)
     if (oi := _compat(capture)) is not None:
@@ -341,9 +343,7 @@ def embedding_record(
         vectors = rounded if record_vectors else None
         span_attributes.update(oi.span_kind(kind))
         span_attributes.update(
-            oi.embeddings(
-                embedded, vectors, _captured(metadata, capture), capture.limits.max_length
-            )
+            oi.embeddings(embedded, vectors, masked_metadata, capture.limits.max_length)
         )
     return EventRecord(kind, events.RAGTEL_EMBEDDING_EVENT, attributes, span_attributes)
 
@@ -478,15 +478,13 @@ def rerank_record(
         raise ValueError(f"reranked holds chunks that are not in retrieved: {unknown!r}")
     attributes = _scored_chunks(after, capture)
     attributes[attrs.RAGTEL_RERANK_INPUT_IDS] = [chunk.id for chunk in before]
-    _common(attributes, metadata=metadata, name=name, capture=capture)
+    masked_metadata = _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.RERANKING
     span_attributes = _span(kind)
     if (oi := _compat(capture)) is not None:
         contents_before = _contents(before, capture) if capture.capture_content else None
         span_attributes.update(oi.span_kind(kind))
-        span_attributes.update(
-            oi.reranker(_captured(metadata, capture), len(after), capture.limits.max_length)
-        )
+        span_attributes.update(oi.reranker(masked_metadata, len(after), capture.limits.max_length))
         span_attributes.update(
             oi.documents(oi.RERANKER_INPUT, before, contents_before, _extras(before, capture))
         )
