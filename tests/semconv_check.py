@@ -76,12 +76,11 @@ class Checker:
 
     def check_event(self, where: str, name: str, attributes: Mapping[str, Any]) -> None:
         allowed: Iterable[str] | None = None
-        if name.startswith(semconv.NAMESPACE):
-            group = self.registry.event(name)
-            if group is None:
-                self._violation(f"{where}: event name is not declared")
-            else:
-                allowed = group.attributes
+        group = self.registry.event(name)
+        if group is not None:
+            allowed = group.attributes
+        elif name.startswith(semconv.NAMESPACE):
+            self._violation(f"{where}: event name is not declared")
         self.check_attributes(where, attributes, allowed=allowed)
 
     def check_attributes(

@@ -112,6 +112,8 @@ class Registry:
     """Referenced keys of other registries and their types (dependencies.lock.yaml)."""
     openinference: dict[str, str] = field(default_factory=dict)
     """OpenInference keys written in compatibility mode ("{i}" for an index)."""
+    external_events: frozenset[str] = frozenset()
+    """Event names of other registries that ragtel emits, with attributes of its own added."""
     groups: list[Group] = field(default_factory=list)
     attributes: dict[str, Attribute] = field(default_factory=dict)
     duplicates: list[str] = field(default_factory=list)
@@ -155,6 +157,7 @@ def load(root: Path = SEMCONV_ROOT) -> Registry:
         manifest=manifest,
         external=dict(lock.get("attributes", {})),
         openinference=dict(lock.get("openinference", {})),
+        external_events=frozenset(lock.get("events", ())),
     )
     group_ids: set[str] = set()
     for path in sorted((root / "model").glob("*.yaml")):
@@ -311,10 +314,20 @@ def _problems(registry: Registry) -> Iterator[str]:
         if not group.brief:
             yield f"{where}: no brief"
         prefix = _GROUP_PREFIXES.get(group.type, "")
-        if not group.id.startswith(prefix):
+        external_event = group.type == "event" and group.name in registry.external_events
+        if external_event and group.id != f"event.{group.name}":
+            yield f"{where}: the group of event {group.name} must have the id event.{group.name}"
+        elif not external_event and not group.id.startswith(prefix):
             yield f"{where}: ids of {group.type} groups start with {prefix}"
-        if group.type == "event" and not (group.name or "").startswith(NAMESPACE):
-            yield f"{where}: an event group needs a name in the {NAMESPACE}* namespace"
+        if (
+            group.type == "event"
+            and not external_event
+            and not (group.name or "").startswith(NAMESPACE)
+        ):
+            yield (
+                f"{where}: an event group needs a name in the {NAMESPACE}* namespace "
+                "or one listed under events in dependencies.lock.yaml"
+            )
         if group.type == "span" and not group.span_kind:
             yield f"{where}: a span group needs a span_kind"
         if group.type == "attribute_group" and group.references:

@@ -23,6 +23,7 @@ from ragtel._version import __version__
 
 if TYPE_CHECKING:
     from ragtel._get_tracer import get_lastmile_tracer, traced
+    from ragtel._ids import context_from_request_id, trace_id_from_request_id
     from ragtel._rag_types import Chunk, Document, RetrievedChunk
     from ragtel._span_context import (
         get_distributed_trace_headers,
@@ -41,10 +42,12 @@ _EXPORTS = {
     "RAGEventType": "ragtel._types",
     "RagFlowType": "ragtel._types",
     "RetrievedChunk": "ragtel._rag_types",
+    "context_from_request_id": "ragtel._ids",
     "get_distributed_trace_headers": "ragtel._span_context",
     "get_lastmile_tracer": "ragtel._get_tracer",
     "get_traceparent": "ragtel._span_context",
     "serialize_span_context": "ragtel._span_context",
+    "trace_id_from_request_id": "ragtel._ids",
     "traced": "ragtel._get_tracer",
 }
 
@@ -70,9 +73,11 @@ __all__ = [
     "RagFlowType",
     "RetrievedChunk",
     "__version__",
+    "context_from_request_id",
     "get_distributed_trace_headers",
     "get_lastmile_tracer",
     "get_traceparent",
     "serialize_span_context",
+    "trace_id_from_request_id",
     "traced",
 ]

@@ -6,16 +6,28 @@ OpenTelemetry exports a span once, when it ends. A carrier span takes its
 place: a short span in the SAME trace, a child of the original span and
 linked to it, holding the late data — so any backend shows it inside the
 trace, next to the span it concerns.
+
+A carrier is not a request: ragtel's processor gives it no ParamSet and does
+not count it as a trace of its own (see ``CARRIER_KEY``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from opentelemetry import context as context_api
 from opentelemetry import trace
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+)
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._processor import CARRIER_KEY
 from ragtel._span_context import ContextLike, span_context_from
 
 
@@ -30,30 +42,39 @@ def target_span_context(context: ContextLike, *, argument: str = "context") -> S
 def emit_carrier_span(
     tracer: trace.Tracer,
     name: str,
-    target: SpanContext,
+    target: SpanContext | None,
     attributes: Mapping[str, AttributeValue],
+    *,
+    link: bool = True,
 ) -> SpanContext:
     """Record ``attributes`` on a finished carrier span under ``target``; return its context.
 
-    The carrier follows the target's sampling decision: a trace that was
-    sampled out stays out.
+    The carrier is a child of ``target`` (linked to it unless ``link`` is
+    false, for a parent that is not a real span), or with no target, the root
+    of a trace of its own. It follows the target's sampling decision: a trace
+    that was sampled out stays out.
     """
-    # A remote view of the target makes the carrier a local root of that trace
-    # in this process, as it would be in any other process.
-    parent = SpanContext(
-        target.trace_id,
-        target.span_id,
-        is_remote=True,
-        trace_flags=TraceFlags(target.trace_flags),
-        trace_state=target.trace_state,
-    )
-    context = trace.set_span_in_context(NonRecordingSpan(parent))
+    if target is None:
+        parent_span: trace.Span = INVALID_SPAN
+    else:
+        # A remote view of the target makes the carrier a local root of that
+        # trace in this process, as it would be in any other process.
+        parent_span = NonRecordingSpan(
+            SpanContext(
+                target.trace_id,
+                target.span_id,
+                is_remote=True,
+                trace_flags=TraceFlags(target.trace_flags),
+                trace_state=target.trace_state,
+            )
+        )
+    context = context_api.set_value(CARRIER_KEY, True, trace.set_span_in_context(parent_span))
     span = tracer.start_span(
         name,
         context=context,
         kind=SpanKind.INTERNAL,
         attributes=attributes,
-        links=[Link(target)],
+        links=[Link(target)] if target is not None and link else None,
     )
     span.end()
     return span.get_span_context()

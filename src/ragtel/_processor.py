@@ -19,7 +19,9 @@ Context attributes (session, user, tags, metadata) are copied from the
 context onto every span as it starts.
 
 Memory is bounded: at most ``max_traces`` local roots, ``max_params`` params
-per root, and ``max_traces * 64`` live spans are tracked. Past that, the
+per root, and ``max_traces * 64`` live spans are tracked, and the first root
+of the last ``max_traces`` traces is remembered (so feedback given a trace id
+alone finds it). Past that, the
 oldest root is forgotten (its spans keep working; late registrations for it
 are refused with a warning), new params are dropped, or new spans are not
 mapped — each with a warning and a count.
@@ -39,6 +41,7 @@ from typing import Any, Final
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanContext
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
@@ -57,6 +60,9 @@ _WARN_INTERVAL_SECONDS: Final = 60.0
 REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
 """Context key of params that arrived from an upstream service (see _propagation)."""
 
+CARRIER_KEY: Final = context_api.create_key("ragtel-carrier")
+"""Context key set while a carrier span starts: it joins a trace but is not a request of it."""
+
 _processors: weakref.WeakSet[RagtelSpanProcessor] = weakref.WeakSet()
 
 
@@ -66,6 +72,24 @@ def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | Non
         state = processor.state_of_span(span_id)
         if state is not None:
             return processor, state
+    return None
+
+
+def live_span(span_id: int) -> Span | None:
+    """The live span ``span_id`` of this process, if a ragtel processor tracks it."""
+    for processor in list(_processors):
+        found = processor.live_span(span_id)
+        if found is not None:
+            return found
+    return None
+
+
+def recent_root(trace_id: int) -> SpanContext | None:
+    """The first local root this process recorded in trace ``trace_id``, if still remembered."""
+    for processor in list(_processors):
+        found = processor.recent_root(trace_id)
+        if found is not None:
+            return found
     return None
 
 
@@ -155,8 +179,8 @@ class TraceState:
         self.trace_event = False
         self.span_events: set[int] = set()
         """Ids of spans that carry their one span event."""
-        self.spans: set[int] = {self.root_id}
-        """Ids of the live spans of this root, for cleanup."""
+        self.spans: dict[int, Span] = {self.root_id: root}
+        """The live spans of this root, by id: for cleanup, and feedback given by span id."""
 
 
 class RagtelSpanProcessor(SpanProcessor):
@@ -173,6 +197,9 @@ class RagtelSpanProcessor(SpanProcessor):
         self._profiles: Mapping[str, TracerProfile] = MappingProxyType({})
         self._roots: OrderedDict[int, TraceState] = OrderedDict()
         self._span_states: dict[int, TraceState] = {}
+        # Trace id -> its first local root: lets feedback given a trace id alone
+        # find the root, after the root has ended too. As bounded as the roots.
+        self._recent_roots: OrderedDict[int, SpanContext] = OrderedDict()
         self._evicted = 0
         self._unmapped_spans = 0
         self._dropped_params = 0
@@ -218,6 +245,8 @@ class RagtelSpanProcessor(SpanProcessor):
         profile = self._profiles.get(scope.name) if scope is not None else None
         parent = span.parent
         if parent is None or parent.is_remote:
+            if context_api.get_value(CARRIER_KEY, parent_context):
+                return  # a carrier: part of the trace, not a request with a ParamSet
             state = TraceState(span)
             self._track_root(state)
             remote = context_api.get_value(REMOTE_PARAMS_KEY, parent_context)
@@ -230,7 +259,7 @@ class RagtelSpanProcessor(SpanProcessor):
         found = self._span_states.get(parent.span_id)
         if found is None:
             return
-        self._track_span(span.context.span_id, found)
+        self._track_span(span, found)
         if profile is not None and profile.scope_name not in found.applied:
             self._join(found, profile, started_root=False)
 
@@ -241,7 +270,7 @@ class RagtelSpanProcessor(SpanProcessor):
         state = self._span_states.pop(span_id, None)
         if state is None:
             return
-        state.spans.discard(span_id)
+        state.spans.pop(span_id, None)
         if state.root_id == span_id:
             with self._lock:
                 self._roots.pop(span_id, None)
@@ -252,6 +281,7 @@ class RagtelSpanProcessor(SpanProcessor):
         with self._lock:
             self._roots.clear()
             self._span_states.clear()
+            self._recent_roots.clear()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
@@ -261,6 +291,13 @@ class RagtelSpanProcessor(SpanProcessor):
     def state_of_span(self, span_id: int) -> TraceState | None:
         """The state of the local root that live span ``span_id`` belongs to."""
         return self._span_states.get(span_id)
+
+    def live_span(self, span_id: int) -> Span | None:
+        state = self._span_states.get(span_id)
+        return state.spans.get(span_id) if state is not None else None
+
+    def recent_root(self, trace_id: int) -> SpanContext | None:
+        return self._recent_roots.get(trace_id)
 
     def state_for(self, span: Any, span_id: int | None = None) -> TraceState | None:
         """The local-root state of ``span``, or of its parent once ``span`` has ended."""
@@ -407,7 +444,13 @@ class RagtelSpanProcessor(SpanProcessor):
 
     def _track_root(self, state: TraceState) -> None:
         span_id = state.root_id
+        root_context = state.root.get_span_context()
         with self._lock:
+            recent = self._recent_roots
+            if root_context.trace_id not in recent:
+                recent[root_context.trace_id] = root_context
+                if len(recent) > self._max_traces:
+                    recent.popitem(last=False)
             self._roots[span_id] = state
             self._span_states[span_id] = state
             if len(self._roots) <= self._max_traces:
@@ -425,7 +468,7 @@ class RagtelSpanProcessor(SpanProcessor):
             evicted,
         )
 
-    def _track_span(self, span_id: int, state: TraceState) -> None:
+    def _track_span(self, span: Span, state: TraceState) -> None:
         if len(self._span_states) >= self._max_traces * _SPANS_PER_TRACE:
             with self._lock:
                 self._unmapped_spans += 1
@@ -437,8 +480,9 @@ class RagtelSpanProcessor(SpanProcessor):
                 unmapped,
             )
             return
+        span_id = span.context.span_id
         self._span_states[span_id] = state
-        state.spans.add(span_id)
+        state.spans[span_id] = span
 
     def _warn(self, topic: str, message: str, *args: object) -> None:
         now = time.monotonic()

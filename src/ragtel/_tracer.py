@@ -27,6 +27,7 @@ from ragtel._context_attributes import (
     current_context_attributes,
     merged,
 )
+from ragtel._feedback import FeedbackAPI
 from ragtel._generation import GenerationAPI
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
@@ -44,7 +45,9 @@ from ragtel._span_helpers import SpanHelpersAPI
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LastMileTracer(ParamSetAPI, RagEventsAPI, GenerationAPI, SpanHelpersAPI, trace.Tracer):
+class LastMileTracer(
+    ParamSetAPI, RagEventsAPI, GenerationAPI, FeedbackAPI, SpanHelpersAPI, trace.Tracer
+):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
     Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method

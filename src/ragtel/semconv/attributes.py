@@ -55,26 +55,20 @@ RAGTEL_FEEDBACK_ANNOTATOR: Final = "ragtel.feedback.annotator"
 RAGTEL_FEEDBACK_CATEGORIES: Final = "ragtel.feedback.categories"
 """The categories a categorical value was chosen from."""
 
-RAGTEL_FEEDBACK_EXPLANATION: Final = "ragtel.feedback.explanation"
-"""Why the feedback was given."""
-
 RAGTEL_FEEDBACK_KIND: Final = "ragtel.feedback.kind"
 """The kind of feedback."""
 
 RAGTEL_FEEDBACK_METADATA: Final = "ragtel.feedback.metadata"
 """Metadata given with the feedback, as JSON."""
 
-RAGTEL_FEEDBACK_NAME: Final = "ragtel.feedback.name"
-"""The name of the feedback (what was judged)."""
-
 RAGTEL_FEEDBACK_SCOPE: Final = "ragtel.feedback.scope"
 """What the feedback judges."""
 
 RAGTEL_FEEDBACK_TARGET_SPAN_ID: Final = "ragtel.feedback.target.span_id"
-"""The span id of the judged span, as 16 lowercase hex digits."""
+"""The span id of the judged span (the root span, for feedback about a trace), as 16 lowercase hex digits."""
 
 RAGTEL_FEEDBACK_TARGET_TRACE_ID: Final = "ragtel.feedback.target.trace_id"
-"""The trace id of the judged span, as 32 lowercase hex digits."""
+"""The trace id of the judged trace or span, as 32 lowercase hex digits."""
 
 RAGTEL_FEEDBACK_VALUE_BINARY: Final = "ragtel.feedback.value.binary"
 """A binary feedback value; true is positive."""
@@ -115,8 +109,8 @@ RAGTEL_LLM_STREAM_CHUNK_COUNT: Final = "ragtel.llm.stream.chunk_count"
 RAGTEL_LLM_STREAM_CHUNKS: Final = "ragtel.llm.stream.chunks"
 """The text of a streamed response's chunks, in order (capped); ragtel.output holds the whole text."""
 
-RAGTEL_LOG_LOGGER: Final = "ragtel.log.logger"
-"""The name of the logger the data was logged to."""
+RAGTEL_LOG_DATA_TYPE: Final = "ragtel.log.data_type"
+"""The Python type of the logged data (qualified by its module unless a builtin)."""
 
 RAGTEL_METADATA_PREFIX: Final = "ragtel.metadata."
 """Template ``ragtel.metadata.<key>``: One entry of free metadata of the trace, ragtel.metadata.<key>."""

@@ -35,3 +35,6 @@ RAGTEL_QUERY_EVENT: Final = "ragtel.query"
 
 RAGTEL_LOG_EVENT: Final = "ragtel.log"
 """A log record written by the tracer's log() API: its body is the repr of the logged data."""
+
+GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
+"""Feedback on a span that is still running, recorded on it as the GenAI evaluation result."""

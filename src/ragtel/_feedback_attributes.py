@@ -1,0 +1,182 @@
+"""Pure builders: feedback in, the attributes that record it out.
+
+Each ``*_value`` function validates one kind of feedback value (raising
+TypeError or ValueError that says what was expected) and returns its
+attributes: ragtel's typed value and the GenAI evaluation score.
+:func:`feedback_attributes` adds what every kind shares. Nothing here touches
+a span, so the same attributes go on an inline event or a carrier span.
+
+Free text (text and JSON values, explanations, metadata) is content: it goes
+through the mask hook and the size caps, and is left out when content capture
+is off. The kind, the score, the category and the scope are always recorded.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from opentelemetry.util.types import AttributeValue
+
+from ragtel._config import CaptureConfig
+from ragtel._encoding import clean_text, masked_json, masked_text
+from ragtel.semconv import attributes as attrs
+from ragtel.semconv.attribute_values import (
+    RagtelFeedbackAnnotatorValues,
+    RagtelFeedbackKindValues,
+)
+from ragtel.semconv.references import (
+    GEN_AI_EVALUATION_EXPLANATION,
+    GEN_AI_EVALUATION_NAME,
+    GEN_AI_EVALUATION_SCORE_LABEL,
+    GEN_AI_EVALUATION_SCORE_VALUE,
+)
+
+Attributes = dict[str, AttributeValue]
+
+DEFAULT_NAME: Final = "feedback"
+"""``gen_ai.evaluation.name`` when the caller names no feedback."""
+
+ANNOTATORS: Final = tuple(member.value for member in RagtelFeedbackAnnotatorValues)
+POSITIVE_LABEL: Final = "positive"
+NEGATIVE_LABEL: Final = "negative"
+
+_KIND = attrs.RAGTEL_FEEDBACK_KIND
+_BINARY = RagtelFeedbackKindValues.BINARY.value
+_NUMERIC = RagtelFeedbackKindValues.NUMERIC.value
+_CATEGORICAL = RagtelFeedbackKindValues.CATEGORICAL.value
+_TEXT = RagtelFeedbackKindValues.TEXT.value
+_JSON = RagtelFeedbackKindValues.JSON.value
+
+
+def binary_value(value: Any) -> Attributes:
+    """True is positive, False negative. 1 and 0 are refused: they may be ratings."""
+    if not isinstance(value, bool):
+        if type(value).__name__ != "bool_":  # numpy.bool_, without importing numpy
+            raise TypeError(
+                "value must be a bool (True for positive, False for negative); "
+                f"got {type(value).__name__} {value!r}"
+            )
+        value = bool(value)
+    return {
+        _KIND: _BINARY,
+        attrs.RAGTEL_FEEDBACK_VALUE_BINARY: value,
+        GEN_AI_EVALUATION_SCORE_VALUE: 1.0 if value else 0.0,
+        GEN_AI_EVALUATION_SCORE_LABEL: POSITIVE_LABEL if value else NEGATIVE_LABEL,
+    }
+
+
+def numeric_value(value: Any) -> Attributes:
+    """A score from 0 to 1, both included."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            "value must be a number between 0 and 1 (use log_binary_feedback for a bool); "
+            f"got {type(value).__name__} {value!r}"
+        )
+    score = float(value)
+    if not (0.0 <= score <= 1.0):  # also refuses NaN
+        raise ValueError(f"value must be a finite number between 0 and 1 inclusive; got {value!r}")
+    return {
+        _KIND: _NUMERIC,
+        attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC: score,
+        GEN_AI_EVALUATION_SCORE_VALUE: score,
+    }
+
+
+def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> Attributes:
+    """One of ``categories``: a non-empty sequence of distinct strings."""
+    if isinstance(categories, (str, bytes)) or not isinstance(categories, Sequence):
+        raise TypeError(
+            f"categories must be a list of strings; got {type(categories).__name__} {categories!r}"
+        )
+    if not categories:
+        raise ValueError("categories must list at least one category; got an empty list")
+    seen: set[str] = set()
+    for category in categories:
+        if not isinstance(category, str):
+            raise TypeError(
+                f"categories must hold strings only; got {type(category).__name__} {category!r}"
+            )
+        if category in seen:
+            raise ValueError(f"categories must be distinct; {category!r} appears more than once")
+        seen.add(category)
+    if not isinstance(value, str):
+        raise TypeError(f"value must be a str, one of the categories; got {type(value).__name__}")
+    if value not in seen:
+        raise ValueError(f"value must be one of the categories {list(categories)!r}; got {value!r}")
+    limit = capture.limits.max_length
+    label = clean_text(value, limit)
+    return {
+        _KIND: _CATEGORICAL,
+        attrs.RAGTEL_FEEDBACK_VALUE_TEXT: label,
+        attrs.RAGTEL_FEEDBACK_CATEGORIES: [clean_text(category, limit) for category in categories],
+        GEN_AI_EVALUATION_SCORE_LABEL: label,
+    }
+
+
+def text_value(value: Any, capture: CaptureConfig, *, argument: str = "value") -> Attributes:
+    """Free text that says something (not empty, not only whitespace)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{argument} must be non-empty text; got {value!r}")
+    attributes: Attributes = {_KIND: _TEXT}
+    if capture.capture_content:
+        attributes[attrs.RAGTEL_FEEDBACK_VALUE_TEXT] = masked_text(value, capture)
+    return attributes
+
+
+def json_value(feedback: Any, capture: CaptureConfig) -> Attributes:
+    """``log_feedback``'s value: a string is text feedback, anything else JSON.
+
+    A value JSON cannot represent is encoded with the fallback (its ``repr``),
+    never dropped.
+    """
+    if isinstance(feedback, str):
+        return text_value(feedback, capture, argument="feedback")
+    if feedback is None:
+        raise TypeError("feedback must be a str or a JSON-serializable object (a dict); got None")
+    attributes: Attributes = {_KIND: _JSON}
+    if capture.capture_content:
+        attributes[attrs.RAGTEL_FEEDBACK_VALUE_TEXT] = masked_json(feedback, capture)
+    return attributes
+
+
+def feedback_attributes(
+    value_attributes: Attributes,
+    *,
+    name: Any,
+    annotator: Any,
+    explanation: Any,
+    metadata: Any,
+    capture: CaptureConfig,
+) -> Attributes:
+    """The attributes of one feedback: its value's, plus name, annotator and context."""
+    if name is None:
+        name = DEFAULT_NAME
+    elif not isinstance(name, str) or not name.strip():
+        raise TypeError(f"name must be a non-empty str; got {name!r}")
+    if annotator not in ANNOTATORS:
+        raise ValueError(f"annotator must be one of {', '.join(ANNOTATORS)}; got {annotator!r}")
+    if explanation is not None and not isinstance(explanation, str):
+        raise TypeError(f"explanation must be a str; got {type(explanation).__name__}")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping; got {type(metadata).__name__}")
+    attributes = value_attributes
+    attributes[GEN_AI_EVALUATION_NAME] = clean_text(name, capture.limits.max_length)
+    attributes[attrs.RAGTEL_FEEDBACK_ANNOTATOR] = annotator
+    if capture.capture_content:
+        if explanation:
+            attributes[GEN_AI_EVALUATION_EXPLANATION] = masked_text(explanation, capture)
+        if metadata:
+            attributes[attrs.RAGTEL_FEEDBACK_METADATA] = masked_json(metadata, capture)
+    return attributes
+
+
+def target_attributes(trace_id: int, span_id: int | None) -> Attributes:
+    """The ids of the judged trace (and span) on a carrier span, as W3C hex."""
+    attributes: Attributes = {attrs.RAGTEL_FEEDBACK_TARGET_TRACE_ID: f"{trace_id:032x}"}
+    if span_id is not None:
+        attributes[attrs.RAGTEL_FEEDBACK_TARGET_SPAN_ID] = f"{span_id:016x}"
+    return attributes
