@@ -113,6 +113,12 @@ def masked_json(value: Any, capture: CaptureConfig) -> str:
     return encode_json(apply_mask(value, capture.mask), capture.limits)
 
 
+def masked_repr(value: Any, capture: CaptureConfig) -> str:
+    """``value`` through the mask hook, then its ``repr``, redacted and capped."""
+    text = redact_repr(stable_repr(apply_mask(value, capture.mask)))
+    return clean_text(text, capture.limits.max_length)
+
+
 def clean_text(text: str, max_length: int) -> str:
     """Mask URL passwords, make ``text`` encodable as UTF-8, and cap its length.
 

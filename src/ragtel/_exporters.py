@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ragtel import _environment as env
 from ragtel._config import (
@@ -20,6 +20,7 @@ from ragtel._config import (
 )
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk._logs.export import LogRecordExporter
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from ragtel._batch_processor import CountingBatchSpanProcessor
@@ -30,6 +31,7 @@ EXPORTER_NAMES: Final = ("otlp", "console", "file", "none")
 PROTOCOLS: Final = ("grpc", "http/protobuf")
 COMPRESSIONS: Final = ("gzip", "deflate", "none")
 _TRACES_PATH: Final = "/v1/traces"
+_LOGS_PATH: Final = "/v1/logs"
 
 
 def parse_exporter_names(value: str | Sequence[str], *, source: str) -> tuple[str, ...]:
@@ -254,16 +256,75 @@ def _build_exporter(name: str, config: ExportConfig) -> SpanExporter:
 
         return ConsoleSpanExporter()
     if config.otlp.protocol == "grpc":
-        return _grpc_exporter(config.otlp)
-    return _http_exporter(config.otlp)
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return _grpc_exporter(OTLPSpanExporter, config.otlp, config.otlp.endpoint)  # type: ignore[no-any-return]
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpSpanExporter,
+    )
+
+    return _http_exporter(HttpSpanExporter, config.otlp, config.otlp.endpoint)  # type: ignore[no-any-return]
 
 
-def _http_exporter(otlp: OtlpConfig) -> SpanExporter:
+def build_log_exporter(name: str, config: ExportConfig) -> LogRecordExporter:
+    """The log-record counterpart of span exporter ``name``: same destination, logs signal.
+
+    A traces file gets a sibling logs file (:func:`logs_path_for`); OTLP goes
+    to the same collector's logs endpoint, with the same headers and TLS.
+    """
+    if name == "file":
+        from ragtel._log_export import OtlpJsonLinesLogExporter
+
+        assert config.file_path is not None
+        return OtlpJsonLinesLogExporter(logs_path_for(config.file_path))
+    if name == "console":
+        from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+
+        return ConsoleLogRecordExporter()
+    if config.otlp.protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        endpoint = config.otlp.endpoint or _grpc_logs_endpoint_from_environment()
+        return _grpc_exporter(OTLPLogExporter, config.otlp, endpoint)  # type: ignore[no-any-return]
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import (
+        OTLPLogExporter as HttpLogExporter,
+    )
+
+    return _http_exporter(HttpLogExporter, config.otlp, _http_logs_url(config.otlp.endpoint))  # type: ignore[no-any-return]
+
+
+def logs_path_for(traces_path: str | os.PathLike[str]) -> str:
+    """The logs file beside a traces file: ``traces`` in its name becomes ``logs``.
+
+    ``ragtel-traces.jsonl`` -> ``ragtel-logs.jsonl``; a name without
+    ``traces`` gets ``.logs`` before its extension (``run.jsonl`` ->
+    ``run.logs.jsonl``).
+    """
+    directory, name = os.path.split(os.fspath(traces_path))
+    if "traces" in name:
+        head, _, tail = name.rpartition("traces")
+        return os.path.join(directory, head + "logs" + tail)
+    stem, extension = os.path.splitext(name)
+    return os.path.join(directory, f"{stem}.logs{extension or '.jsonl'}")
+
+
+def _http_logs_url(traces_url: str | None) -> str | None:
+    if traces_url is not None:
+        base = traces_url[: -len(_TRACES_PATH)] if traces_url.endswith(_TRACES_PATH) else traces_url
+        return base.rstrip("/") + _LOGS_PATH
+    if os.environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) or os.environ.get(
+        env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ):
+        return None  # the exporter reads the logs endpoint from the environment itself
+    traces_only = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+    return _http_logs_url(traces_only) if traces_only else None
+
+
+def _http_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) -> Any:
     from opentelemetry.exporter.otlp.proto.http import Compression
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(
-        endpoint=otlp.endpoint,
+    return exporter_class(
+        endpoint=endpoint,
         certificate_file=otlp.certificate_file,
         headers=dict(otlp.headers),
         timeout=otlp.timeout,
@@ -271,9 +332,8 @@ def _http_exporter(otlp: OtlpConfig) -> SpanExporter:
     )
 
 
-def _grpc_exporter(otlp: OtlpConfig) -> SpanExporter:
+def _grpc_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) -> Any:
     import grpc
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
     credentials = None
     if otlp.certificate_file:
@@ -286,10 +346,20 @@ def _grpc_exporter(otlp: OtlpConfig) -> SpanExporter:
             "deflate": grpc.Compression.Deflate,
             "none": grpc.Compression.NoCompression,
         }[otlp.compression]
-    return OTLPSpanExporter(
-        endpoint=otlp.endpoint,
+    return exporter_class(
+        endpoint=endpoint,
         credentials=credentials,
         headers=dict(otlp.headers) or None,
         timeout=otlp.timeout,
         compression=compression,
     )
+
+
+def _grpc_logs_endpoint_from_environment() -> str | None:
+    # The logs exporter reads its own or the general endpoint; a traces-only
+    # endpoint must be handed to it.
+    if os.environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) or os.environ.get(
+        env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ):
+        return None
+    return os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or None

@@ -1,4 +1,4 @@
-"""A span exporter that appends OTLP JSON Lines to a local file.
+"""OTLP JSON Lines files, and the span exporter that appends to one.
 
 Each export call becomes exactly one line, appended under an exclusive
 ``flock`` on a descriptor opened with ``O_APPEND``, so several processes can
@@ -35,16 +35,17 @@ _FILE_MODE = 0o600
 _SCAN_CHUNK = 1 << 16
 
 
-class OtlpJsonLinesExporter(SpanExporter):
-    """Append spans to ``path`` as OTLP JSON Lines."""
+class JsonLinesFile:
+    """One append-only OTLP JSON Lines file: whole lines, shared safely between processes."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, what: str) -> None:
         self._path = os.path.abspath(os.fspath(path))
+        self._what = what
         self._lock = threading.Lock()
         reinit_in_child(self._reinit_lock)
         self._fd: int | None = None
         self._needs_newline = False
-        self._is_shutdown = False
+        self.is_shutdown = False
 
     @property
     def path(self) -> str:
@@ -53,29 +54,22 @@ class OtlpJsonLinesExporter(SpanExporter):
     def _reinit_lock(self) -> None:
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._is_shutdown or not spans:
-            return SpanExportResult.FAILURE if self._is_shutdown else SpanExportResult.SUCCESS
-        try:
-            payload = (encode_spans_line(spans) + "\n").encode("utf-8")
-        except Exception:  # one bad batch must not stop the exporter
-            _logger.exception("ragtel: could not encode %d spans for %s", len(spans), self._path)
-            return SpanExportResult.FAILURE
+    def write_line(self, line: str) -> bool:
+        """Append ``line`` and a newline; False (logged) if it could not be written."""
+        payload = (line + "\n").encode("utf-8")
         with self._lock:
+            if self.is_shutdown:
+                return False
             try:
                 self._append(payload)
             except OSError as error:
-                _logger.error("ragtel: could not write traces to %s: %s", self._path, error)
-                return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        # Lines go straight to the kernel with os.write; there is no user-space buffer.
+                _logger.error("ragtel: could not write %s to %s: %s", self._what, self._path, error)
+                return False
         return True
 
-    def shutdown(self) -> None:
+    def close(self) -> None:
         with self._lock:
-            self._is_shutdown = True
+            self.is_shutdown = True
             if self._fd is not None:
                 with contextlib.suppress(OSError):  # fsync is best effort (e.g. a pipe)
                     os.fsync(self._fd)
@@ -154,3 +148,34 @@ def _exclusive(fd: int) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class OtlpJsonLinesExporter(SpanExporter):
+    """Append spans to ``path`` as OTLP JSON Lines (one line per export call)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = JsonLinesFile(path, what="traces")
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._file.is_shutdown:
+            return SpanExportResult.FAILURE
+        if not spans:
+            return SpanExportResult.SUCCESS
+        try:
+            line = encode_spans_line(spans)
+        except Exception:  # one bad batch must not stop the exporter
+            _logger.exception("ragtel: could not encode %d spans for %s", len(spans), self.path)
+            return SpanExportResult.FAILURE
+        ok = self._file.write_line(line)
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        # Lines go straight to the kernel with os.write; there is no user-space buffer.
+        return True
+
+    def shutdown(self) -> None:
+        self._file.close()

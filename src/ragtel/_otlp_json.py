@@ -1,4 +1,4 @@
-"""OTLP JSON Lines: one ``TracesData`` JSON object per line.
+"""OTLP JSON Lines: one ``TracesData`` (or ``LogsData``) JSON object per line.
 
 This is the OpenTelemetry file-exporter format that the Collector's
 ``otlpjsonfile`` receiver reads. OTLP/JSON differs from protobuf's canonical
@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
+    from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.trace import ReadableSpan
 
 _SPAN_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 _LINK_ID_FIELDS = ("traceId", "spanId")
+_LOG_ID_FIELDS = ("traceId", "spanId")
 
 
 def encode_spans_line(spans: Sequence[ReadableSpan]) -> str:
@@ -31,6 +33,21 @@ def encode_spans_line(spans: Sequence[ReadableSpan]) -> str:
 
     data = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
     _convert_ids(data, _base64_to_hex)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_logs_line(records: Sequence[ReadableLogRecord]) -> str:
+    """Encode log ``records`` as one OTLP JSON line (without the trailing newline)."""
+    from google.protobuf import json_format
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+
+    data = json_format.MessageToDict(encode_logs(records), use_integers_for_enums=True)
+    for resource_logs in data.get("resourceLogs", ()):
+        for scope_logs in resource_logs.get("scopeLogs", ()):
+            for record in scope_logs.get("logRecords", ()):
+                for name in _LOG_ID_FIELDS:
+                    if record.get(name):
+                        record[name] = _base64_to_hex(record[name])
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 

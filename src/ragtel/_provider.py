@@ -48,6 +48,10 @@ class Installation:
         self.owned = owned
         self.processor = RagtelSpanProcessor()
         self.exporters: dict[tuple[str, ...], CountingBatchSpanProcessor] = {}
+        self.export_configs: dict[tuple[str, ...], ExportConfig] = {}
+        """The configuration each exporter was built from (log() mirrors it)."""
+        self.log_pipeline: Any = None
+        """The log() pipeline mirroring the exporters, built on first use (see _log_export)."""
         self._retired_drops = DropCounts()
 
     @property
@@ -73,6 +77,10 @@ class Installation:
         with _lock:
             retired = list(self.exporters.values())
             self.exporters.clear()
+            self.export_configs.clear()
+            pipeline, self.log_pipeline = self.log_pipeline, None
+        if pipeline is not None:
+            pipeline.shutdown()
         for processor in retired:
             processor.shutdown()
         with _lock:
@@ -172,6 +180,7 @@ def install(
         for key, processor in exporters:
             provider.add_span_processor(processor)
             installation.exporters[key] = processor
+            installation.export_configs[key] = export
         return installation
 
 

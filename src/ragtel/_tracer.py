@@ -29,6 +29,7 @@ from ragtel._context_attributes import (
 )
 from ragtel._feedback import FeedbackAPI
 from ragtel._generation import GenerationAPI
+from ragtel._logs import LogAPI
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
@@ -46,7 +47,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class LastMileTracer(
-    ParamSetAPI, RagEventsAPI, GenerationAPI, FeedbackAPI, SpanHelpersAPI, trace.Tracer
+    ParamSetAPI, RagEventsAPI, GenerationAPI, FeedbackAPI, LogAPI, SpanHelpersAPI, trace.Tracer
 ):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
@@ -345,11 +346,13 @@ class LastMileTracer(
     # Lifecycle ----------------------------------------------------------
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export every finished span now; False if ``timeout_millis`` passed first."""
+        """Export every finished span and log record now; False if ``timeout_millis`` passed."""
         flush = getattr(self._provider, "force_flush", None)
-        if flush is None:
-            return True
-        return bool(flush(timeout_millis))
+        flushed = bool(flush(timeout_millis)) if flush is not None else True
+        pipeline = self._installation.log_pipeline if self._installation else None
+        if pipeline is not None:
+            flushed = pipeline.force_flush(timeout_millis) and flushed
+        return flushed
 
     def flush(self, timeout_millis: int = 30_000) -> bool:
         """Alias of :meth:`force_flush`."""
@@ -367,8 +370,7 @@ class LastMileTracer(
         provider = installation.provider
         if installation.owned and provider is not None:
             provider.shutdown()
-        else:
-            installation.shutdown_exporters()
+        installation.shutdown_exporters()
 
     def dropped_span_count(self) -> int:
         """Spans ragtel's exporters could not deliver so far (queue full, export failed...)."""

@@ -1,0 +1,196 @@
+"""Where the records of the tracer's ``log()`` go; built on the first call.
+
+Records go, in order of preference:
+
+1. to the app's own logs pipeline: a global SDK ``LoggerProvider`` it set up
+   (as ``opentelemetry-instrument`` does when logs are enabled);
+2. else beside ragtel's span exporters: a traces file gets a sibling logs
+   file, an OTLP exporter the same collector's logs endpoint, the console the
+   console (see :func:`ragtel._exporters.build_log_exporter`);
+3. else nowhere: ragtel warns once and says how to give them a place.
+
+A path given as ``logger=`` gets the record appended right away, as one OTLP
+JSON line. At most :data:`MAX_PATH_LOGGERS` such files are kept open; the
+least recently used is closed first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Final
+
+from opentelemetry._logs import Logger, SeverityNumber, get_logger_provider
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    LogRecordExporter,
+    LogRecordExportResult,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.resources import Resource
+
+from ragtel._file_exporter import JsonLinesFile
+from ragtel._fork import reinit_in_child
+from ragtel._otlp_json import encode_logs_line
+from ragtel._provider import Installation
+from ragtel.semconv.attributes import RAGTEL_LOG_DATA_TYPE
+from ragtel.semconv.events import RAGTEL_LOG_EVENT
+
+_logger = logging.getLogger("ragtel")
+
+MAX_PATH_LOGGERS: Final = 16
+"""Files given as ``logger=`` that stay open at once."""
+
+
+class OtlpJsonLinesLogExporter(LogRecordExporter):
+    """Append log records to ``path`` as OTLP JSON Lines (one line per export call)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = JsonLinesFile(path, what="log records")
+
+    @property
+    def path(self) -> str:
+        return self._file.path
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        if self._file.is_shutdown:
+            return LogRecordExportResult.FAILURE
+        if not batch:
+            return LogRecordExportResult.SUCCESS
+        try:
+            line = encode_logs_line(batch)
+        except Exception:  # one bad batch must not stop the exporter
+            _logger.exception("ragtel: could not encode %d log records", len(batch))
+            return LogRecordExportResult.FAILURE
+        written = self._file.write_line(line)
+        return LogRecordExportResult.SUCCESS if written else LogRecordExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True  # lines go straight to the kernel
+
+    def shutdown(self) -> None:
+        self._file.close()
+
+
+class LogPipeline:
+    """A ``LoggerProvider`` whose exporters mirror one installation's span exporters."""
+
+    def __init__(self, installation: Installation) -> None:
+        from ragtel._exporters import build_log_exporter
+
+        self.keys = frozenset(installation.export_configs)
+        traces = installation.provider
+        resource = traces.resource if traces is not None else Resource.create()
+        self.provider = LoggerProvider(resource=resource, shutdown_on_exit=True)
+        for key, config in installation.export_configs.items():
+            exporter = build_log_exporter(key[0], config)
+            self.provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.provider.force_flush(timeout_millis)
+
+
+_lock = threading.Lock()
+_path_providers: OrderedDict[str, LoggerProvider] = OrderedDict()
+_warned_nowhere = False
+
+
+def _reinit_lock() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+reinit_in_child(_reinit_lock)
+
+
+def emit(logger: Logger, body: str, data: Any) -> None:
+    """One ``ragtel.log`` record, correlated with the current span."""
+    data_type = type(data)
+    module = data_type.__module__
+    type_name = (
+        data_type.__qualname__ if module == "builtins" else f"{module}.{data_type.__qualname__}"
+    )
+    logger.emit(
+        timestamp=time.time_ns(),
+        severity_number=SeverityNumber.INFO,
+        severity_text="INFO",
+        body=body,
+        attributes={RAGTEL_LOG_DATA_TYPE: type_name},
+        event_name=RAGTEL_LOG_EVENT,
+    )
+
+
+def pipeline_logger(scope_name: str, installation: Installation | None) -> Logger | None:
+    """The logger for ``log()`` without ``logger=``; None (warned once) if records have no place."""
+    from opentelemetry.sdk._logs import LoggerProvider as SdkLoggerProvider
+
+    global_provider = get_logger_provider()
+    if isinstance(global_provider, SdkLoggerProvider):
+        return global_provider.get_logger(scope_name)
+    if installation is not None and installation.export_configs:
+        with _lock:
+            pipeline = installation.log_pipeline
+            if pipeline is None or pipeline.keys != frozenset(installation.export_configs):
+                stale, pipeline = pipeline, LogPipeline(installation)
+                installation.log_pipeline = pipeline
+            else:
+                stale = None
+        if stale is not None:
+            stale.shutdown()
+        logger: Logger = pipeline.provider.get_logger(scope_name)
+        return logger
+    _warn_nowhere()
+    return None
+
+
+def path_logger(path: str | os.PathLike[str], scope_name: str, resource: Resource) -> Logger:
+    """A logger writing each record to ``path`` at once (the file stays open, LRU-bounded)."""
+    key = os.path.abspath(os.fspath(path))
+    with _lock:
+        provider = _path_providers.get(key)
+        if provider is not None:
+            _path_providers.move_to_end(key)
+            evicted = None
+        else:
+            provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+            provider.add_log_record_processor(
+                SimpleLogRecordProcessor(OtlpJsonLinesLogExporter(key))
+            )
+            _path_providers[key] = provider
+            evicted = (
+                _path_providers.popitem(last=False)[1]
+                if len(_path_providers) > MAX_PATH_LOGGERS
+                else None
+            )
+    if evicted is not None:
+        evicted.shutdown()
+    return provider.get_logger(scope_name)
+
+
+def close_path_loggers() -> None:
+    """Close every file given as ``logger=`` (they reopen on the next record)."""
+    with _lock:
+        providers = list(_path_providers.values())
+        _path_providers.clear()
+    for provider in providers:
+        provider.shutdown()
+
+
+def _warn_nowhere() -> None:
+    global _warned_nowhere
+    if _warned_nowhere:
+        return
+    _warned_nowhere = True
+    _logger.warning(
+        "ragtel: log() records have nowhere to go: ragtel exports no spans here and the app "
+        "set up no OpenTelemetry LoggerProvider; set one up, or pass logger= (a path or a "
+        "logging.Logger)"
+    )
