@@ -53,7 +53,8 @@ _JSON = RagtelFeedbackKindValues.JSON.value
 def binary_value(value: Any) -> Attributes:
     """True is positive, False negative. 1 and 0 are refused: they may be ratings."""
     if not isinstance(value, bool):
-        if type(value).__name__ != "bool_":  # numpy.bool_, without importing numpy
+        kind = type(value)
+        if kind.__module__ != "numpy" or kind.__name__ not in ("bool", "bool_"):  # numpy.bool_
             raise TypeError(
                 "value must be a bool (True for positive, False for negative); "
                 f"got {type(value).__name__} {value!r}"
