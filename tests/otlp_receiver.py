@@ -409,6 +409,7 @@ def _log_record(
     return {
         "transport": req["transport"],
         "body": any_value(record["body"]) if "body" in record else None,
+        "event_name": record.get("eventName", ""),
         # A name only if the sender used OTLP/JSON enum names.
         "severity_number": int(severity) if str(severity).isdigit() else severity,
         "severity_text": record.get("severityText", ""),

@@ -174,3 +174,11 @@ def _otlp_value(value: Mapping[str, Any]) -> Any:
     if "arrayValue" in value:
         return tuple(_otlp_value(item) for item in value["arrayValue"].get("values", []))
     return None
+
+
+def check_otlp_json_log_record(record: Mapping[str, Any]) -> None:
+    """Live-check a log record read back as OTLP JSON (from a file or a receiver)."""
+    name = str(record.get("eventName", ""))
+    SESSION_CHECK.check_event(
+        f"exported log record {name!r}", name, _otlp_attributes(record.get("attributes", []))
+    )

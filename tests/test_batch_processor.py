@@ -160,7 +160,11 @@ def test_fork_while_ragtel_locks_are_held_does_not_hang_the_child(tmp_path) -> N
     installation = tracer._installation
     assert installation is not None
     [file_processor] = installation.exporters.values()
-    locks = [file_processor.exporter._lock, installation.processor._lock, file_processor._lock]  # type: ignore[attr-defined]
+    locks = [
+        file_processor.exporter._file._lock,
+        installation.processor._lock,
+        file_processor._lock,
+    ]  # type: ignore[attr-defined]
     held, release = threading.Event(), threading.Event()
 
     def hold_locks() -> None:

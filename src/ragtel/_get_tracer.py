@@ -356,3 +356,6 @@ def reset_for_tests() -> None:
     propagation = sys.modules.get("ragtel._propagation")
     if propagation is not None:
         propagation.reset_for_tests()
+    log_export = sys.modules.get("ragtel._log_export")
+    if log_export is not None:
+        log_export.reset_for_tests()

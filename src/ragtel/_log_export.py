@@ -184,6 +184,13 @@ def close_path_loggers() -> None:
         provider.shutdown()
 
 
+def reset_for_tests() -> None:
+    """Close path loggers and warn again (test isolation only)."""
+    global _warned_nowhere
+    close_path_loggers()
+    _warned_nowhere = False
+
+
 def _warn_nowhere() -> None:
     global _warned_nowhere
     if _warned_nowhere:
