@@ -119,7 +119,6 @@ def test_late_feedback_by_context_is_a_linked_child_in_the_same_trace(
     assert [link.context.span_id for link in carrier.links] == [target.span_id]
     attributes = dict(carrier.attributes or {})
     assert attributes[attrs.RAGTEL_FEEDBACK_SCOPE] == "span"
-    assert attributes[attrs.RAGTEL_FEEDBACK_TARGET_TRACE_ID] == f"{target.trace_id:032x}"
     assert attributes[attrs.RAGTEL_FEEDBACK_TARGET_SPAN_ID] == f"{target.span_id:016x}"
     assert attributes[attrs.RAGTEL_PROJECT_NAME] == "support-bot"
     assert attributes[GEN_AI_EVALUATION_NAME] == "helpfulness"
@@ -199,7 +198,6 @@ def test_trace_id_of_a_trace_this_process_never_saw(ragtel_spans: SpanRecorder) 
     assert carrier.parent is not None and carrier.parent.span_id == anchor_span_id(trace_id)
     assert carrier.links == ()  # no real span to link to
     attributes = dict(carrier.attributes or {})
-    assert attributes[attrs.RAGTEL_FEEDBACK_TARGET_TRACE_ID] == f"{trace_id:032x}"
     assert attrs.RAGTEL_FEEDBACK_TARGET_SPAN_ID not in attributes
 
 
@@ -249,7 +247,7 @@ def test_feedback_with_no_span_and_no_ids_is_about_the_project(
     assert attributes[attrs.RAGTEL_FEEDBACK_SCOPE] == "project"
     assert attributes[attrs.RAGTEL_PROJECT_NAME] == "support-bot"
     assert attributes[attrs.RAGTEL_FEEDBACK_VALUE_TEXT] == "The bot should cite sources"
-    assert attrs.RAGTEL_FEEDBACK_TARGET_TRACE_ID not in attributes
+    assert attrs.RAGTEL_FEEDBACK_TARGET_SPAN_ID not in attributes
 
 
 # Sampling ------------------------------------------------------------------------

@@ -34,7 +34,11 @@ from ragtel._config import CaptureConfig
 from ragtel._processor import TracerProfile
 from ragtel._span_context import ContextLike, is_sampled_out
 from ragtel.semconv.attribute_values import RagtelFeedbackScopeValues
-from ragtel.semconv.attributes import RAGTEL_FEEDBACK_SCOPE, RAGTEL_PROJECT_NAME
+from ragtel.semconv.attributes import (
+    RAGTEL_FEEDBACK_SCOPE,
+    RAGTEL_FEEDBACK_TARGET_SPAN_ID,
+    RAGTEL_PROJECT_NAME,
+)
 from ragtel.semconv.events import GEN_AI_EVALUATION_RESULT_EVENT
 from ragtel.semconv.spans import RAGTEL_FEEDBACK_SPAN
 
@@ -44,11 +48,17 @@ _TRACE = RagtelFeedbackScopeValues.TRACE.value
 _PROJECT = RagtelFeedbackScopeValues.PROJECT.value
 
 
+_builders_module: Any = None
+
+
 def _builders() -> Any:
     """The attribute builders, imported on first use: import ragtel stays cheap."""
-    from ragtel import _feedback_attributes
+    global _builders_module
+    if _builders_module is None:
+        from ragtel import _feedback_attributes
 
-    return _feedback_attributes
+        _builders_module = _feedback_attributes
+    return _builders_module
 
 
 class FeedbackAPI:
@@ -264,7 +274,6 @@ class FeedbackAPI:
         from ragtel._ids import anchor_span_id, parse_span_id, parse_trace_id
         from ragtel._processor import recent_root
 
-        builders = _builders()
         trace_number = parse_trace_id(trace_id)
         span_number = parse_span_id(span_id) if span_id is not None else None
         root = recent_root(trace_number)
@@ -278,7 +287,6 @@ class FeedbackAPI:
             # The trace's root is unknown here: hang the carrier in the trace,
             # under the trace's anchor id (the request-id parent, if any), unlinked.
             attributes[RAGTEL_FEEDBACK_SCOPE] = _TRACE
-            attributes.update(builders.target_attributes(trace_number, None))
             anchor = SpanContext(
                 trace_number, anchor_span_id(trace_number), is_remote=True, trace_flags=flags
             )
@@ -296,7 +304,7 @@ class FeedbackAPI:
         ):
             running.add_event(GEN_AI_EVALUATION_RESULT_EVENT, attributes)
             return
-        attributes.update(_builders().target_attributes(target.trace_id, target.span_id))
+        attributes[RAGTEL_FEEDBACK_TARGET_SPAN_ID] = _builders().target_attribute(target.span_id)
         self._emit_carrier(attributes, target)
 
     def _emit_carrier(

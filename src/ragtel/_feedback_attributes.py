@@ -154,9 +154,7 @@ def feedback_attributes(
     capture: CaptureConfig,
 ) -> Attributes:
     """The attributes of one feedback: its value's, plus name, annotator and context."""
-    if name is None:
-        name = DEFAULT_NAME
-    elif not isinstance(name, str) or not name.strip():
+    if name is not None and (not isinstance(name, str) or not name.strip()):
         raise TypeError(f"name must be a non-empty str; got {name!r}")
     if annotator not in ANNOTATORS:
         raise ValueError(f"annotator must be one of {', '.join(ANNOTATORS)}; got {annotator!r}")
@@ -165,7 +163,9 @@ def feedback_attributes(
     if metadata is not None and not isinstance(metadata, Mapping):
         raise TypeError(f"metadata must be a mapping; got {type(metadata).__name__}")
     attributes = value_attributes
-    attributes[GEN_AI_EVALUATION_NAME] = clean_text(name, capture.limits.max_length)
+    attributes[GEN_AI_EVALUATION_NAME] = (
+        DEFAULT_NAME if name is None else clean_text(name, capture.limits.max_length)
+    )
     attributes[attrs.RAGTEL_FEEDBACK_ANNOTATOR] = annotator
     if capture.capture_content:
         if explanation:
@@ -175,9 +175,6 @@ def feedback_attributes(
     return attributes
 
 
-def target_attributes(trace_id: int, span_id: int | None) -> Attributes:
-    """The ids of the judged trace (and span) on a carrier span, as W3C hex."""
-    attributes: Attributes = {attrs.RAGTEL_FEEDBACK_TARGET_TRACE_ID: f"{trace_id:032x}"}
-    if span_id is not None:
-        attributes[attrs.RAGTEL_FEEDBACK_TARGET_SPAN_ID] = f"{span_id:016x}"
-    return attributes
+def target_attribute(span_id: int) -> str:
+    """``ragtel.feedback.target.span_id``: the judged span's id, as W3C hex."""
+    return f"{span_id:016x}"

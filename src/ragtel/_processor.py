@@ -34,7 +34,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -63,12 +63,31 @@ REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
 CARRIER_KEY: Final = context_api.create_key("ragtel-carrier")
 """Context key set while a carrier span starts: it joins a trace but is not a request of it."""
 
-_processors: weakref.WeakSet[RagtelSpanProcessor] = weakref.WeakSet()
+# Weak references, replaced (never mutated) when a processor is added, so
+# lookups iterate a plain tuple: cheaper than a WeakSet, and safe without a lock.
+_processor_refs: tuple[weakref.ref[RagtelSpanProcessor], ...] = ()
+
+
+def _live_processors() -> Iterator[RagtelSpanProcessor]:
+    for reference in _processor_refs:
+        processor = reference()
+        if processor is not None:
+            yield processor
+
+
+_register_lock = threading.Lock()
+
+
+def _register(processor: RagtelSpanProcessor) -> None:
+    global _processor_refs
+    with _register_lock:
+        alive = tuple(ref for ref in _processor_refs if ref() is not None)
+        _processor_refs = (*alive, weakref.ref(processor))
 
 
 def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | None:
     """The processor and local-root state a live span of this process belongs to."""
-    for processor in list(_processors):
+    for processor in _live_processors():
         state = processor.state_of_span(span_id)
         if state is not None:
             return processor, state
@@ -77,7 +96,7 @@ def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | Non
 
 def live_span(span_id: int) -> Span | None:
     """The live span ``span_id`` of this process, if a ragtel processor tracks it."""
-    for processor in list(_processors):
+    for processor in _live_processors():
         found = processor.live_span(span_id)
         if found is not None:
             return found
@@ -86,7 +105,7 @@ def live_span(span_id: int) -> Span | None:
 
 def recent_root(trace_id: int) -> SpanContext | None:
     """The first local root this process recorded in trace ``trace_id``, if still remembered."""
-    for processor in list(_processors):
+    for processor in _live_processors():
         found = processor.recent_root(trace_id)
         if found is not None:
             return found
@@ -204,7 +223,7 @@ class RagtelSpanProcessor(SpanProcessor):
         self._unmapped_spans = 0
         self._dropped_params = 0
         self._last_warning: dict[str, float] = {}
-        _processors.add(self)
+        _register(self)
 
     def _reinit_lock(self) -> None:
         self._lock = threading.Lock()

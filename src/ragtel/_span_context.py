@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import NonRecordingSpan, Span, SpanContext
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags, TraceState
 
 
 @functools.cache
@@ -34,6 +35,7 @@ def _w3c() -> TextMapPropagator:
 
 
 _TRACEPARENT: Final = "traceparent"
+_TRACESTATE: Final = "tracestate"
 
 if TYPE_CHECKING:
     from opentelemetry.propagators.textmap import TextMapPropagator
@@ -69,6 +71,10 @@ def span_context_from(context: ContextLike, *, argument: str = "context") -> Spa
     """The span context a ``context`` argument points at (invalid if it points nowhere)."""
     if isinstance(context, SpanContext):
         return context
+    if isinstance(context, str):
+        parsed = _parse_w3c(context.strip())
+        if parsed is not None:  # the common forms, without building a Context
+            return parsed
     resolved = to_context(context, argument=argument)
     return trace.get_current_span(resolved).get_span_context()
 
@@ -134,6 +140,42 @@ def _context_from_string(text: str, argument: str) -> Context:
             f"{argument} is neither a W3C traceparent nor a serialized span context: {_quote(text)}"
         )
     return context
+
+
+_VERSION_00: Final = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+def _parse_w3c(text: str) -> SpanContext | None:
+    """A version-00 traceparent, or the serialized form holding one, as a remote
+    SpanContext; None for anything else.
+
+    Anything else (other versions, invalid values) takes the propagator's
+    path, which also gives the error messages.
+    """
+    trace_state = None
+    if text.startswith("{"):
+        try:
+            headers = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(headers, dict) or set(headers) - {_TRACEPARENT, _TRACESTATE}:
+            return None
+        traceparent, state = headers.get(_TRACEPARENT), headers.get(_TRACESTATE)
+        if not isinstance(traceparent, str) or not isinstance(state, (str, type(None))):
+            return None
+        text = traceparent
+        if state:
+            trace_state = TraceState.from_header([state])
+    match = _VERSION_00.fullmatch(text)
+    if match is None:
+        return None
+    trace_id, span_id = int(match[1], 16), int(match[2], 16)
+    if not trace_id or not span_id:
+        return None
+    flags = TraceFlags(int(match[3], 16))
+    return SpanContext(
+        trace_id, span_id, is_remote=True, trace_flags=flags, trace_state=trace_state
+    )
 
 
 def _quote(text: str) -> str:

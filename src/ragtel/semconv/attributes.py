@@ -65,10 +65,7 @@ RAGTEL_FEEDBACK_SCOPE: Final = "ragtel.feedback.scope"
 """What the feedback judges."""
 
 RAGTEL_FEEDBACK_TARGET_SPAN_ID: Final = "ragtel.feedback.target.span_id"
-"""The span id of the judged span (the root span, for feedback about a trace), as 16 lowercase hex digits."""
-
-RAGTEL_FEEDBACK_TARGET_TRACE_ID: Final = "ragtel.feedback.target.trace_id"
-"""The trace id of the judged trace or span, as 32 lowercase hex digits."""
+"""The span id of the judged span (the root, for feedback about a trace), as 16 lowercase hex digits. The carrier's parent and link point at the same span, and the judged trace is the carrier's own."""
 
 RAGTEL_FEEDBACK_VALUE_BINARY: Final = "ragtel.feedback.value.binary"
 """A binary feedback value; true is positive."""
