@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -515,3 +516,39 @@ def test_the_recent_traces_registry_is_bounded() -> None:
         True,
     ]
     provider.shutdown()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",'
+        '"tracestate":"vendor=abc,other=1"}',
+        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future",
+        "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+        '{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01"}',
+    ],
+)
+def test_context_strings_parse_as_the_w3c_propagator_reads_them(text: str) -> None:
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from ragtel._span_context import span_context_from
+
+    carrier = json.loads(text) if text.startswith("{") else {"traceparent": text}
+    expected = trace.get_current_span(
+        TraceContextTextMapPropagator().extract(carrier)
+    ).get_span_context()
+    if not expected.is_valid:
+        with pytest.raises(ValueError, match="context"):
+            span_context_from(text)
+        return
+    parsed = span_context_from(text)
+    assert (parsed.trace_id, parsed.span_id, parsed.trace_flags, parsed.is_remote) == (
+        expected.trace_id,
+        expected.span_id,
+        expected.trace_flags,
+        True,
+    )
+    assert parsed.trace_state.to_header() == expected.trace_state.to_header()
