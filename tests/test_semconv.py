@@ -91,6 +91,18 @@ def broken_copy(tmp_path: Path, edit: str, replacement: str, file: str = "regist
             "event group needs a name",
         ),
         (
+            "name: gen_ai.evaluation.result\n",
+            "name: gen_ai.evaluation.outcome\n",
+            "events.yaml",
+            "or one listed under events in dependencies.lock.yaml",
+        ),
+        (
+            "id: event.gen_ai.evaluation.result\n",
+            "id: event.ragtel.evaluation\n",
+            "events.yaml",
+            "must have the id event.gen_ai.evaluation.result",
+        ),
+        (
             "- ref: gen_ai.request.model",
             "- ref: gen_ai.request.modle",
             "spans.yaml",
