@@ -33,7 +33,6 @@ from opentelemetry.trace import SpanContext, TraceFlags
 from ragtel._config import CaptureConfig
 from ragtel._processor import TracerProfile
 from ragtel._span_context import ContextLike, is_sampled_out
-from ragtel.semconv.attribute_values import RagtelFeedbackScopeValues
 from ragtel.semconv.attributes import (
     RAGTEL_FEEDBACK_SCOPE,
     RAGTEL_FEEDBACK_TARGET_SPAN_ID,
@@ -43,9 +42,6 @@ from ragtel.semconv.events import GEN_AI_EVALUATION_RESULT_EVENT
 from ragtel.semconv.spans import RAGTEL_FEEDBACK_SPAN
 
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_SPAN = RagtelFeedbackScopeValues.SPAN.value
-_TRACE = RagtelFeedbackScopeValues.TRACE.value
-_PROJECT = RagtelFeedbackScopeValues.PROJECT.value
 
 
 _builders_module: Any = None
@@ -247,7 +243,7 @@ class FeedbackAPI:
                 raise ValueError("give the judged span as context or as trace_id/span_id, not both")
             from ragtel._carrier import target_span_context
 
-            self._record_for_span(attributes, target_span_context(context), _SPAN)
+            self._record_for_span(attributes, target_span_context(context), _builders().SCOPE_SPAN)
         elif trace_id is not None:
             self._record_for_ids(attributes, trace_id, span_id)
         elif span_id is not None:
@@ -258,15 +254,15 @@ class FeedbackAPI:
     def _record_inline(self, attributes: dict[str, Any]) -> None:
         current = trace.get_current_span()
         if current.is_recording():
-            attributes[RAGTEL_FEEDBACK_SCOPE] = _SPAN
+            attributes[RAGTEL_FEEDBACK_SCOPE] = _builders().SCOPE_SPAN
             current.add_event(GEN_AI_EVALUATION_RESULT_EVENT, attributes)
             return
         target = current.get_span_context()
         if not target.is_valid:
-            attributes[RAGTEL_FEEDBACK_SCOPE] = _PROJECT
+            attributes[RAGTEL_FEEDBACK_SCOPE] = _builders().SCOPE_PROJECT
             self._emit_carrier(attributes, None)
         elif not is_sampled_out(current):  # a remote parent, or a span that has ended
-            self._record_for_span(attributes, target, _SPAN)
+            self._record_for_span(attributes, target, _builders().SCOPE_SPAN)
 
     def _record_for_ids(
         self, attributes: dict[str, Any], trace_id: str | int, span_id: str | int | None
@@ -280,13 +276,13 @@ class FeedbackAPI:
         flags = TraceFlags(root.trace_flags) if root is not None else _SAMPLED
         if span_number is not None:
             target = SpanContext(trace_number, span_number, is_remote=True, trace_flags=flags)
-            self._record_for_span(attributes, target, _SPAN)
+            self._record_for_span(attributes, target, _builders().SCOPE_SPAN)
         elif root is not None:
-            self._record_for_span(attributes, root, _TRACE)
+            self._record_for_span(attributes, root, _builders().SCOPE_TRACE)
         else:
             # The trace's root is unknown here: hang the carrier in the trace,
             # under the trace's anchor id (the request-id parent, if any), unlinked.
-            attributes[RAGTEL_FEEDBACK_SCOPE] = _TRACE
+            attributes[RAGTEL_FEEDBACK_SCOPE] = _builders().SCOPE_TRACE
             anchor = SpanContext(
                 trace_number, anchor_span_id(trace_number), is_remote=True, trace_flags=flags
             )

@@ -25,6 +25,7 @@ from ragtel.semconv import attributes as attrs
 from ragtel.semconv.attribute_values import (
     RagtelFeedbackAnnotatorValues,
     RagtelFeedbackKindValues,
+    RagtelFeedbackScopeValues,
 )
 from ragtel.semconv.references import (
     GEN_AI_EVALUATION_EXPLANATION,
@@ -48,6 +49,10 @@ _NUMERIC = RagtelFeedbackKindValues.NUMERIC.value
 _CATEGORICAL = RagtelFeedbackKindValues.CATEGORICAL.value
 _TEXT = RagtelFeedbackKindValues.TEXT.value
 _JSON = RagtelFeedbackKindValues.JSON.value
+
+SCOPE_SPAN: Final = RagtelFeedbackScopeValues.SPAN.value
+SCOPE_TRACE: Final = RagtelFeedbackScopeValues.TRACE.value
+SCOPE_PROJECT: Final = RagtelFeedbackScopeValues.PROJECT.value
 
 
 def binary_value(value: Any) -> Attributes:

@@ -83,11 +83,12 @@ class LogPipeline:
     def __init__(self, installation: Installation) -> None:
         from ragtel._exporters import build_log_exporter
 
-        self.keys = frozenset(installation.export_configs)
+        configs = dict(installation.export_configs)  # a snapshot: exporters may be added
+        self.keys = frozenset(configs)
         traces = installation.provider
         resource = traces.resource if traces is not None else Resource.create()
         self.provider = LoggerProvider(resource=resource, shutdown_on_exit=True)
-        for key, config in installation.export_configs.items():
+        for key, config in configs.items():
             exporter = build_log_exporter(key[0], config)
             self.provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
 

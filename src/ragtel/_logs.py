@@ -11,58 +11,42 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
-
-from ragtel._config import CaptureConfig
 from ragtel._encoding import masked_repr
-from ragtel._provider import Installation
+
+if TYPE_CHECKING:
+    from ragtel._tracer import LastMileTracer
 
 
-class LogAPI:
-    """``log()``; mixed into LastMileTracer."""
+def log(
+    tracer: LastMileTracer,
+    data: Any,
+    logger: logging.Logger | str | os.PathLike[str] | None,
+) -> None:
+    """What :meth:`LastMileTracer.log` does (loaded on its first call)."""
+    if logger is not None and not isinstance(logger, (logging.Logger, str, os.PathLike)):
+        raise TypeError(
+            f"logger must be a logging.Logger, a file path or None; got {type(logger).__name__}"
+        )
+    body = masked_repr(data, tracer._capture)
+    if isinstance(logger, logging.Logger):
+        logger.info("%s", body, stacklevel=3)
+        return
+    from ragtel import _log_export
 
-    _name: str
-    _capture: CaptureConfig
-    _installation: Installation | None
-    _provider: trace.TracerProvider
+    if logger is None:
+        otel_logger = _log_export.pipeline_logger(tracer._name, tracer._installation)
+    else:
+        otel_logger = _log_export.path_logger(logger, tracer._name, _resource_of(tracer))
+    if otel_logger is not None:
+        _log_export.emit(otel_logger, body, data)
 
-    def log(self, data: Any, logger: logging.Logger | str | os.PathLike[str] | None = None) -> None:
-        """Log ``data`` (its ``repr``) for later reading next to the trace.
 
-        ``logger`` chooses where it goes:
+def _resource_of(tracer: LastMileTracer) -> Any:
+    resource = getattr(tracer._provider, "resource", None)
+    if resource is None:
+        from opentelemetry.sdk.resources import Resource
 
-        * ``None``: an OpenTelemetry log record, exported with the traces
-          (the logs endpoint of the same collector, or the logs file beside
-          the traces file), or through the app's own ``LoggerProvider``;
-        * a path: the record is appended to that file at once, as an OTLP
-          JSON line;
-        * a ``logging.Logger``: logged there at INFO, like any log line.
-
-        Raises TypeError for any other ``logger``.
-        """
-        if logger is not None and not isinstance(logger, (logging.Logger, str, os.PathLike)):
-            raise TypeError(
-                f"logger must be a logging.Logger, a file path or None; got {type(logger).__name__}"
-            )
-        body = masked_repr(data, self._capture)
-        if isinstance(logger, logging.Logger):
-            logger.info("%s", body, stacklevel=2)
-            return
-        from ragtel import _log_export
-
-        if logger is None:
-            otel_logger = _log_export.pipeline_logger(self._name, self._installation)
-        else:
-            otel_logger = _log_export.path_logger(logger, self._name, self._resource())
-        if otel_logger is not None:
-            _log_export.emit(otel_logger, body, data)
-
-    def _resource(self) -> Any:
-        resource = getattr(self._provider, "resource", None)
-        if resource is None:
-            from opentelemetry.sdk.resources import Resource
-
-            resource = Resource.create()
-        return resource
+        resource = Resource.create()
+    return resource

@@ -8,6 +8,8 @@ can go anywhere an OTel ``Tracer`` goes and costs the same per span.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
@@ -29,7 +31,6 @@ from ragtel._context_attributes import (
 )
 from ragtel._feedback import FeedbackAPI
 from ragtel._generation import GenerationAPI
-from ragtel._logs import LogAPI
 from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
@@ -47,7 +48,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class LastMileTracer(
-    ParamSetAPI, RagEventsAPI, GenerationAPI, FeedbackAPI, LogAPI, SpanHelpersAPI, trace.Tracer
+    ParamSetAPI, RagEventsAPI, GenerationAPI, FeedbackAPI, SpanHelpersAPI, trace.Tracer
 ):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
@@ -342,6 +343,28 @@ class LastMileTracer(
     def get_distributed_trace_headers(self, span: Span | None = None) -> dict[str, str]:
         """HTTP headers (``traceparent``…) carrying the current or given span's context."""
         return get_distributed_trace_headers(span)
+
+    # log() ------------------------------------------------------------------
+
+    def log(self, data: Any, logger: logging.Logger | str | os.PathLike[str] | None = None) -> None:
+        """Log ``data`` (its ``repr``) for later reading next to the trace.
+
+        ``logger`` chooses where it goes:
+
+        * ``None``: an OpenTelemetry log record correlated with the current
+          span, exported with the traces (the logs endpoint of the same
+          collector, or the logs file beside the traces file), or through the
+          app's own ``LoggerProvider``;
+        * a path: the record is appended to that file at once, as an OTLP
+          JSON line;
+        * a ``logging.Logger``: logged there at INFO, like any log line.
+
+        The ``repr`` is masked, redacted and capped like captured values.
+        Raises TypeError for any other ``logger``.
+        """
+        from ragtel._logs import log  # the Logs SDK loads on first use
+
+        log(self, data, logger)
 
     # Lifecycle ----------------------------------------------------------
 
