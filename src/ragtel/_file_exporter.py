@@ -16,7 +16,8 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 try:
     import fcntl
@@ -66,6 +67,21 @@ class JsonLinesFile:
                 _logger.error("ragtel: could not write %s to %s: %s", self._what, self._path, error)
                 return False
         return True
+
+    def append_batch(self, encode: Callable[[Sequence[Any]], str], batch: Sequence[Any]) -> bool:
+        """Encode ``batch`` as one line and append it; False (logged) if either step failed."""
+        if self.is_shutdown:
+            return False
+        if not batch:
+            return True
+        try:
+            line = encode(batch)
+        except Exception:  # one bad batch must not stop the exporter
+            _logger.exception(
+                "ragtel: could not encode %d %s for %s", len(batch), self._what, self._path
+            )
+            return False
+        return self.write_line(line)
 
     def close(self) -> None:
         with self._lock:
@@ -161,17 +177,9 @@ class OtlpJsonLinesExporter(SpanExporter):
         return self._file.path
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._file.is_shutdown:
-            return SpanExportResult.FAILURE
-        if not spans:
+        if self._file.append_batch(encode_spans_line, spans):
             return SpanExportResult.SUCCESS
-        try:
-            line = encode_spans_line(spans)
-        except Exception:  # one bad batch must not stop the exporter
-            _logger.exception("ragtel: could not encode %d spans for %s", len(spans), self.path)
-            return SpanExportResult.FAILURE
-        ok = self._file.write_line(line)
-        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+        return SpanExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         # Lines go straight to the kernel with os.write; there is no user-space buffer.

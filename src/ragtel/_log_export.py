@@ -58,17 +58,9 @@ class OtlpJsonLinesLogExporter(LogRecordExporter):
         return self._file.path
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        if self._file.is_shutdown:
-            return LogRecordExportResult.FAILURE
-        if not batch:
+        if self._file.append_batch(encode_logs_line, batch):
             return LogRecordExportResult.SUCCESS
-        try:
-            line = encode_logs_line(batch)
-        except Exception:  # one bad batch must not stop the exporter
-            _logger.exception("ragtel: could not encode %d log records", len(batch))
-            return LogRecordExportResult.FAILURE
-        written = self._file.write_line(line)
-        return LogRecordExportResult.SUCCESS if written else LogRecordExportResult.FAILURE
+        return LogRecordExportResult.FAILURE
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True  # lines go straight to the kernel

@@ -96,20 +96,12 @@ def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | Non
 
 def live_span(span_id: int) -> Span | None:
     """The live span ``span_id`` of this process, if a ragtel processor tracks it."""
-    for processor in _live_processors():
-        found = processor.live_span(span_id)
-        if found is not None:
-            return found
-    return None
+    return next(filter(None, (p.live_span(span_id) for p in _live_processors())), None)
 
 
 def recent_root(trace_id: int) -> SpanContext | None:
     """The first local root this process recorded in trace ``trace_id``, if still remembered."""
-    for processor in _live_processors():
-        found = processor.recent_root(trace_id)
-        if found is not None:
-            return found
-    return None
+    return next(filter(None, (p.recent_root(trace_id) for p in _live_processors())), None)
 
 
 def is_local_root(span: ReadableSpan) -> bool:
