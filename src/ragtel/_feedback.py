@@ -243,7 +243,7 @@ class FeedbackAPI:
                 raise ValueError("give the judged span as context or as trace_id/span_id, not both")
             from ragtel._carrier import target_span_context
 
-            self._record_for_span(attributes, target_span_context(context), _builders().SCOPE_SPAN)
+            self._record_for_span(attributes, target_span_context(context), builders.SCOPE_SPAN)
         elif trace_id is not None:
             self._record_for_ids(attributes, trace_id, span_id)
         elif span_id is not None:
