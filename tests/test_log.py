@@ -171,3 +171,20 @@ def test_with_nowhere_to_go_log_warns_once_and_carries_on(
 )
 def test_logs_file_names(traces: str, logs: str) -> None:
     assert logs_path_for(traces) == logs
+
+
+def test_a_traces_only_endpoint_in_the_environment_also_takes_the_log_records(
+    receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK's log exporter would not read OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    # ragtel hands it the same collector's logs URL.
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.traces_url)
+    tracer = get_lastmile_tracer("env-app", set_global=False)
+    with tracer.start_as_current_span("answer") as answer:
+        tracer.log("from the environment")
+    assert tracer.force_flush()
+    (record,) = receiver.wait_for_log_records(1)
+    assert record["body"] == "'from the environment'"
+    assert (record["trace_id"], record["span_id"]) == ids_of(answer)
+    tracer.shutdown()

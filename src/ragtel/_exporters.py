@@ -284,13 +284,14 @@ def build_log_exporter(name: str, config: ExportConfig) -> LogRecordExporter:
     if config.otlp.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-        endpoint = config.otlp.endpoint or _grpc_logs_endpoint_from_environment()
+        endpoint = config.otlp.endpoint or _traces_only_endpoint()
         return _grpc_exporter(OTLPLogExporter, config.otlp, endpoint)  # type: ignore[no-any-return]
     from opentelemetry.exporter.otlp.proto.http._log_exporter import (
         OTLPLogExporter as HttpLogExporter,
     )
 
-    return _http_exporter(HttpLogExporter, config.otlp, _http_logs_url(config.otlp.endpoint))  # type: ignore[no-any-return]
+    logs_url = _http_logs_url(config.otlp.endpoint or _traces_only_endpoint())
+    return _http_exporter(HttpLogExporter, config.otlp, logs_url)  # type: ignore[no-any-return]
 
 
 def logs_path_for(traces_path: str | os.PathLike[str]) -> str:
@@ -309,15 +310,23 @@ def logs_path_for(traces_path: str | os.PathLike[str]) -> str:
 
 
 def _http_logs_url(traces_url: str | None) -> str | None:
-    if traces_url is not None:
-        base = traces_url[: -len(_TRACES_PATH)] if traces_url.endswith(_TRACES_PATH) else traces_url
-        return base.rstrip("/") + _LOGS_PATH
+    if traces_url is None:
+        return None  # the exporter reads the logs endpoint from the environment itself
+    base = traces_url[: -len(_TRACES_PATH)] if traces_url.endswith(_TRACES_PATH) else traces_url
+    return base.rstrip("/") + _LOGS_PATH
+
+
+def _traces_only_endpoint() -> str | None:
+    """The traces endpoint of the environment when it names no logs or general endpoint.
+
+    A log exporter reads its own or the general endpoint by itself; an
+    endpoint given for traces only must be handed to it.
+    """
     if os.environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) or os.environ.get(
         env.OTEL_EXPORTER_OTLP_ENDPOINT
     ):
-        return None  # the exporter reads the logs endpoint from the environment itself
-    traces_only = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-    return _http_logs_url(traces_only) if traces_only else None
+        return None
+    return os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or None
 
 
 def _http_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) -> Any:
@@ -353,13 +362,3 @@ def _grpc_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) 
         timeout=otlp.timeout,
         compression=compression,
     )
-
-
-def _grpc_logs_endpoint_from_environment() -> str | None:
-    # The logs exporter reads its own or the general endpoint; a traces-only
-    # endpoint must be handed to it.
-    if os.environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) or os.environ.get(
-        env.OTEL_EXPORTER_OTLP_ENDPOINT
-    ):
-        return None
-    return os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or None

@@ -1,6 +1,13 @@
-"""Where the records of the tracer's ``log()`` go; built on the first call.
+"""The tracer's ``log()``: any data, as its ``repr``, in an OpenTelemetry log record.
 
-Records go, in order of preference:
+Loaded on the first ``log()`` call, with the Logs SDK. The record is
+correlated with the span current at the call (its trace and span ids), named
+``ragtel.log``, severity INFO. The ``repr`` goes through the mask hook,
+redaction of secret-looking fields and the size cap, as captured values do;
+unlike captured inputs and outputs, it is recorded when content capture is
+off too, since logging it is what the call asks for.
+
+Without ``logger=``, records go, in order of preference:
 
 1. to the app's own logs pipeline: a global SDK ``LoggerProvider`` it set up
    (as ``opentelemetry-instrument`` does when logs are enabled);
@@ -22,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry._logs import Logger, SeverityNumber, get_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
@@ -34,6 +41,7 @@ from opentelemetry.sdk._logs.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from ragtel._encoding import masked_repr
 from ragtel._file_exporter import JsonLinesFile
 from ragtel._fork import reinit_in_child
 from ragtel._otlp_json import encode_logs_line
@@ -41,10 +49,36 @@ from ragtel._provider import Installation
 from ragtel.semconv.attributes import RAGTEL_LOG_DATA_TYPE
 from ragtel.semconv.events import RAGTEL_LOG_EVENT
 
+if TYPE_CHECKING:
+    from ragtel._tracer import LastMileTracer
+
 _logger = logging.getLogger("ragtel")
 
 MAX_PATH_LOGGERS: Final = 16
 """Files given as ``logger=`` that stay open at once."""
+
+
+def log(
+    tracer: LastMileTracer,
+    data: Any,
+    logger: logging.Logger | str | os.PathLike[str] | None,
+) -> None:
+    """What :meth:`LastMileTracer.log` does."""
+    if logger is not None and not isinstance(logger, (logging.Logger, str, os.PathLike)):
+        raise TypeError(
+            f"logger must be a logging.Logger, a file path or None; got {type(logger).__name__}"
+        )
+    body = masked_repr(data, tracer._capture)
+    if isinstance(logger, logging.Logger):
+        logger.info("%s", body, stacklevel=3)
+        return
+    if logger is None:
+        otel_logger = pipeline_logger(tracer._name, tracer._installation)
+    else:
+        resource = getattr(tracer._provider, "resource", None) or Resource.create()
+        otel_logger = path_logger(logger, tracer._name, resource)
+    if otel_logger is not None:
+        emit(otel_logger, body, data)
 
 
 class OtlpJsonLinesLogExporter(LogRecordExporter):

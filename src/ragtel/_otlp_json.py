@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
 _SPAN_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
-_LINK_ID_FIELDS = ("traceId", "spanId")
-_LOG_ID_FIELDS = ("traceId", "spanId")
+_TRACE_AND_SPAN_ID_FIELDS = ("traceId", "spanId")
 
 
 def encode_spans_line(spans: Sequence[ReadableSpan]) -> str:
@@ -45,7 +44,7 @@ def encode_logs_line(records: Sequence[ReadableLogRecord]) -> str:
     for resource_logs in data.get("resourceLogs", ()):
         for scope_logs in resource_logs.get("scopeLogs", ()):
             for record in scope_logs.get("logRecords", ()):
-                for name in _LOG_ID_FIELDS:
+                for name in _TRACE_AND_SPAN_ID_FIELDS:
                     if record.get(name):
                         record[name] = _base64_to_hex(record[name])
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
@@ -86,7 +85,7 @@ def _convert_ids(data: dict[str, Any], convert: Callable[[str], str]) -> None:
             if span.get(name):
                 span[name] = convert(span[name])
         for link in span.get("links", ()):
-            for name in _LINK_ID_FIELDS:
+            for name in _TRACE_AND_SPAN_ID_FIELDS:
                 if link.get(name):
                     link[name] = convert(link[name])
 

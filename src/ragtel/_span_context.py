@@ -54,7 +54,10 @@ def to_context(context: ContextLike | None, *, argument: str = "context") -> Con
     if isinstance(context, SpanContext):
         return trace.set_span_in_context(NonRecordingSpan(context))
     if isinstance(context, str):
-        return _context_from_string(context, argument)
+        # Like the W3C propagator's extract: a context holding that span only.
+        return trace.set_span_in_context(
+            NonRecordingSpan(_span_context_from_string(context, argument)), Context()
+        )
     if isinstance(context, Mapping):
         from opentelemetry.propagate import extract
 
@@ -72,9 +75,7 @@ def span_context_from(context: ContextLike, *, argument: str = "context") -> Spa
     if isinstance(context, SpanContext):
         return context
     if isinstance(context, str):
-        parsed = _parse_w3c(context.strip())
-        if parsed is not None:  # the common forms, without building a Context
-            return parsed
+        return _span_context_from_string(context, argument)
     resolved = to_context(context, argument=argument)
     return trace.get_current_span(resolved).get_span_context()
 
@@ -119,8 +120,11 @@ def get_distributed_trace_headers(
     return carrier
 
 
-def _context_from_string(text: str, argument: str) -> Context:
+def _span_context_from_string(text: str, argument: str) -> SpanContext:
     stripped = text.strip()
+    parsed = _parse_w3c(stripped)
+    if parsed is not None:  # the common forms, parsed directly
+        return parsed
     carrier: Mapping[str, str]
     if stripped.startswith("{"):
         try:
@@ -134,23 +138,27 @@ def _context_from_string(text: str, argument: str) -> Context:
         carrier = parsed
     else:
         carrier = {_TRACEPARENT: stripped}
-    context = _w3c().extract(carrier)
-    if not trace.get_current_span(context).get_span_context().is_valid:
+    span_context = trace.get_current_span(_w3c().extract(carrier)).get_span_context()
+    if not span_context.is_valid:
         raise ValueError(
             f"{argument} is neither a W3C traceparent nor a serialized span context: {_quote(text)}"
         )
-    return context
+    return span_context
 
 
-_VERSION_00: Final = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+# A pattern, not a compiled one (re caches it on first use): import ragtel stays cheap.
+_VERSION_00: Final = r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"
+# Longer trace states take the propagator's path, which enforces its limits.
+_FAST_TRACESTATE_LENGTH: Final = 512
 
 
 def _parse_w3c(text: str) -> SpanContext | None:
     """A version-00 traceparent, or the serialized form holding one, as a remote
     SpanContext; None for anything else.
 
-    Anything else (other versions, invalid values) takes the propagator's
-    path, which also gives the error messages.
+    Anything else (other versions, invalid values) takes the W3C propagator's
+    path, which also gives the error messages; a test holds both paths to the
+    same result.
     """
     trace_state = None
     if text.startswith("{"):
@@ -163,10 +171,12 @@ def _parse_w3c(text: str) -> SpanContext | None:
         traceparent, state = headers.get(_TRACEPARENT), headers.get(_TRACESTATE)
         if not isinstance(traceparent, str) or not isinstance(state, (str, type(None))):
             return None
+        if state and len(state) > _FAST_TRACESTATE_LENGTH:
+            return None
         text = traceparent
         if state:
             trace_state = TraceState.from_header([state])
-    match = _VERSION_00.fullmatch(text)
+    match = re.fullmatch(_VERSION_00, text)
     if match is None:
         return None
     trace_id, span_id = int(match[1], 16), int(match[2], 16)

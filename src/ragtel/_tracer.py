@@ -362,7 +362,7 @@ class LastMileTracer(
         The ``repr`` is masked, redacted and capped like captured values.
         Raises TypeError for any other ``logger``.
         """
-        from ragtel._logs import log  # the Logs SDK loads on first use
+        from ragtel._log_export import log  # the Logs SDK loads on first use
 
         log(self, data, logger)
 
