@@ -127,15 +127,20 @@ def test_spans_after_the_receiver_restarts_arrive_and_the_app_never_waits(
         with tracer.start_as_current_span("after"):
             pass
         assert tracer.force_flush(10_000)
-        names = [s["name"] for s in second.wait_for_spans(1)]
-        assert "after" in names
+        # Spans queued while it was down may arrive first, in their own request;
+        # the receiver reports requests a moment after answering them.
+        deadline = time.monotonic() + 10
+        while "after" not in (names := [s["name"] for s in second.spans()]):
+            assert time.monotonic() < deadline, names
+            time.sleep(0.05)
         # Never blocked on the dead collector: span calls stay fast, flush keeps its timeout.
         assert slowest < 0.5, slowest
         assert flush_seconds < 1.5, flush_seconds
         print(
             f"\nreceiver restart: slowest span {slowest * 1e3:.1f} ms while down, "
             f"flush(500 ms) took {flush_seconds:.2f} s, "
-            f"{tracer.dropped_span_count()} spans dropped while down"
+            f"{names.count('while-down')} of 50 made while down delivered after the restart, "
+            f"{tracer.dropped_span_count()} dropped"
         )
     finally:
         tracer.shutdown()
