@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
+
+import pytest
 
 from otlp_receiver import OTLPReceiver
 from ragtel import get_lastmile_tracer
@@ -147,3 +150,103 @@ def test_spans_after_the_receiver_restarts_arrive_and_the_app_never_waits(
         first.stop()
         if second is not None:
             second.stop()
+
+
+SIGTERM_APP = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    from ragtel import get_lastmile_tracer
+
+    endpoint, path, count, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    if mode == "app-handler":
+        def app_handler(signum, frame):
+            print("app handler", signum, flush=True)
+            os._exit(7)  # no atexit: only a flush made before this handler saves the spans
+        signal.signal(signal.SIGTERM, app_handler)
+    elif mode == "ignored":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    tracer = get_lastmile_tracer("sigterm", otlp_endpoint=endpoint, output_filepath=path)
+    for i in range(count):
+        with tracer.start_as_current_span("work") as span:
+            span.set_attribute("app.index", i)
+    print("ready", flush=True)
+    time.sleep(60)
+    print("not stopped", flush=True)
+    """
+)
+
+
+def run_until_sigterm(
+    receiver: OTLPReceiver, path: Path, mode: str, *, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Start the app, send SIGTERM once its spans are queued; its exit status and output."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    # A minute between scheduled exports: only a flush on SIGTERM can deliver the spans.
+    environment.update(OTEL_BSP_SCHEDULE_DELAY="60000", **(env or {}))
+    app = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_APP, receiver.http_endpoint, str(path), "500", mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "ready"
+        app.send_signal(signal.SIGTERM)
+        stdout, stderr = app.communicate(timeout=30)
+    finally:
+        app.kill()
+    assert "Traceback" not in stderr, stderr
+    return app.returncode, stdout
+
+
+def test_sigterm_flushes_then_ends_the_process_as_the_default_action_would(
+    receiver: OTLPReceiver, tmp_path: Path
+) -> None:
+    path = tmp_path / "sigterm.jsonl"
+    returncode, _ = run_until_sigterm(receiver, path, "default")
+
+    assert returncode == -signal.SIGTERM  # still killed by the signal, as without ragtel
+    assert len(spans_in_file(path)) == 500
+    assert len(receiver.wait_for_spans(500, timeout=20)) == 500
+
+
+def test_sigterm_flushes_before_calling_the_apps_own_handler(
+    receiver: OTLPReceiver, tmp_path: Path
+) -> None:
+    path = tmp_path / "sigterm.jsonl"
+    returncode, stdout = run_until_sigterm(receiver, path, "app-handler")
+
+    assert returncode == 7
+    assert stdout.splitlines()[-1] == f"app handler {int(signal.SIGTERM)}"
+    assert len(spans_in_file(path)) == 500
+    assert len(receiver.wait_for_spans(500, timeout=20)) == 500
+
+
+def test_sigterm_is_left_alone_when_ignored_or_disabled(
+    receiver: OTLPReceiver, tmp_path: Path
+) -> None:
+    # Disabled: the default action ends the process with its spans still queued.
+    path = tmp_path / "disabled.jsonl"
+    returncode, _ = run_until_sigterm(
+        receiver, path, "default", env={"RAGTEL_FLUSH_ON_SIGTERM": "false"}
+    )
+    assert returncode == -signal.SIGTERM
+    assert not path.exists() or spans_in_file(path) == []
+
+    # Ignored by the app: ragtel keeps it ignored, and the app goes on running.
+    app = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_APP, receiver.http_endpoint, str(path), "1", "ignored"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "ready"
+        app.send_signal(signal.SIGTERM)
+        with pytest.raises(subprocess.TimeoutExpired):
+            app.wait(timeout=1)
+    finally:
+        app.kill()
+        app.wait()

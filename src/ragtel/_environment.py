@@ -36,6 +36,9 @@ RAGTEL_PROPAGATE_PARAMS: Final = "RAGTEL_PROPAGATE_PARAMS"
 RAGTEL_PROPAGATION_MAX_BYTES: Final = "RAGTEL_PROPAGATION_MAX_BYTES"
 """Bytes of ragtel Baggage entries allowed per request (default 2048)."""
 
+RAGTEL_FLUSH_ON_SIGTERM: Final = "RAGTEL_FLUSH_ON_SIGTERM"
+"""``false`` keeps ragtel from installing its flushing SIGTERM handler."""
+
 # Standard OpenTelemetry variables ragtel interprets itself.
 OTEL_TRACES_EXPORTER: Final = "OTEL_TRACES_EXPORTER"
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"

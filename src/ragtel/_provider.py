@@ -22,6 +22,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, DropCounts, ExportConfig
 from ragtel._fork import reinit_in_child
 from ragtel._processor import RagtelSpanProcessor
+from ragtel._sigterm import install_once as install_sigterm_flush
 
 if TYPE_CHECKING:
     from ragtel._batch_processor import CountingBatchSpanProcessor
@@ -181,7 +183,10 @@ def install(
             provider.add_span_processor(processor)
             installation.exporters[key] = processor
             installation.export_configs[key] = export
-        return installation
+        has_exporters = bool(installation.exporters)
+    if has_exporters:
+        install_sigterm_flush(flush_all, _flush_timeout_seconds)
+    return installation
 
 
 def build_missing(
@@ -211,6 +216,36 @@ def _shutdown_at_exit(reference: weakref.ref[Installation]) -> None:
     installation = reference()
     if installation is not None:
         installation.shutdown_exporters()
+
+
+def flush_all() -> None:
+    """Flush every exporter ragtel added, and the whole provider where ragtel owns it."""
+    deadline = time.monotonic() + _flush_timeout_seconds()
+
+    def remaining_millis() -> int:
+        return int(max(deadline - time.monotonic(), 0) * 1000)
+
+    with _lock:
+        installations = list(_installations.values())
+    for installation in installations:
+        provider = installation.provider
+        if installation.owned and provider is not None:
+            provider.force_flush(remaining_millis())
+        else:
+            for processor in list(installation.exporters.values()):
+                processor.force_flush(remaining_millis())
+        if installation.log_pipeline is not None:
+            installation.log_pipeline.force_flush(remaining_millis())
+
+
+def _flush_timeout_seconds() -> float:
+    with _lock:
+        timeouts = [
+            processor.config.export_timeout_millis
+            for installation in _installations.values()
+            for processor in installation.exporters.values()
+        ]
+    return max(timeouts, default=0) / 1000
 
 
 def reset_for_tests() -> None:
