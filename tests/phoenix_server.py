@@ -101,9 +101,17 @@ _DROPPED_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
 class PhoenixServer:
     """Runs ``phoenix serve`` as a subprocess on loopback ports."""
 
-    def __init__(self, *, startup_timeout: float = 90.0, venv: Path = VENV) -> None:
+    def __init__(
+        self,
+        *,
+        startup_timeout: float = 90.0,
+        venv: Path = VENV,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """``settings`` are extra ``PHOENIX_*`` environment variables for the server."""
         self._startup_timeout = startup_timeout
         self._venv = venv
+        self._settings = dict(settings or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self.http_port = 0
@@ -144,6 +152,7 @@ class PhoenixServer:
             PHOENIX_LOG_MIGRATIONS="false",  # hundreds of SQL lines per start
             PYTHONUNBUFFERED="1",
         )
+        env.update(self._settings)
         with open(self._log_path, "wb") as log:
             self._proc = subprocess.Popen(
                 [str(python), "-c", _LAUNCHER],
