@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,59 @@ for i in range(3000):
             for scope_spans in resource_spans.scope_spans:
                 names.update(span.name for span in scope_spans.spans)
     assert names == {f"s{i}" for i in range(3000)}
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB filesystem (tmpfs), so writes meet a real ENOSPC."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"needs permission to mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_drops_and_counts_whole_batches_then_recovers(
+    tiny_filesystem: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tiny_filesystem / "traces.jsonl"
+    filler = tiny_filesystem / "filler"
+    filler.write_bytes(b"x" * 40_000)  # leaves room for a few batches only
+    tracer = get_lastmile_tracer("full-disk", output_filepath=path, set_global=False)
+
+    def batch(label: str) -> bool:
+        for _ in range(5):
+            with tracer.start_as_current_span(label) as span:
+                span.set_attribute("app.payload", "p" * 1_000)
+        return tracer.force_flush(5_000)
+
+    results = [batch("before") for _ in range(10)]  # the disk fills up on the way
+    assert all(results)  # the flush completes: a failed write is a dropped batch, not a hang
+    dropped = tracer.dropped_span_count()
+    assert dropped > 0 and dropped % 5 == 0, dropped  # whole batches, counted
+    assert "No space left on device" in caplog.text
+    written = [json.loads(line) for line in path.read_text().splitlines()]  # whole lines only
+    assert len(written) * 5 + dropped == 50
+    print(f"\nfull disk: {len(written)} batches written, {dropped} spans dropped and counted")
+
+    filler.unlink()  # space again: later spans are written
+    batch("after")
+    names = [
+        span["name"]
+        for line in path.read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert names.count("after") == 5
+    assert tracer.dropped_span_count() == dropped
+    tracer.shutdown()
