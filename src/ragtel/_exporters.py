@@ -6,6 +6,7 @@ that kind is built.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from ragtel._config import (
     OtlpConfig,
     resolve_batch,
 )
+from ragtel._tls import tls_reporting_session
 
 if TYPE_CHECKING:
     from opentelemetry.sdk._logs.export import LogRecordExporter
@@ -210,6 +212,7 @@ def _merge_headers(
     """
     from opentelemetry.util.re import parse_env_headers
 
+    _hide_malformed_header_entries()
     raw = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) or os.environ.get(
         env.OTEL_EXPORTER_OTLP_HEADERS, ""
     )
@@ -222,6 +225,25 @@ def _merge_headers(
     if token:
         headers["authorization"] = f"Bearer {token}"
     return headers
+
+
+class _HideHeaderEntry(logging.Filter):
+    """Keeps a malformed ``OTEL_EXPORTER_OTLP_HEADERS`` entry out of the log.
+
+    The OTel parser logs such an entry whole, and it is often a bare secret
+    (a token pasted without its header name).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Header format invalid"):
+            record.args = ("[entry not shown: it may hold a secret]",)
+        return True
+
+
+@functools.cache
+def _hide_malformed_header_entries() -> None:
+    # On the parser's own logger, so it also covers the exporters' own parsing.
+    logging.getLogger("opentelemetry.util.re").addFilter(_HideHeaderEntry())
 
 
 def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
@@ -281,17 +303,17 @@ def build_log_exporter(name: str, config: ExportConfig) -> LogRecordExporter:
         from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
 
         return ConsoleLogRecordExporter()
-    if config.otlp.protocol == "grpc":
+    endpoint = config.otlp.endpoint or _traces_only_endpoint()
+    otlp = _with_traces_certificate(config.otlp) if endpoint else config.otlp
+    if otlp.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-        endpoint = config.otlp.endpoint or _traces_only_endpoint()
-        return _grpc_exporter(OTLPLogExporter, config.otlp, endpoint)  # type: ignore[no-any-return]
+        return _grpc_exporter(OTLPLogExporter, otlp, endpoint)  # type: ignore[no-any-return]
     from opentelemetry.exporter.otlp.proto.http._log_exporter import (
         OTLPLogExporter as HttpLogExporter,
     )
 
-    logs_url = _http_logs_url(config.otlp.endpoint or _traces_only_endpoint())
-    return _http_exporter(HttpLogExporter, config.otlp, logs_url)  # type: ignore[no-any-return]
+    return _http_exporter(HttpLogExporter, otlp, _http_logs_url(endpoint))  # type: ignore[no-any-return]
 
 
 def logs_path_for(traces_path: str | os.PathLike[str]) -> str:
@@ -329,6 +351,30 @@ def _traces_only_endpoint() -> str | None:
     return os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or None
 
 
+def _with_traces_certificate(otlp: OtlpConfig) -> OtlpConfig:
+    """``otlp`` with the CA of ``OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE``, for a log exporter.
+
+    A log exporter handed the traces endpoint talks to the traces collector,
+    so it needs the CA that collector is trusted with. By itself it reads only
+    the logs or the general variable.
+    """
+    from opentelemetry.sdk.environment_variables import (
+        OTEL_EXPORTER_OTLP_CERTIFICATE,
+        OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
+        OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+    )
+
+    if (
+        otlp.certificate_file
+        or os.environ.get(OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE)
+        or os.environ.get(OTEL_EXPORTER_OTLP_CERTIFICATE)
+    ):
+        return otlp
+    return otlp._replace(
+        certificate_file=os.environ.get(OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE) or None
+    )
+
+
 def _http_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) -> Any:
     from opentelemetry.exporter.otlp.proto.http import Compression
 
@@ -338,6 +384,7 @@ def _http_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) 
         headers=dict(otlp.headers),
         timeout=otlp.timeout,
         compression=Compression(otlp.compression) if otlp.compression else None,
+        session=tls_reporting_session(),
     )
 
 
