@@ -15,7 +15,18 @@ from collections.abc import Sequence
 
 import benchmarks
 from benchmarks._report import markdown, measurements_markdown
-from benchmarks._timing import FULL, QUICK, Benchmark, Comparison, Measure, Measurement, compare
+from benchmarks._timing import (
+    FULL,
+    QUICK,
+    Benchmark,
+    Comparison,
+    Lineup,
+    LineupResult,
+    Measure,
+    Measurement,
+    compare,
+    measure_lineup,
+)
 
 
 def _modules() -> list[object]:
@@ -34,6 +45,17 @@ def discover() -> list[Benchmark]:
 def discover_measurements() -> list[tuple[str, Measure]]:
     """The ``MEASUREMENTS`` (name, function) of every ``bench_*`` module."""
     return [m for module in _modules() for m in getattr(module, "MEASUREMENTS", [])]
+
+
+def discover_lineups() -> list[Lineup]:
+    """The ``LINEUPS`` (reports against several peers, no target) of every ``bench_*`` module."""
+    return [lineup for module in _modules() for lineup in getattr(module, "LINEUPS", [])]
+
+
+def unavailable_notes() -> list[str]:
+    """Each module's ``UNAVAILABLE``: one line on what it cannot measure here, and why."""
+    notes = (getattr(module, "UNAVAILABLE", None) for module in _modules())
+    return [note for note in notes if note]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     selected = [b for b in discover() if not args.select or args.select in b.name]
     measures = [m for m in discover_measurements() if not args.select or args.select in m[0]]
-    if not selected and not measures:
+    lineups = [
+        lineup for lineup in discover_lineups() if not args.select or args.select in lineup.name
+    ]
+    notes = [note for note in unavailable_notes() if not args.select or args.select in note]
+    for note in notes:
+        print(f"not measured: {note}", file=sys.stderr, flush=True)
+    if not selected and not measures and not lineups and not notes:
         parser.error(f"no benchmark name contains {args.select!r}")
 
     results: list[Comparison] = []
@@ -63,15 +91,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for benchmark in selected:
         print(f"running {benchmark.name} ...", file=sys.stderr, flush=True)
         results.append(compare(benchmark, settings))
+    lined_up: list[LineupResult] = []
+    for lineup in lineups:
+        print(f"running {lineup.name} ...", file=sys.stderr, flush=True)
+        lined_up.append(measure_lineup(lineup, settings))
     measured: list[Measurement] = []
     for name, measure in measures:
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
         measured.append(measure(settings))
     elapsed = time.perf_counter() - started
 
-    table = (markdown(results, settings, mode) if results else "") + measurements_markdown(measured)
+    table = markdown(results, settings, mode, lined_up) if results or lined_up else ""
+    table += measurements_markdown(measured)
+    if notes:
+        table += ("\n" if table else "") + "".join(f"Not measured: {note}\n" for note in notes)
     print(table, end="")
-    print(f"({len(results)} benchmarks in {elapsed:.1f} s)", file=sys.stderr)
+    print(f"({len(results) + len(lined_up)} benchmarks in {elapsed:.1f} s)", file=sys.stderr)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as output:
             output.write(table)

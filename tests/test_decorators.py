@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from ragtel import traced
+from ragtel._otlp_json import encode_spans_line
 from ragtel.testing import SpanRecorder
 
 
@@ -477,3 +478,64 @@ def test_generator_span_is_ended_exactly_once(
     assert ragtel_spans.names().count("gen") == 3
     assert ragtel_spans.names().count("agen") == 1
     assert "Calling end() on an ended span" not in caplog.text
+
+
+class UnprintableError(Exception):
+    """An exception whose str() raises (a message built from bad format arguments)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ exploded")
+
+
+def _raise(error: Exception) -> None:
+    raise error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        UnprintableError("details"),
+        # A message holding a file name decoded with surrogateescape (as os.listdir
+        # gives non-UTF-8 names), written into it as it is.
+        ValueError("cannot parse report-\udcff.txt"),
+    ],
+    ids=["str-raises", "lone-surrogate"],
+)
+async def test_errors_come_out_unchanged_and_their_record_is_exportable(
+    ragtel_spans: SpanRecorder, error: Exception
+) -> None:
+    # Recording an error called str() on it (which could raise, replacing the
+    # caller's error) and recorded its text as it was (a lone surrogate failed
+    # the export of the whole batch).
+    tracer = ragtel_spans.tracer()
+
+    @tracer.trace_function("function")
+    def function() -> None:
+        _raise(error)
+
+    @tracer.trace_function("coroutine")
+    async def coroutine() -> None:
+        _raise(error)
+
+    @tracer.trace_function("generator")
+    def generator() -> Iterator[int]:
+        yield 1
+        _raise(error)
+
+    with pytest.raises(type(error)) as raised:
+        function()
+    assert raised.value is error
+    with pytest.raises(type(error)) as raised:
+        await coroutine()
+    assert raised.value is error
+    with pytest.raises(type(error)) as raised:
+        list(generator())
+    assert raised.value is error
+    encode_spans_line(ragtel_spans.spans)  # raises if any text cannot be exported
+    for name in ("function", "coroutine", "generator"):
+        span = ragtel_spans.by_name(name)
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.status.description.startswith(type(error).__name__)
+        (event,) = span.events
+        assert event.name == "exception"
+        assert event.attributes["exception.type"].endswith(type(error).__qualname__)

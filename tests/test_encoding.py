@@ -20,7 +20,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ragtel._config import ValueLimits
-from ragtel._encoding import encode_attribute, encode_json, stable_repr, truncate
+from ragtel._encoding import (
+    QUOTE_LENGTH,
+    encode_attribute,
+    encode_json,
+    plain_text,
+    quoted,
+    stable_repr,
+    truncate,
+)
 
 LIMITS = ValueLimits(max_length=1000, max_items=50)
 
@@ -319,3 +327,36 @@ def test_binary_bytes_stay_base64_when_cut() -> None:
     # A cut inside a multi-byte character still reads as text.
     cut = json.loads(encode_json("é".encode() * 5000, ValueLimits(max_length=101, max_items=50)))
     assert cut.startswith("éé") and not cut.startswith("base64:")
+
+
+class BrokenText(str):
+    """Passes isinstance(str) checks, but its own str() and repr() raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+    __str__ = __repr__
+
+
+@pytest.mark.parametrize(
+    "make",
+    [BrokenRepr, lambda: BrokenText("x"), lambda: 10**5000, lambda: "\ud800" * 10],
+    ids=["broken-repr", "broken-str-subclass", "int-past-digit-limit", "surrogates"],
+)
+def test_quoted_values_for_error_messages_never_raise(make: typing.Any) -> None:
+    # A broken __repr__, or an int past Python's str() digit limit, must not turn
+    # a documented TypeError/ValueError into another error.
+    text = quoted(make())
+    assert len(text) <= QUOTE_LENGTH
+    text.encode("utf-8")
+    assert len(quoted("x" * 100_000)) == QUOTE_LENGTH
+    assert quoted("postgres://user:secret@db/app") == "'postgres://user:[REDACTED]@db/app'"
+
+
+def test_plain_text_converts_anything_to_exportable_capped_text() -> None:
+    assert plain_text(42, 100) == "42"
+    assert plain_text(BrokenText("id-7"), 100) == "id-7"
+    assert plain_text(BrokenRepr(), 100) == "<unrepresentable BrokenRepr>"
+    assert plain_text(10**5000, 100) == "<unrepresentable int>"
+    assert plain_text("a\udfffb", 100) == "a\\udfffb"
+    assert len(plain_text("x" * 1000, 100)) == 100

@@ -552,3 +552,49 @@ def test_context_strings_parse_as_the_w3c_propagator_reads_them(text: str) -> No
         True,
     )
     assert parsed.trace_state.to_header() == expected.trace_state.to_header()
+
+
+class BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+
+class BrokenText(str):
+    """Passes isinstance(str) checks, but its own str() and repr() raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+    __str__ = __repr__
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "argument"),
+    [
+        # Messages quote the bad value: a broken __repr__ used to replace the error.
+        (lambda t: t.log_binary_feedback(BrokenRepr()), TypeError, "value"),
+        (
+            lambda t: t.log_categorical_feedback("a", [BrokenText("a"), BrokenText("a")]),
+            ValueError,
+            "categories must be distinct",
+        ),
+        (lambda t: t.log_feedback("x", span_id=BrokenRepr()), ValueError, "span_id"),
+        (lambda t: t.log_feedback("x", annotator=BrokenRepr()), ValueError, "annotator"),
+        # float() of it overflowed.
+        (lambda t: t.log_numeric_feedback(10**400), ValueError, "value"),
+        (lambda t: t.log_text_feedback("ok", context={"traceparent": 5}), ValueError, "context"),
+    ],
+)
+def test_hostile_feedback_values_raise_the_documented_error(
+    ragtel_spans: SpanRecorder, call: Callable[[Any], None], error: type, argument: str
+) -> None:
+    with pytest.raises(error, match=argument):
+        call(ragtel_spans.tracer())
+
+
+def test_request_ids_of_any_size_or_str_subclass() -> None:
+    assert ragtel.trace_id_from_request_id(BrokenText("req-1")) == ragtel.trace_id_from_request_id(
+        "req-1"
+    )
+    with pytest.raises(ValueError, match="request_id"):
+        ragtel.trace_id_from_request_id(10**5000)  # past str()'s digit limit

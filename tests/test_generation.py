@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from otlp_receiver import OTLPReceiver
 from ragtel import get_lastmile_tracer
+from ragtel._otlp_json import encode_spans_line
 from ragtel.testing import SpanRecorder
 
 
@@ -290,3 +291,64 @@ def test_streamed_chunks_go_through_the_mask(ragtel_spans: SpanRecorder) -> None
     assert attributes["ragtel.output"] == "a *** b"
     with pytest.raises(TypeError, match="stream_chunks must be a list of str; got 5"):
         tracer.log_llm_call(model="m", stream_chunks=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "argument"),
+    [
+        ({"input_tokens": 2**63}, ValueError, "input_tokens"),  # OTLP ints are 64-bit
+        ({"cost": 10**400}, ValueError, "cost"),  # no double holds it
+        ({"latency": 10**400}, ValueError, "latency"),
+        ({"params": {"not a key": 1}}, ValueError, "^params key"),  # not "model_params"
+        ({"span": object()}, TypeError, "span"),
+    ],
+)
+def test_llm_call_refuses_what_otlp_cannot_carry(
+    ragtel_spans: SpanRecorder, arguments: dict[str, object], error: type, argument: str
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("llm"), pytest.raises(error, match=argument):
+        tracer.log_llm_call(model="m", **arguments)  # type: ignore[arg-type]
+
+
+def test_llm_and_image_names_are_recorded_exportable(ragtel_spans: SpanRecorder) -> None:
+    # Recorded as they were, lone surrogates failed the export of the whole batch.
+    tracer = ragtel_spans.tracer()
+    odd = "gpt\ud800"
+    tracer.log_llm_call(
+        model=odd,
+        operation=odd,
+        provider=odd,
+        response_model=odd,
+        finish_reason=[odd],
+        # Settings OTLP cannot carry stay params, but are not mirrored as gen_ai.request.*.
+        params={"stop": odd, "max_tokens": 2**64, "temperature": 10**400},
+    )
+    with tracer.start_as_current_span("image"):
+        tracer.log_image_generation(prompt="p", model=odd, image_data=b"\x89PNG", image_format=odd)
+    encode_spans_line(ragtel_spans.spans)  # raises if any text cannot be exported
+    llm = ragtel_spans.by_name("gpt\\ud800 gpt\\ud800").attributes
+    assert llm["gen_ai.request.model"] == "gpt\\ud800"
+    assert llm["gen_ai.request.stop_sequences"] == ("gpt\\ud800",)
+    assert "gen_ai.request.max_tokens" not in llm and "gen_ai.request.temperature" not in llm
+    assert ragtel_spans.by_name("image").attributes["ragtel.image.format"] == "gpt\\ud800"
+    with pytest.raises(TypeError, match="model"):
+        tracer.log_image_generation(prompt="p", model=42)  # type: ignore[arg-type]
+
+
+def test_span_conveniences_record_exportable_text(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        tracer.mark_failed("bad \udcff byte", error_type="Io\udcffError")
+        tracer.add_tags(["t\ud800"])
+        tracer.update_span({"model": 10**5000, 10**5000: "an unknown key"})
+        with pytest.raises(TypeError, match="error_type"):
+            tracer.mark_failed("m", error_type=42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="error must be a str"):
+        tracer.record_span("late", error=42)  # type: ignore[arg-type]
+    encode_spans_line(ragtel_spans.spans)
+    step = ragtel_spans.by_name("step")
+    assert step.status.description == "bad \\udcff byte"
+    assert step.attributes["ragtel.tags"] == ("t\\ud800",)
+    assert step.attributes["ragtel.update.ignored_keys"] == ("<unrepresentable int>",)
+    assert "late" not in ragtel_spans.names()  # refused before the span started

@@ -188,3 +188,18 @@ def test_a_traces_only_endpoint_in_the_environment_also_takes_the_log_records(
     assert record["body"] == "'from the environment'"
     assert (record["trace_id"], record["span_id"]) == ids_of(answer)
     tracer.shutdown()
+
+
+def test_a_tracer_name_that_utf8_cannot_encode_still_exports_its_records(tmp_path: Path) -> None:
+    # The name is the records' instrumentation scope: with a lone surrogate in
+    # it, the encoder refused the whole batch of records (and of spans).
+    tracer = get_lastmile_tracer("app-\udcff", output_filepath=tmp_path / "ragtel-traces.jsonl")
+    with tracer.start_as_current_span("answer"):
+        tracer.log("kept")
+    assert tracer.force_flush()
+    assert tracer.dropped_span_count() == 0
+    (record,) = file_records(tmp_path / "ragtel-logs.jsonl")
+    assert record["body"]["stringValue"] == "'kept'"
+    scopes = json.loads((tmp_path / "ragtel-logs.jsonl").read_text())["resourceLogs"][0]
+    assert scopes["scopeLogs"][0]["scope"]["name"] == "app-\\udcff"
+    tracer.shutdown()

@@ -594,3 +594,31 @@ def test_a_scope_entered_inside_a_trace_also_labels_its_root(ragtel_spans: SpanR
         pass
     assert ragtel_spans.by_name("root").attributes["session.id"] == "late-session"
     assert ragtel_spans.by_name("inside").attributes["session.id"] == "late-session"
+
+
+class BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+
+def test_settings_otlp_cannot_carry_stay_params_without_a_gen_ai_mirror(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    # float() of the temperature overflowed; a max_tokens past 64 bits made the
+    # span unexportable.
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("root"), tracer.start_as_current_span("llm"):
+        tracer.register_query_temperature(10**400)  # type: ignore[arg-type]
+        tracer.register_generation_params({"max_tokens": 2**64, "top_p": 0.5})
+        assert tracer.get_params()["generation.max_tokens"] == 2**64
+    llm = ragtel_spans.by_name("llm").attributes
+    assert llm["gen_ai.request.top_p"] == 0.5
+    assert "gen_ai.request.temperature" not in llm and "gen_ai.request.max_tokens" not in llm
+
+
+def test_hostile_keys_and_spans_raise_naming_the_argument(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with pytest.raises(TypeError, match="key must be a str"):
+        tracer.register_param(BrokenRepr(), 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="span"):
+        tracer.register_param("k", 1, span="root")  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from ragtel import Chunk, Document, RAGEventType, RetrievedChunk, get_lastmile_tracer
+from ragtel._otlp_json import encode_spans_line
 from ragtel.semconv.attribute_values import RagtelSpanKindValues
 from ragtel.testing import SpanRecorder
 
@@ -393,3 +394,72 @@ def test_scores_of_any_real_type_and_a_score_field(ragtel_spans: SpanRecorder) -
             tracer.log_retrieval_event("q", [{"id": "big", "score": 10**400}])
     (event,) = ragtel_spans.by_name("step").events
     assert event.attributes["ragtel.chunk.scores"] == (0.25, 0.5)
+
+
+class BrokenRepr:
+    """An object whose repr() and str() raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+    __str__ = __repr__
+
+
+def test_text_from_arguments_is_recorded_exportable_and_capped(ragtel_spans: SpanRecorder) -> None:
+    # Lone surrogates used to reach the exporter as they were: the OTLP encoder
+    # refused them and the whole batch (every span in it) was dropped.
+    odd, huge = "a\udfffb", "x" * 100_000
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        tracer.log_retrieval_event("q", [{"id": odd, "score": 1.0}, {"id": huge, "score": 0.5}])
+        tracer.log_chunking_event(Document(odd, name=huge), [Chunk(10**5000), Chunk(BrokenRepr())])
+        tracer.log_tool_call_event(odd, {}, {}, name=odd)
+    encode_spans_line(ragtel_spans.spans)  # raises if any text cannot be exported
+    retrieval, chunking, tool = ragtel_spans.by_name("step").events
+    assert retrieval.attributes["ragtel.chunk.ids"][0] == "a\\udfffb"
+    assert len(retrieval.attributes["ragtel.chunk.ids"][1]) == 16_384
+    assert chunking.attributes["ragtel.chunk.ids"] == (
+        "<unrepresentable int>",
+        "<unrepresentable BrokenRepr>",
+    )
+    assert tool.attributes["gen_ai.tool.name"] == "a\\udfffb"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "argument"),
+    [
+        (lambda t: t.log_span_event(event_kind=BrokenRepr()), ValueError, "event_kind"),
+        (lambda t: t.log_span_event(event_kind=10**5000), ValueError, "event_kind"),
+        (lambda t: t.log_query_rewrite_event("q", [BrokenRepr()]), TypeError, "rewritten_query"),
+        (
+            lambda t: t.log_retrieval_event("q", [{"id": BrokenRepr()}]),
+            TypeError,
+            "retrieval_score",
+        ),
+        (lambda t: t.log_retrieval_event("q", [], span=5), TypeError, "span"),
+        (lambda t: t.log_span_event(span="root"), TypeError, "span"),
+    ],
+)
+def test_bad_arguments_with_hostile_values_raise_the_documented_error(
+    ragtel_spans: SpanRecorder, call, error, argument
+) -> None:  # type: ignore[no-untyped-def]
+    # Error messages quote the bad value: a broken __repr__ (or an int past
+    # str()'s digit limit) used to replace the error; a non-span span= raised
+    # AttributeError.
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"), pytest.raises(error, match=argument):
+        call(tracer)
+
+
+def test_embedded_texts_are_capped_like_any_collection(ragtel_spans: SpanRecorder) -> None:
+    _, _, event = recorded(
+        ragtel_spans, lambda t: t.log_embedding_event([[0.1]], list(range(5_000)))
+    )
+    contents = event["ragtel.chunk.contents"]
+    assert len(contents) == 1_001 and contents[-1] == "…[4000 more items]"
+
+
+def test_embedding_vectors_must_fit_a_double(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer("vectors", record_embeddings=True)
+    with tracer.start_as_current_span("step"), pytest.raises(ValueError, match="embeddings"):
+        tracer.log_embedding_event([[10**400]])

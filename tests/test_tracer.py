@@ -10,6 +10,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ragtel import LastMileTracer, get_lastmile_tracer
+from ragtel._otlp_json import encode_spans_line
 from ragtel.testing import SpanRecorder
 
 
@@ -284,3 +285,46 @@ def test_sampled_out_calls_never_run_the_mask_or_encoder(ragtel_spans: SpanRecor
     assert f({"a": 1}) == {"a": 1}
     assert list(g(3)) == [0, 1, 2]
     assert masked == []
+
+
+class BrokenRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr exploded")
+
+    __str__ = __repr__
+
+
+def test_a_headers_mapping_is_lenient_whatever_it_holds(ragtel_spans: SpanRecorder) -> None:
+    # Names that are not text used to go through str() (which may raise), and
+    # values that are not text reached the propagators, which raised TypeError.
+    tracer = ragtel_spans.tracer()
+    headers = {BrokenRepr(): "x", "traceparent": 5, "baggage": [b"k=v"], 7: None}
+    with tracer.start_as_current_span("new trace", context=headers) as span:
+        assert span.parent is None
+
+
+def test_labels_and_project_attributes_are_recorded_exportable(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    # Recorded as they were, lone surrogates failed the export of the whole batch.
+    odd = "conv-\ud800"
+    tracer = ragtel_spans.tracer("odd\udfff", project_name=odd, project_id=odd)
+    with tracer.using_attributes(session_id=odd, user_id=odd, tags=[odd]):
+        tracer.start_span("labelled").end()
+    encode_spans_line(ragtel_spans.spans)  # raises if any text cannot be exported
+    attributes = ragtel_spans.by_name("labelled").attributes
+    assert attributes["session.id"] == attributes["ragtel.project.name"] == "conv-\\ud800"
+    assert attributes["ragtel.tags"] == ("conv-\\ud800",)
+
+
+def test_hostile_tracer_arguments_raise_naming_them(ragtel_spans: SpanRecorder) -> None:
+    provider = ragtel_spans.provider
+    with pytest.raises(ValueError, match="rag_flow_type"):  # Enum's own message repr()s it
+        get_lastmile_tracer("a", rag_flow_type=BrokenRepr(), tracer_provider=provider)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="output_filepath"):
+        get_lastmile_tracer("b", output_filepath=5, tracer_provider=provider)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="tracer_name"):
+        get_lastmile_tracer(BrokenRepr(), tracer_provider=provider)  # type: ignore[arg-type]
+    # Values are compared by repr on later calls: a broken one is no error.
+    get_lastmile_tracer("c", initial_params={"k": BrokenRepr()}, tracer_provider=provider)
+    get_lastmile_tracer("c", initial_params={"k": BrokenRepr()}, tracer_provider=provider)

@@ -27,6 +27,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._encoding import quoted
 from ragtel._processor import CARRIER_KEY
 from ragtel._span_context import ContextLike, span_context_from
 
@@ -35,7 +36,7 @@ def target_span_context(context: ContextLike, *, argument: str = "context") -> S
     """The span a late call is about, from any accepted context form; ValueError if none."""
     span_context = span_context_from(context, argument=argument)
     if not span_context.is_valid:
-        raise ValueError(f"{argument} does not identify a span: {context!r}")
+        raise ValueError(f"{argument} does not identify a span: {quoted(context)}")
     return span_context
 
 

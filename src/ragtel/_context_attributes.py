@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, TypeVar, cast
 
@@ -23,7 +23,7 @@ from opentelemetry import context as context_api
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, encode_attribute
+from ragtel._encoding import apply_mask, clean_text, encode_attribute, quoted
 from ragtel._params import validate_param_key
 from ragtel._redaction import REDACTED, is_sensitive_name
 from ragtel.semconv.attributes import RAGTEL_METADATA_PREFIX, RAGTEL_TAGS
@@ -54,17 +54,19 @@ def context_attributes(
 ) -> dict[str, AttributeValue]:
     """Attributes for the given labels; raises TypeError/ValueError naming a bad argument."""
     attributes: dict[str, AttributeValue] = {}
+    # Labels are recorded as text, cleaned and capped: a lone surrogate would
+    # fail the export of every span they label.
+    max_length = capture.limits.max_length
     if session_id is not None:
         _check_text("session_id", session_id)
-        attributes[SESSION_ID] = session_id
-        attributes[GEN_AI_CONVERSATION_ID] = session_id
+        attributes[SESSION_ID] = attributes[GEN_AI_CONVERSATION_ID] = clean_text(
+            session_id, max_length
+        )
     if user_id is not None:
         _check_text("user_id", user_id)
-        attributes[USER_ID] = user_id
+        attributes[USER_ID] = clean_text(user_id, max_length)
     if tags is not None:
-        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
-            raise TypeError(f"tags must be a sequence of str; got {tags!r}")
-        attributes[RAGTEL_TAGS] = list(dict.fromkeys(tags))
+        attributes[RAGTEL_TAGS] = list(dict.fromkeys(checked_tags(tags, max_length)))
     if metadata is not None:
         if not isinstance(metadata, Mapping):
             raise TypeError(f"metadata must be a mapping; got {type(metadata).__name__}")
@@ -175,6 +177,16 @@ def attached(attributes: Mapping[str, AttributeValue]) -> Iterator[None]:
             context_api.detach(token)  # type: ignore[arg-type]
 
 
+def checked_tags(tags: Any, max_length: int) -> list[str]:
+    """``tags`` as a list of recorded texts (a generator is read once); TypeError naming tags."""
+    listed = (
+        None if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable) else list(tags)
+    )
+    if listed is None or not all(isinstance(tag, str) for tag in listed):
+        raise TypeError(f"tags must be a sequence of str; got {quoted(tags)}")
+    return [clean_text(tag, max_length) for tag in listed]
+
+
 def _check_text(argument: str, value: Any) -> None:
     if not isinstance(value, str) or not value:
-        raise TypeError(f"{argument} must be a non-empty str; got {value!r}")
+        raise TypeError(f"{argument} must be a non-empty str; got {quoted(value)}")

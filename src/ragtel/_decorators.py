@@ -17,16 +17,25 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
+import traceback
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
+from opentelemetry.semconv.attributes.exception_attributes import (
+    EXCEPTION_ESCAPED,
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+    EXCEPTION_TYPE,
+)
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.util import types
+from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json
+from ragtel._encoding import apply_mask, clean_text, encode_json, plain_text
 from ragtel.semconv.attributes import RAGTEL_INPUT, RAGTEL_OUTPUT
 
 _logger = logging.getLogger("ragtel")
@@ -144,13 +153,37 @@ class _Recorder:
 
 
 def _fail(span: Span, error: BaseException, options: SpanOptions) -> None:
-    """Record ``error`` as the SDK's ``use_span`` does: errors only, not exits or cancels."""
+    """Record ``error`` as the SDK's ``use_span`` does: errors only, not exits or cancels.
+
+    The event is built here rather than by the SDK's ``record_exception``: that
+    calls ``str(error)``, which may raise and replace the caller's error, and
+    records text as it is, so a lone surrogate in a message (a file name
+    decoded with ``surrogateescape``) would fail the whole export batch.
+    """
     if not isinstance(error, Exception) or not span.is_recording():
         return
+    message = plain_text(error, _WHOLE)  # str(error), or its repr if that raises
     if options.record_exception:
-        span.record_exception(error)
+        span.add_event("exception", _exception_attributes(error, message))
     if options.set_status_on_exception:
-        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"))
+
+
+# Exception texts are kept whole, as the SDK keeps them: only made exportable.
+_WHOLE: Final = sys.maxsize
+
+
+def _exception_attributes(error: BaseException, message: str) -> dict[str, AttributeValue]:
+    """The attributes of the SDK's exception event, with exportable texts."""
+    kind = type(error)
+    module = kind.__module__
+    name = f"{module}.{kind.__qualname__}" if module and module != "builtins" else kind.__qualname__
+    return {
+        EXCEPTION_TYPE: clean_text(name, _WHOLE),
+        EXCEPTION_MESSAGE: message,
+        EXCEPTION_STACKTRACE: clean_text("".join(traceback.format_exception(error)), _WHOLE),
+        EXCEPTION_ESCAPED: "False",
+    }
 
 
 # Positional calls: these run once per traced call, and keyword binding of nine
@@ -163,6 +196,11 @@ def _as_current(tracer: trace.Tracer, name: str, options: SpanOptions) -> Any:
     return tracer.start_as_current_span(name, *options)
 
 
+def _without_error_recording(options: SpanOptions) -> SpanOptions:
+    """``options`` for the SDK's context manager when the wrapper records errors itself."""
+    return options._replace(record_exception=False, set_status_on_exception=False)
+
+
 def _wrap_function(
     func: Callable[..., Any],
     tracer: trace.Tracer,
@@ -170,13 +208,19 @@ def _wrap_function(
     options: SpanOptions,
     recorder: _Recorder,
 ) -> Callable[..., Any]:
+    quiet = _without_error_recording(options)
+
     @functools.wraps(func)
     def traced_function(*args: Any, **kwargs: Any) -> Any:
-        with _as_current(tracer, name, options) as span:
+        with _as_current(tracer, name, quiet) as span:
             recording = recorder.enabled and span.is_recording()
             if recording:
                 recorder.record_input(span, args, kwargs)
-            result = func(*args, **kwargs)
+            try:
+                result = func(*args, **kwargs)
+            except Exception as error:
+                _fail(span, error, options)
+                raise
             if recording:
                 recorder.record_output(span, result)
             return result
@@ -191,13 +235,19 @@ def _wrap_coroutine(
     options: SpanOptions,
     recorder: _Recorder,
 ) -> Callable[..., Any]:
+    quiet = _without_error_recording(options)
+
     @functools.wraps(func)
     async def traced_coroutine(*args: Any, **kwargs: Any) -> Any:
-        with _as_current(tracer, name, options) as span:
+        with _as_current(tracer, name, quiet) as span:
             recording = recorder.enabled and span.is_recording()
             if recording:
                 recorder.record_input(span, args, kwargs)
-            result = await func(*args, **kwargs)
+            try:
+                result = await func(*args, **kwargs)
+            except Exception as error:
+                _fail(span, error, options)
+                raise
             if recording:
                 recorder.record_output(span, result)
             return result

@@ -134,6 +134,37 @@ def clean_text(text: str, max_length: int) -> str:
     return truncate(text, max_length)
 
 
+def plain_text(value: Any, max_length: int) -> str:
+    """``str(value)`` as recorded text (see :func:`clean_text`); never raises.
+
+    For values recorded as text rather than JSON: ids, names, labels. A
+    ``str()`` that raises (a broken ``__str__``, an int past Python's digit
+    limit) falls back to the value's ``repr``.
+    """
+    if isinstance(value, str):
+        text = str.__str__(value)  # a subclass's own __str__ may raise
+    else:
+        try:
+            text = str(value)
+        except Exception:  # noqa: BLE001 - a broken __str__ is the object's problem, not ours
+            text = stable_repr(value)
+    return clean_text(text, max_length)
+
+
+QUOTE_LENGTH: Final = 200
+"""Characters of a value quoted in an error message."""
+
+
+def quoted(value: Any, max_length: int = QUOTE_LENGTH) -> str:
+    """``value``'s ``repr`` for an error message: never raises, cleaned and capped.
+
+    A message quoting a bad argument must not itself fail (a broken
+    ``__repr__`` would replace the documented TypeError or ValueError), flood
+    a log line, carry a URL password or text that cannot be exported.
+    """
+    return clean_text(stable_repr(value), max_length)
+
+
 def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
     """Turn ``value`` into an attribute value; ``None`` stays ``None`` (nothing to record)."""
     try:

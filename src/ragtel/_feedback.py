@@ -31,6 +31,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from ragtel._config import CaptureConfig
+from ragtel._encoding import quoted
 from ragtel._processor import TracerProfile
 from ragtel._span_context import ContextLike, is_sampled_out
 from ragtel.semconv.attributes import (
@@ -247,7 +248,9 @@ class FeedbackAPI:
         elif trace_id is not None:
             self._record_for_ids(attributes, trace_id, span_id)
         elif span_id is not None:
-            raise ValueError(f"span_id needs the trace_id of its trace; got span_id={span_id!r}")
+            raise ValueError(
+                f"span_id needs the trace_id of its trace; got span_id={quoted(span_id)}"
+            )
         else:
             self._record_inline(attributes)
 

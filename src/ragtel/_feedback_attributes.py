@@ -13,6 +13,7 @@ is off. The kind, the score, the category and the scope are always recorded.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -20,7 +21,7 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import clean_text, masked_json, masked_text
+from ragtel._encoding import clean_text, masked_json, masked_text, quoted
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.attribute_values import (
     RagtelFeedbackAnnotatorValues,
@@ -62,7 +63,7 @@ def binary_value(value: Any) -> Attributes:
         if kind.__module__ != "numpy" or kind.__name__ not in ("bool", "bool_"):  # numpy.bool_
             raise TypeError(
                 "value must be a bool (True for positive, False for negative); "
-                f"got {type(value).__name__} {value!r}"
+                f"got {type(value).__name__} {quoted(value)}"
             )
         value = bool(value)
     return {
@@ -78,11 +79,16 @@ def numeric_value(value: Any) -> Attributes:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             "value must be a number between 0 and 1 (use log_binary_feedback for a bool); "
-            f"got {type(value).__name__} {value!r}"
+            f"got {type(value).__name__} {quoted(value)}"
         )
-    score = float(value)
+    try:
+        score = float(value)
+    except OverflowError:  # an int (or Fraction) no double holds: far outside [0, 1]
+        score = math.inf
     if not (0.0 <= score <= 1.0):  # also refuses NaN
-        raise ValueError(f"value must be a finite number between 0 and 1 inclusive; got {value!r}")
+        raise ValueError(
+            f"value must be a finite number between 0 and 1 inclusive; got {quoted(value)}"
+        )
     return {
         _KIND: _NUMERIC,
         attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC: score,
@@ -94,7 +100,8 @@ def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> At
     """One of ``categories``: a non-empty sequence of distinct strings."""
     if isinstance(categories, (str, bytes)) or not isinstance(categories, Sequence):
         raise TypeError(
-            f"categories must be a list of strings; got {type(categories).__name__} {categories!r}"
+            "categories must be a list of strings; "
+            f"got {type(categories).__name__} {quoted(categories)}"
         )
     if not categories:
         raise ValueError("categories must list at least one category; got an empty list")
@@ -102,15 +109,20 @@ def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> At
     for category in categories:
         if not isinstance(category, str):
             raise TypeError(
-                f"categories must hold strings only; got {type(category).__name__} {category!r}"
+                "categories must hold strings only; "
+                f"got {type(category).__name__} {quoted(category)}"
             )
         if category in seen:
-            raise ValueError(f"categories must be distinct; {category!r} appears more than once")
+            raise ValueError(
+                f"categories must be distinct; {quoted(category)} appears more than once"
+            )
         seen.add(category)
     if not isinstance(value, str):
         raise TypeError(f"value must be a str, one of the categories; got {type(value).__name__}")
     if value not in seen:
-        raise ValueError(f"value must be one of the categories {list(categories)!r}; got {value!r}")
+        raise ValueError(
+            f"value must be one of the categories {quoted(list(categories))}; got {quoted(value)}"
+        )
     limit = capture.limits.max_length
     label = clean_text(value, limit)
     return {
@@ -126,7 +138,7 @@ def text_value(value: Any, capture: CaptureConfig, *, argument: str = "value") -
     if not isinstance(value, str):
         raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
     if not value.strip():
-        raise ValueError(f"{argument} must be non-empty text; got {value!r}")
+        raise ValueError(f"{argument} must be non-empty text; got {quoted(value)}")
     attributes: Attributes = {_KIND: _TEXT}
     if capture.capture_content:
         attributes[attrs.RAGTEL_FEEDBACK_VALUE_TEXT] = masked_text(value, capture)
@@ -160,9 +172,11 @@ def feedback_attributes(
 ) -> Attributes:
     """The attributes of one feedback: its value's, plus name, annotator and context."""
     if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise TypeError(f"name must be a non-empty str; got {name!r}")
+        raise TypeError(f"name must be a non-empty str; got {quoted(name)}")
     if annotator not in ANNOTATORS:
-        raise ValueError(f"annotator must be one of {', '.join(ANNOTATORS)}; got {annotator!r}")
+        raise ValueError(
+            f"annotator must be one of {', '.join(ANNOTATORS)}; got {quoted(annotator)}"
+        )
     if explanation is not None and not isinstance(explanation, str):
         raise TypeError(f"explanation must be a str; got {type(explanation).__name__}")
     if metadata is not None and not isinstance(metadata, Mapping):

@@ -16,15 +16,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import masked_json, masked_text
-from ragtel._span_context import ContextLike, is_sampled_out, serialize_span_context
+from ragtel._encoding import clean_text, masked_json, masked_text
+from ragtel._span_context import (
+    ContextLike,
+    is_sampled_out,
+    serialize_span_context,
+    span_or_current,
+)
 from ragtel.semconv import attributes as attrs
-from ragtel.semconv.references import GEN_AI_REQUEST_MODEL
+from ragtel.semconv.references import GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL
 from ragtel.semconv.spans import RAGTEL_IMAGE_OUTPUT_SPAN
 
 
@@ -78,7 +82,7 @@ class GenerationAPI:
             tracer.log_llm_call(model="gpt-4o-mini", messages=messages, output=text,
                                 input_tokens=812, output_tokens=96, cost=0.0004)
         """
-        target = trace.get_current_span() if span is None else span
+        target = span_or_current(span)
         if is_sampled_out(target) or (span is not None and not target.is_recording()):
             return
         attributes = _builders().llm_call_attributes(
@@ -100,8 +104,9 @@ class GenerationAPI:
             capture=self._capture,
         )
         if not target.is_recording():
-            # GenAI span naming: "{operation} {model}".
-            target = self.start_span(f"{operation} {model}", kind=SpanKind.CLIENT)
+            # GenAI span naming: "{operation} {model}", from the recorded (cleaned) texts.
+            name = f"{attributes[GEN_AI_OPERATION_NAME]} {attributes[GEN_AI_REQUEST_MODEL]}"
+            target = self.start_span(name, kind=SpanKind.CLIENT)
             try:
                 self._record_llm(target, attributes, model, params)
             finally:
@@ -140,7 +145,7 @@ class GenerationAPI:
             ...
             tracer.log_image_output(handle, image_url=url)
         """
-        target = trace.get_current_span() if span is None else span
+        target = span_or_current(span)
         if is_sampled_out(target) or (span is not None and not target.is_recording()):
             return None
         attributes: dict[str, AttributeValue] = _builders().image_attributes(
@@ -151,7 +156,9 @@ class GenerationAPI:
             capture=self._capture,
         )
         if model is not None:
-            attributes[GEN_AI_REQUEST_MODEL] = model
+            if not isinstance(model, str):
+                raise TypeError(f"model must be a str; got {type(model).__name__}")
+            attributes[GEN_AI_REQUEST_MODEL] = clean_text(model, self._capture.limits.max_length)
         if self._capture.capture_content:
             attributes[attrs.RAGTEL_INPUT] = masked_text(prompt, self._capture)
         if params is not None:

@@ -15,7 +15,7 @@ from opentelemetry.util.types import AttributeValue
 
 from ragtel import _params
 from ragtel._config import CaptureConfig, ValueLimits
-from ragtel._encoding import apply_mask, clean_text, masked_text, recorded_text
+from ragtel._encoding import apply_mask, clean_text, masked_text, quoted, recorded_text
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import (
     GEN_AI_OPERATION_NAME,
@@ -29,6 +29,8 @@ from ragtel.semconv.references import (
 )
 
 _logger = logging.getLogger("ragtel")
+
+_INT64_MAX: Final = 2**63 - 1  # OTLP ints are 64-bit: a larger count cannot be exported
 
 URL_TYPES: Final = ("ephemeral", "permalink")
 
@@ -46,9 +48,11 @@ def token_usage_attributes(
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{argument} must be an int; got {value!r}")
+            raise TypeError(f"{argument} must be an int; got {quoted(value)}")
         if value < 0:
-            raise ValueError(f"{argument} must be >= 0; got {value}")
+            raise ValueError(f"{argument} must be >= 0; got {quoted(value)}")
+        if value > _INT64_MAX:
+            raise ValueError(f"{argument} must be below 2**63 (OTLP ints); got {quoted(value)}")
         attributes[key] = value
     return attributes
 
@@ -57,10 +61,13 @@ def _non_negative(argument: str, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{argument} must be a number; got {value!r}")
+        raise TypeError(f"{argument} must be a number; got {quoted(value)}")
     if not value >= 0:  # also refuses NaN
-        raise ValueError(f"{argument} must be a number >= 0; got {value!r}")
-    return float(value)
+        raise ValueError(f"{argument} must be a number >= 0; got {quoted(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int no double holds
+        raise ValueError(f"{argument} must fit a double; got {quoted(value)}") from None
 
 
 def llm_call_attributes(
@@ -85,29 +92,37 @@ def llm_call_attributes(
     """Every attribute of one LLM call (a pure builder: checks, encodes, touches no span)."""
     for argument, value in (("model", model), ("operation", operation)):
         if not isinstance(value, str) or not value:
-            raise TypeError(f"{argument} must be a non-empty str; got {value!r}")
+            raise TypeError(f"{argument} must be a non-empty str; got {quoted(value)}")
+    for argument, value in (("provider", provider), ("response_model", response_model)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{argument} must be a str; got {quoted(value)}")
+    # Names are recorded as text, cleaned and capped: a lone surrogate would
+    # fail the whole export batch.
+    max_length = capture.limits.max_length
+    model = clean_text(model, max_length)
+    provider = clean_text(provider, max_length) if provider is not None else None
     attributes: dict[str, AttributeValue] = {
-        GEN_AI_OPERATION_NAME: operation,
+        GEN_AI_OPERATION_NAME: clean_text(operation, max_length),
         GEN_AI_REQUEST_MODEL: model,
     }
-    for argument, value, key in (
-        ("provider", provider, GEN_AI_PROVIDER_NAME),
-        ("response_model", response_model, GEN_AI_RESPONSE_MODEL),
-    ):
-        if value is not None:
-            if not isinstance(value, str):
-                raise TypeError(f"{argument} must be a str; got {value!r}")
-            attributes[key] = value
+    if provider is not None:
+        attributes[GEN_AI_PROVIDER_NAME] = provider
+    if response_model is not None:
+        attributes[GEN_AI_RESPONSE_MODEL] = clean_text(response_model, max_length)
     if params is not None:
         if not isinstance(params, Mapping):
             raise TypeError(f"params must be a mapping; got {type(params).__name__}")
-        _, gen_ai = _params.generation_params(params, None)
+        _, gen_ai = _params.generation_params(
+            params, None, max_length=max_length, argument="params"
+        )
         attributes.update({k: v for k, v in gen_ai.items() if k != GEN_AI_REQUEST_MODEL})
     if finish_reason is not None:
         reasons = [finish_reason] if isinstance(finish_reason, str) else finish_reason
         if not isinstance(reasons, Sequence) or not all(isinstance(r, str) for r in reasons):
-            raise TypeError(f"finish_reason must be a str or a list of str; got {finish_reason!r}")
-        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = list(reasons)
+            raise TypeError(
+                f"finish_reason must be a str or a list of str; got {quoted(finish_reason)}"
+            )
+        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [clean_text(r, max_length) for r in reasons]
     attributes.update(token_usage_attributes(input_tokens, output_tokens, cached_input_tokens))
     for argument, value, key in (
         ("cost", cost, attrs.RAGTEL_LLM_COST),
@@ -124,7 +139,7 @@ def llm_call_attributes(
         except TypeError:
             chunks = None
         if chunks is None or not all(isinstance(c, str) for c in chunks):
-            raise TypeError(f"stream_chunks must be a list of str; got {stream_chunks!r}")
+            raise TypeError(f"stream_chunks must be a list of str; got {quoted(stream_chunks)}")
         attributes[attrs.RAGTEL_LLM_STREAM_CHUNK_COUNT] = len(chunks)
     # The mask sees the request once, whole; every recorded form (and its mime
     # type) derives from what it returned.
@@ -177,11 +192,13 @@ def image_attributes(
     attributes: dict[str, AttributeValue] = {}
     if image_url is not None:
         if not isinstance(image_url, str) or not image_url:
-            raise TypeError(f"image_url must be a non-empty str; got {image_url!r}")
+            raise TypeError(f"image_url must be a non-empty str; got {quoted(image_url)}")
         attributes[attrs.RAGTEL_IMAGE_URL] = clean_text(image_url, capture.limits.max_length)
     if image_url_type is not None:
         if image_url_type not in URL_TYPES:
-            raise ValueError(f"image_url_type must be one of {URL_TYPES}; got {image_url_type!r}")
+            raise ValueError(
+                f"image_url_type must be one of {URL_TYPES}; got {quoted(image_url_type)}"
+            )
         attributes[attrs.RAGTEL_IMAGE_URL_TYPE] = image_url_type
     if image_data is not None:
         if not isinstance(image_format, str) or not image_format:
@@ -204,7 +221,7 @@ def image_attributes(
             len(text),
         )
         attributes[attrs.RAGTEL_IMAGE_DATA] = text
-        attributes[attrs.RAGTEL_IMAGE_FORMAT] = image_format
+        attributes[attrs.RAGTEL_IMAGE_FORMAT] = clean_text(image_format, capture.limits.max_length)
     return attributes
 
 

@@ -17,6 +17,7 @@ from opentelemetry.util.types import AttributeValue
 from ragtel import _environment as env
 from ragtel import _provider
 from ragtel._config import CaptureConfig, Mask, env_flag, env_int, resolve_capture
+from ragtel._encoding import clean_text, quoted, stable_repr
 from ragtel._fork import reinit_in_child
 from ragtel._params import validated_params
 from ragtel._processor import TracerProfile
@@ -120,7 +121,7 @@ def get_lastmile_tracer(
 
         tracer = get_lastmile_tracer("my-rag-app", project_name="support-bot")
     """
-    _check_arguments(tracer_name, lastmile_api_token, project_name, project_id)
+    _check_arguments(tracer_name, lastmile_api_token, project_name, project_id, output_filepath)
     flow = _flow_type(rag_flow_type, pipeline_type)
     params = _initial_params(initial_params)
     # Every argument, to tell whether a later call asks for something else. Kept
@@ -130,13 +131,14 @@ def get_lastmile_tracer(
         "project_name": project_name,
         "project_id": project_id,
         "rag_flow_type": flow,
-        "initial_params": repr(sorted(params.items(), key=lambda item: item[0]))
+        # stable_repr: a value's own __repr__ may raise.
+        "initial_params": stable_repr(sorted(params.items(), key=lambda item: item[0]))
         if params
         else None,
         "output_filepath": os.fspath(output_filepath) if output_filepath is not None else None,
         "tracer_provider": id(tracer_provider) if tracer_provider is not None else None,
         "set_global": None if set_global else False,
-        "exporter": repr(exporter) if exporter is not None else None,
+        "exporter": stable_repr(exporter) if exporter is not None else None,
         "otlp_endpoint": otlp_endpoint,
         "otlp_protocol": otlp_protocol,
         "otlp_headers": repr(sorted(otlp_headers.items())) if otlp_headers else None,
@@ -201,6 +203,41 @@ def get_lastmile_tracer(
     return tracer
 
 
+def instrumentation_tracer(
+    scope_name: str, tracer_provider: trace.TracerProvider | None
+) -> LastMileTracer:
+    """A tracer for an instrumentor, configured from the environment only.
+
+    Kept out of the one-tracer-per-name registry: each ``instrument()`` call
+    may name another provider. With none, the global provider is used, and
+    ragtel creates it (with exporters from the environment, or the default
+    file) when the app has none.
+    """
+    with _tracers_lock:
+        return _create_tracer(
+            scope_name,
+            project_name=None,
+            project_id=os.environ.get(env.LASTMILE_PROJECT_ID),
+            flow=None,
+            params={},
+            tracer_provider=tracer_provider,
+            set_global=True,
+            export_arguments={
+                "exporter": None,
+                "output_filepath": None,
+                "otlp_endpoint": None,
+                "otlp_protocol": None,
+                "otlp_headers": None,
+                "otlp_compression": None,
+                "otlp_timeout": None,
+                "otlp_certificate": None,
+                "api_token": None,
+                "fallback_token": os.environ.get(env.LASTMILE_API_TOKEN),
+            },
+            capture=resolve_capture(None, None, None, None),
+        )
+
+
 def _create_tracer(
     tracer_name: str,
     *,
@@ -230,22 +267,28 @@ def _create_tracer(
     else:
         installation = _provider.install(provider, export, owned=False)
 
+    # Recorded on every root: cleaned and capped as recorded text (a lone
+    # surrogate would fail the export of every trace).
+    max_length = capture.limits.max_length
     root_attributes: dict[str, AttributeValue] = {}
     if project_name:
-        root_attributes[RAGTEL_PROJECT_NAME] = project_name
+        root_attributes[RAGTEL_PROJECT_NAME] = clean_text(project_name, max_length)
     if project_id:
-        root_attributes[RAGTEL_PROJECT_ID] = project_id
+        root_attributes[RAGTEL_PROJECT_ID] = clean_text(project_id, max_length)
     if flow is not None:
         root_attributes[RAGTEL_RAG_FLOW_TYPE] = flow.value
+    # The instrumentation scope is exported with every span: its name must be
+    # encodable (escaped, not cut: the processor finds the profile by it).
+    scope_name = clean_text(tracer_name, sys.maxsize)
     profile = TracerProfile(
-        tracer_name, root_attributes=root_attributes, defaults=params, capture=capture
+        scope_name, root_attributes=root_attributes, defaults=params, capture=capture
     )
     if installation is not None:
         installation.processor.register_tracer(profile)
 
     return LastMileTracer(
         tracer_name,
-        provider.get_tracer(tracer_name),
+        provider.get_tracer(scope_name),
         provider=provider,
         capture=capture,
         installation=installation,
@@ -253,9 +296,11 @@ def _create_tracer(
     )
 
 
-def _check_arguments(tracer_name: Any, token: Any, project_name: Any, project_id: Any) -> None:
+def _check_arguments(
+    tracer_name: Any, token: Any, project_name: Any, project_id: Any, output_filepath: Any
+) -> None:
     if not isinstance(tracer_name, str) or not tracer_name:
-        raise TypeError(f"tracer_name must be a non-empty str; got {tracer_name!r}")
+        raise TypeError(f"tracer_name must be a non-empty str; got {quoted(tracer_name)}")
     if token is not None and (isinstance(token, RagFlowType) or not isinstance(token, str)):
         # The older documented signature had pipeline_type second; it must be passed by keyword.
         hint = " (pass pipeline_type by keyword)" if isinstance(token, RagFlowType) else ""
@@ -263,6 +308,8 @@ def _check_arguments(tracer_name: Any, token: Any, project_name: Any, project_id
     for argument, value in (("project_name", project_name), ("project_id", project_id)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
+    if output_filepath is not None and not isinstance(output_filepath, (str, bytes, os.PathLike)):
+        raise TypeError(f"output_filepath must be a path; got {type(output_filepath).__name__}")
 
 
 def _flow_type(
@@ -271,16 +318,16 @@ def _flow_type(
     if rag_flow_type is not None and pipeline_type is not None and rag_flow_type != pipeline_type:
         raise ValueError(
             "rag_flow_type and pipeline_type are aliases and must agree; "
-            f"got {rag_flow_type!r} and {pipeline_type!r}"
+            f"got {quoted(rag_flow_type)} and {quoted(pipeline_type)}"
         )
     value = rag_flow_type if rag_flow_type is not None else pipeline_type
     if value is None:
         return None
     try:
         return RagFlowType(value)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
         allowed = ", ".join(repr(member.value) for member in RagFlowType)
-        raise ValueError(f"rag_flow_type must be one of {allowed}; got {value!r}") from None
+        raise ValueError(f"rag_flow_type must be one of {allowed}; got {quoted(value)}") from None
 
 
 def _initial_params(initial_params: Mapping[str, Any] | None) -> dict[str, Any]:

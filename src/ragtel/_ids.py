@@ -72,9 +72,13 @@ def _request_trace_id(request_id: object) -> int:
         raise TypeError(
             f"request_id must be a str, an int or a UUID; got {type(request_id).__name__}"
         )
-    text = str(request_id)
+    try:
+        # str.__str__: a str subclass's own __str__ may raise.
+        text = str.__str__(request_id) if isinstance(request_id, str) else str(request_id)
+    except ValueError:  # an int past Python's digit limit for str()
+        raise ValueError("request_id is too large an int; pass it as text") from None
     if not text.strip():
-        raise ValueError(f"request_id must not be empty; got {request_id!r}")
+        raise ValueError(f"request_id must not be empty; got {_quote(text)}")
     digest = hashlib.blake2b(
         text.encode("utf-8", "surrogatepass"), digest_size=16, person=b"ragtel-trace-id"
     ).digest()
@@ -87,7 +91,7 @@ def _parse_id(value: object, digits: int, argument: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if 0 < value < 1 << bits:
             return value
-        raise ValueError(f"{argument} must be {expected}; got {value!r}")
+        raise ValueError(f"{argument} must be {expected}; got {_repr(value)}")
     if isinstance(value, str):
         if len(value) == digits and _HEX_DIGITS.issuperset(value):
             parsed = int(value, 16)
@@ -96,9 +100,17 @@ def _parse_id(value: object, digits: int, argument: str) -> int:
         raise ValueError(f"{argument} must be {expected}; got {_quote(value)}")
     # ValueError for any type: a hand-given id that is not one is a bad value.
     raise ValueError(
-        f"{argument} must be {expected}; got {type(value).__name__} {_quote(repr(value))}"
+        f"{argument} must be {expected}; got {type(value).__name__} {_quote(_repr(value))}"
     )
 
 
 def _quote(text: str) -> str:
+    text = str.__str__(text)  # the repr of a str subclass may raise
     return repr(text if len(text) <= 80 else text[:80] + "…")
+
+
+def _repr(value: object) -> str:
+    """``repr(value)``, which never raises (a broken ``__repr__``, an int past the digit limit)."""
+    from ragtel._encoding import stable_repr  # error path only: this module stays standalone
+
+    return stable_repr(value)

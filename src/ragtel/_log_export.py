@@ -72,11 +72,13 @@ def log(
     if isinstance(logger, logging.Logger):
         logger.info("%s", body, stacklevel=3)
         return
+    # The tracer's exported scope name: its name made encodable.
+    scope_name = tracer._profile.scope_name
     if logger is None:
-        otel_logger = pipeline_logger(tracer._name, tracer._installation)
+        otel_logger = pipeline_logger(scope_name, tracer._installation)
     else:
         resource = getattr(tracer._provider, "resource", None) or Resource.create()
-        otel_logger = path_logger(logger, tracer._name, resource)
+        otel_logger = path_logger(logger, scope_name, resource)
     if otel_logger is not None:
         emit(otel_logger, body, data)
 

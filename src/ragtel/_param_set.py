@@ -28,7 +28,7 @@ from ragtel import _params
 from ragtel._config import CaptureConfig
 from ragtel._context_attributes import AttributeScope, context_attributes
 from ragtel._processor import RagtelSpanProcessor, TracerProfile
-from ragtel._span_context import is_local_span
+from ragtel._span_context import is_local_span, span_or_current
 
 _logger = logging.getLogger("ragtel")
 
@@ -193,7 +193,9 @@ class ParamSetAPI:
 
             tracer.register_generation_params({"model": "gpt-4o", "temperature": 0.2})
         """
-        params, gen_ai = _params.generation_params(model_params, extras)
+        params, gen_ai = _params.generation_params(
+            model_params, extras, max_length=self._capture.limits.max_length
+        )
         self._register(
             params, overwrite=False, save_in_span=should_also_save_in_span, span=span, extra=gen_ai
         )
@@ -305,7 +307,7 @@ class ParamSetAPI:
     def _register_setting(
         self, name: str, value: Any, save_in_span: bool, span: Span | None
     ) -> None:
-        params, gen_ai = _params.generation_setting(name, value)
+        params, gen_ai = _params.generation_setting(name, value, self._capture.limits.max_length)
         self._register(params, overwrite=False, save_in_span=save_in_span, span=span, extra=gen_ai)
 
     def _register(
@@ -318,7 +320,7 @@ class ParamSetAPI:
         extra: Mapping[str, AttributeValue] | None = None,
         sensitive: bool = False,
     ) -> None:
-        target = trace.get_current_span() if span is None else span
+        target = span_or_current(span)
         context = target.get_span_context()
         local = context.is_valid and not context.is_remote
         if not local or isinstance(target, NonRecordingSpan):

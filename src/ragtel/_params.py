@@ -17,7 +17,7 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, encode_attribute
+from ragtel._encoding import apply_mask, clean_text, encode_attribute, quoted
 from ragtel._redaction import REDACTED, is_sensitive_name
 from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX
 from ragtel.semconv.references import (
@@ -32,6 +32,9 @@ from ragtel.semconv.references import (
     GEN_AI_REQUEST_TOP_P,
 )
 
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+
 # One or more dot-separated segments of letters, digits, '_' and '-'.
 _KEY: Final = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"  # compiled on first use
 
@@ -45,11 +48,11 @@ def validate_param_key(key: Any, *, argument: str = "key") -> str:
     if type(key) is str and key in _valid_keys:
         return key  # keys repeat on every trace: skip the regex
     if not isinstance(key, str):
-        raise TypeError(f"{argument} must be a str; got {type(key).__name__} {key!r}")
+        raise TypeError(f"{argument} must be a str; got {type(key).__name__} {quoted(key)}")
     if not re.fullmatch(_KEY, key):
         raise ValueError(
             f"{argument} must be a non-empty attribute key segment "
-            f"(letters, digits, '_', '-', dot-separated); got {key!r}"
+            f"(letters, digits, '_', '-', dot-separated); got {quoted(key)}"
         )
     if len(_valid_keys) < _VALID_KEYS_LIMIT:
         _valid_keys[key] = True
@@ -156,15 +159,20 @@ _GEN_AI_REQUEST: Final = {
 
 
 def generation_params(
-    model_params: Mapping[str, Any], extras: Mapping[str, Any] | None
+    model_params: Mapping[str, Any],
+    extras: Mapping[str, Any] | None,
+    *,
+    max_length: int,
+    argument: str = "model_params",
 ) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
     """The ParamSet entries of LLM settings, and their ``gen_ai.request.*`` mirror.
 
     Message and prompt content is left out. Values of the mapped keys that do
-    not have the GenAI attribute's type are kept as params but not mirrored.
+    not have the GenAI attribute's type (or do not fit it) are kept as params
+    but not mirrored. Errors name ``argument``.
     """
     if not isinstance(model_params, Mapping):
-        raise TypeError(f"model_params must be a mapping; got {type(model_params).__name__}")
+        raise TypeError(f"{argument} must be a mapping; got {type(model_params).__name__}")
     settings = {
         key: value
         for key, value in model_params.items()
@@ -173,42 +181,53 @@ def generation_params(
     params = _present(
         {
             f"generation.{key}": value
-            for key, value in validated_params(settings, argument="model_params").items()
+            for key, value in validated_params(settings, argument=argument).items()
         },
         extras,
     )
-    return params, _gen_ai_request_attributes(settings)
+    return params, _gen_ai_request_attributes(settings, max_length)
 
 
-def _gen_ai_request_attributes(settings: Mapping[str, Any]) -> dict[str, AttributeValue]:
+def _gen_ai_request_attributes(
+    settings: Mapping[str, Any], max_length: int
+) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
     for key, value in settings.items():
         mapping = _GEN_AI_REQUEST.get(key)
         if mapping is None:
             continue
         attribute, kind = mapping
-        converted = _as_type(value, kind)
+        converted = _as_type(value, kind, max_length)
         if converted is not None:
             attributes[attribute] = converted
     return attributes
 
 
-def _as_type(value: Any, kind: type) -> AttributeValue | None:
+def _as_type(value: Any, kind: type, max_length: int) -> AttributeValue | None:
+    # Text is cleaned like all recorded text; numbers OTLP cannot carry (an int
+    # no double holds, or past 64 bits) are not mirrored.
     if kind is str:
-        return value if isinstance(value, str) else None
+        return clean_text(value, max_length) if isinstance(value, str) else None
     if isinstance(value, bool):
         return None
     if kind is float:
-        return float(value) if isinstance(value, (int, float)) else None
+        if not isinstance(value, (int, float)):
+            return None
+        try:
+            return float(value)
+        except OverflowError:
+            return None
     if kind is int:
-        return value if isinstance(value, int) else None
+        return value if isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX else None
     if isinstance(value, str):  # stop: one sequence or several
-        return [value]
+        return [clean_text(value, max_length)]
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return list(value)
+        return [clean_text(item, max_length) for item in value]
     return None
 
 
-def generation_setting(name: str, value: Any) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
+def generation_setting(
+    name: str, value: Any, max_length: int
+) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
     """One generation setting (``model``, ``temperature``...) as a param and its GenAI mirror."""
-    return {f"generation.{name}": value}, _gen_ai_request_attributes({name: value})
+    return {f"generation.{name}": value}, _gen_ai_request_attributes({name: value}, max_length)

@@ -25,10 +25,13 @@ from opentelemetry.util.types import AttributeValue
 from ragtel._config import CaptureConfig
 from ragtel._encoding import (
     apply_mask,
+    clean_text,
     encode_json,
     encode_known_plain,
     masked_json,
     masked_text,
+    plain_text,
+    quoted,
     recorded_text,
 )
 from ragtel._redaction import may_hold_url_credentials
@@ -74,9 +77,9 @@ _new_chunk: Final = tuple.__new__
 def as_event_kind(kind: Any) -> RAGEventType:
     try:
         return RAGEventType(kind)
-    except ValueError:
+    except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
         allowed = ", ".join(member.value for member in RAGEventType)
-        raise ValueError(f"event_kind must be one of {allowed}; got {kind!r}") from None
+        raise ValueError(f"event_kind must be one of {allowed}; got {quoted(kind)}") from None
 
 
 _CHUNK_FIELDS: Final = ("id", "content", "embedding", "retrieval_score", "extras")
@@ -104,8 +107,8 @@ def _read_any(item: Any) -> tuple[Any, ...]:
     return chunk_id, content, embedding, score, extras
 
 
-def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
-    """A Chunk, RetrievedChunk or dict of the same shape, checked."""
+def chunk_data(item: Any, argument: str, *, scored: bool, max_length: int) -> ChunkData:
+    """A Chunk, RetrievedChunk or dict of the same shape, checked; its id as recorded text."""
     # This runs once per chunk of every event: dataclasses are read by a reader
     # made once per type, and tested before Mapping (an ABC miss is slow).
     reader = _READERS.get(type(item)) or _reader(type(item))
@@ -121,17 +124,27 @@ def chunk_data(item: Any, argument: str, *, scored: bool) -> ChunkData:
     else:
         raise TypeError(f"{argument} must hold Chunk objects or dicts; got {type(item).__name__}")
     if chunk_id is None or isinstance(chunk_id, bool):
-        raise ValueError(f"{argument}: every chunk needs an id; got {item!r}")
+        raise ValueError(f"{argument}: every chunk needs an id; got {quoted(item)}")
     if type(score) is not float:
         number = _as_score(score, argument, chunk_id)
         if number is None and scored:
             raise TypeError(
                 f"{argument}: retrieval_score must be a number; "
-                f"got {score!r} for chunk {chunk_id!r}"
+                f"got {quoted(score)} for chunk {quoted(chunk_id)}"
             )
         score = number
+    # Ids are recorded as text: cleaned and capped like any recorded text (a lone
+    # surrogate would fail the whole export batch), except in the common case.
+    if (
+        type(chunk_id) is str
+        and len(chunk_id) <= max_length
+        and chunk_id.isascii()
+        and not may_hold_url_credentials(chunk_id)
+    ):
+        text_id = chunk_id
+    else:
+        text_id = plain_text(chunk_id, max_length)
     # tuple.__new__ skips NamedTuple's Python-level constructor: once per chunk.
-    text_id = chunk_id if type(chunk_id) is str else str(chunk_id)
     return _new_chunk(ChunkData, (text_id, content, embedding, score, extras))
 
 
@@ -144,16 +157,16 @@ def _as_score(value: Any, argument: str, chunk_id: Any) -> float | None:
     except OverflowError:
         raise ValueError(
             f"{argument}: retrieval_score does not fit a double; "
-            f"got {value!r} for chunk {chunk_id!r}"
+            f"got {quoted(value)} for chunk {quoted(chunk_id)}"
         ) from None
 
 
-def _chunks(items: Any, argument: str, *, scored: bool) -> list[ChunkData]:
+def _chunks(items: Any, argument: str, *, scored: bool, max_length: int) -> list[ChunkData]:
     if type(items) is not list and (
         isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence)
     ):
         raise TypeError(f"{argument} must be a list of chunks; got {type(items).__name__}")
-    return [chunk_data(item, argument, scored=scored) for item in items]
+    return [chunk_data(item, argument, scored=scored, max_length=max_length) for item in items]
 
 
 def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
@@ -183,7 +196,7 @@ def _common(
     if name is not None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a str; got {type(name).__name__}")
-        attributes[attrs.RAGTEL_EVENT_NAME] = name
+        attributes[attrs.RAGTEL_EVENT_NAME] = clean_text(name, capture.limits.max_length)
     masked = _captured(metadata, capture) if metadata is not None else None
     if masked is not None:
         attributes[attrs.RAGTEL_EVENT_METADATA] = encode_json(masked, capture.limits)
@@ -265,16 +278,19 @@ def chunking_record(
     name: str | None,
     capture: CaptureConfig,
 ) -> EventRecord:
-    chunks = _chunks(output_chunks, "output_chunks", scored=False)
+    chunks = _chunks(
+        output_chunks, "output_chunks", scored=False, max_length=capture.limits.max_length
+    )
     attributes: Attributes = {
         attrs.RAGTEL_CHUNK_COUNT: len(chunks),
         attrs.RAGTEL_CHUNK_IDS: [chunk.id for chunk in chunks],
     }
     if input_document is not None:
         document_id, document_name, document_extras = _document(input_document)
-        attributes[attrs.RAGTEL_DOCUMENT_ID] = document_id
+        max_length = capture.limits.max_length
+        attributes[attrs.RAGTEL_DOCUMENT_ID] = plain_text(document_id, max_length)
         if document_name is not None:
-            attributes[attrs.RAGTEL_DOCUMENT_NAME] = str(document_name)
+            attributes[attrs.RAGTEL_DOCUMENT_NAME] = plain_text(document_name, max_length)
         if document_extras is not None and capture.capture_content:
             attributes[attrs.RAGTEL_DOCUMENT_EXTRAS] = masked_json(document_extras, capture)
     _chunk_texts(attributes, chunks, capture)
@@ -286,7 +302,7 @@ def chunking_record(
     return EventRecord(kind, events.RAGTEL_CHUNKING_EVENT, attributes, span_attributes)
 
 
-def _document(document: Any) -> tuple[str, Any, Any]:
+def _document(document: Any) -> tuple[Any, Any, Any]:
     """A Document or dict's id (checked), name and extras."""
     if dataclasses.is_dataclass(document) and not isinstance(document, type):
         fields = {
@@ -299,8 +315,8 @@ def _document(document: Any) -> tuple[str, Any, Any]:
             f"input_document must be a Document or a dict; got {type(document).__name__}"
         )
     if fields.get("id") is None:
-        raise ValueError(f"input_document needs an id; got {document!r}")
-    return str(fields["id"]), fields.get("name"), fields.get("extras")
+        raise ValueError(f"input_document needs an id; got {quoted(document)}")
+    return fields["id"], fields.get("name"), fields.get("extras")
 
 
 def embedding_record(
@@ -329,12 +345,14 @@ def embedding_record(
                 [round(float(value), EMBEDDING_DECIMALS) for value in list(vector)[:limit]]
                 for vector in list(embeddings)[:limit]
             ]
+        except OverflowError:
+            raise ValueError("embeddings must hold numbers that fit a double") from None
         except (TypeError, ValueError):
             raise TypeError("embeddings must be a list of vectors of numbers") from None
         attributes[attrs.RAGTEL_EMBEDDING_VECTORS] = encode_json(rounded, capture.limits)
     if capture.capture_content and data is not None:
         texts = data if isinstance(data, (list, tuple)) else [data]
-        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = [masked_text(item, capture) for item in texts]
+        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _capped_texts(texts, capture)
     masked_metadata = _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.EMBEDDING
     span_attributes = _span(kind, **span_extra)
@@ -348,9 +366,18 @@ def embedding_record(
     return EventRecord(kind, events.RAGTEL_EMBEDDING_EVENT, attributes, span_attributes)
 
 
+def _capped_texts(items: Sequence[Any], capture: CaptureConfig) -> list[str]:
+    """Each item as recorded text; past the item cap, a marker, as the encoder cuts a list."""
+    limit = capture.limits.max_items
+    texts = [masked_text(item, capture) for item in items[:limit]]
+    if len(items) > limit:
+        texts.append(f"…[{len(items) - limit} more items]")
+    return texts
+
+
 def _vector_length(vector: Any) -> int:
     if isinstance(vector, (str, bytes, Mapping)) or not hasattr(vector, "__len__"):
-        raise TypeError(f"embeddings must be a list of vectors; got an item {vector!r}")
+        raise TypeError(f"embeddings must be a list of vectors; got an item {quoted(vector)}")
     return len(vector)
 
 
@@ -360,7 +387,9 @@ def query_rewrite_record(
     _check_text("query", query)
     rewritten = [rewritten_query] if isinstance(rewritten_query, str) else rewritten_query
     if not isinstance(rewritten, Sequence) or not all(isinstance(q, str) for q in rewritten):
-        raise TypeError(f"rewritten_query must be a str or a list of str; got {rewritten_query!r}")
+        raise TypeError(
+            f"rewritten_query must be a str or a list of str; got {quoted(rewritten_query)}"
+        )
     attributes: Attributes = {}
     if capture.capture_content:
         attributes[attrs.RAGTEL_QUERY] = masked_text(query, capture)
@@ -385,7 +414,9 @@ def retrieval_record(
     *, query: Any, retrieved_data: Any, metadata: Any, name: str | None, capture: CaptureConfig
 ) -> EventRecord:
     _check_text("query", query)
-    chunks = _chunks(retrieved_data, "retrieved_data", scored=True)
+    chunks = _chunks(
+        retrieved_data, "retrieved_data", scored=True, max_length=capture.limits.max_length
+    )
     attributes = _scored_chunks(chunks, capture)
     span_extra: Attributes = {
         GEN_AI_OPERATION_NAME: "retrieval",
@@ -470,12 +501,13 @@ def _scored_chunks(chunks: Sequence[ChunkData], capture: CaptureConfig) -> Attri
 def rerank_record(
     *, retrieved: Any, reranked: Any, metadata: Any, name: str | None, capture: CaptureConfig
 ) -> EventRecord:
-    before = _chunks(retrieved, "retrieved", scored=False)
-    after = _chunks(reranked, "reranked", scored=True)
+    max_length = capture.limits.max_length
+    before = _chunks(retrieved, "retrieved", scored=False, max_length=max_length)
+    after = _chunks(reranked, "reranked", scored=True, max_length=max_length)
     known = {chunk.id for chunk in before}
     unknown = [chunk.id for chunk in after if chunk.id not in known]
     if unknown:
-        raise ValueError(f"reranked holds chunks that are not in retrieved: {unknown!r}")
+        raise ValueError(f"reranked holds chunks that are not in retrieved: {quoted(unknown)}")
     attributes = _scored_chunks(after, capture)
     attributes[attrs.RAGTEL_RERANK_INPUT_IDS] = [chunk.id for chunk in before]
     masked_metadata = _common(attributes, metadata=metadata, name=name, capture=capture)
@@ -509,6 +541,7 @@ def tool_call_record(
     capture: CaptureConfig,
 ) -> EventRecord:
     _check_text("tool", tool)
+    tool = clean_text(tool, capture.limits.max_length)
     attributes: Attributes = {GEN_AI_TOOL_NAME: tool}
     if capture.capture_content:
         attributes[GEN_AI_TOOL_CALL_ARGUMENTS] = masked_json(tool_args, capture)

@@ -21,7 +21,7 @@ from opentelemetry.trace import Span
 
 from ragtel._config import CaptureConfig
 from ragtel._processor import RagtelSpanProcessor
-from ragtel._span_context import is_local_span, is_sampled_out
+from ragtel._span_context import is_local_span, is_sampled_out, span_or_current
 from ragtel._types import RAGEventType
 from ragtel.semconv.spans import RAGTEL_EVENT_SPAN
 
@@ -267,7 +267,7 @@ class RagEventsAPI:
     # Internals ------------------------------------------------------------------
 
     def _emit(self, builder: Builder, span: Span | None, *, once_per_span: bool = False) -> None:
-        target = trace.get_current_span() if span is None else span
+        target = span_or_current(span)
         if not target.is_recording():
             if is_sampled_out(target) or span is not None:
                 return  # nothing records here: do no work at all

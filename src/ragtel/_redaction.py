@@ -49,7 +49,11 @@ _SENSITIVE_PAIRS: Final = frozenset(
 # Patterns are compiled on first use (re caches them): import ragtel stays cheap.
 _WORD_SPLIT: Final = r"[^0-9a-zA-Z]+|(?<=[a-z0-9])(?=[A-Z])"
 # userinfo of a URL: scheme://user:password@host — the password part is masked.
-_URL_CREDENTIALS: Final = r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@"
+# The scheme's length is bounded: unbounded, a match tried at every position of
+# a long alphanumeric run (a base64 blob) scanned the rest of it each time,
+# quadratic in the run's length. Schemes are short, and the scheme is kept as it
+# is, so where a match starts in a longer run changes nothing.
+_URL_CREDENTIALS: Final = r"([A-Za-z][A-Za-z0-9+.-]{0,63}://[^/\s:@]*:)[^@\s/]+@"
 
 # Argument and key names repeat endlessly (the same functions are called again
 # and again), so decisions are cached; the cap keeps an app that invents keys
@@ -92,9 +96,12 @@ def mask_url_credentials(text: str) -> str:
     return re.sub(_URL_CREDENTIALS, rf"\g<1>{REDACTED}@", text)
 
 
-# name=value or 'name': value inside a repr, e.g. Config(api_key='sk-...').
+# name=value or 'name': value inside a repr, e.g. Config(api_key='sk-...'). A name
+# starts where a run of word characters starts: a match tried inside a long run
+# (a base64 blob) would scan and backtrack over the rest of it at every position,
+# quadratic in the run's length (seconds for 8,000 characters).
 _REPR_FIELD: Final = (
-    r"""(?P<name>['"]?[A-Za-z_][\w-]*['"]?\s*[=:]\s*)"""
+    r"""(?P<name>['"]?(?<![\w-])[\w-]+['"]?\s*[=:]\s*)"""
     r"""(?P<value>'[^']*'|"[^"]*"|[^,)\]}\s]+)"""
 )
 _REPR_HINTS: Final = (

@@ -19,7 +19,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -61,13 +61,31 @@ def to_context(context: ContextLike | None, *, argument: str = "context") -> Con
     if isinstance(context, Mapping):
         from opentelemetry.propagate import extract
 
-        # HTTP header names are case-insensitive; frameworks hand them over as
-        # "Traceparent" or "TRACEPARENT", while propagators look up lowercase.
-        return extract({str(key).lower(): value for key, value in context.items()})
+        return extract(_headers(context))
     raise TypeError(
         f"{argument} must be an opentelemetry Context, a SpanContext, a traceparent string, "
         f"a serialized span context or a mapping of headers; got {type(context).__name__}"
     )
+
+
+def _headers(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+    """Incoming headers as propagators read them; entries that cannot be headers are left out.
+
+    HTTP header names are case-insensitive; frameworks hand them over as
+    "Traceparent" or "TRACEPARENT", while propagators look up lowercase. A name
+    that is not text, or a value that is neither text nor a list of texts, can
+    carry no context: it is skipped (propagators would raise on it), keeping
+    the mapping form as lenient as OTel's ``extract``.
+    """
+    return {
+        key.lower(): value
+        for key, value in mapping.items()
+        if isinstance(key, str)
+        and (
+            isinstance(value, str)
+            or (isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value))
+        )
+    }
 
 
 def span_context_from(context: ContextLike, *, argument: str = "context") -> SpanContext:
@@ -106,7 +124,7 @@ def get_distributed_trace_headers(
     are used (``OTEL_PROPAGATORS``; W3C trace context and baggage unless
     changed); otherwise W3C trace context only.
     """
-    target = trace.get_current_span() if span is None else span
+    target = span_or_current(span)
     if not target.get_span_context().is_valid:
         return {}
     carrier: dict[str, str] = {}
@@ -189,7 +207,19 @@ def _parse_w3c(text: str) -> SpanContext | None:
 
 
 def _quote(text: str) -> str:
+    text = str.__str__(text)  # the repr of a str subclass may raise
     return repr(text if len(text) <= 120 else text[:120] + "…")
+
+
+def span_or_current(span: Any, *, argument: str = "span") -> Span:
+    """``span``, or the current span when it is None; TypeError naming ``argument`` otherwise."""
+    if span is None:
+        return trace.get_current_span()
+    if not isinstance(span, Span):
+        raise TypeError(
+            f"{argument} must be an OpenTelemetry Span or None; got {type(span).__name__}"
+        )
+    return span
 
 
 def is_local_span(span: Span) -> bool:

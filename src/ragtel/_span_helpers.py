@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._context_attributes import context_attributes
-from ragtel._encoding import apply_mask, clean_text, encode_json
-from ragtel._span_context import ContextLike
+from ragtel._context_attributes import checked_tags, context_attributes
+from ragtel._encoding import apply_mask, clean_text, encode_json, plain_text, quoted
+from ragtel._span_context import ContextLike, span_or_current
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import ERROR_TYPE, GEN_AI_REQUEST_MODEL
@@ -75,7 +74,7 @@ class SpanHelpersAPI:
 
     def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
         """Add ``tags`` to the span's ``ragtel.tags``."""
-        tags = _checked_tags(tags)
+        tags = checked_tags(tags, self._capture.limits.max_length)
         target = _recording(span)
         if target is None:
             return
@@ -89,11 +88,14 @@ class SpanHelpersAPI:
         """Set the span's status to ERROR with ``message`` (and ``error.type``)."""
         if not isinstance(message, str):
             raise TypeError(f"message must be a str; got {type(message).__name__}")
+        if error_type is not None and not isinstance(error_type, str):
+            raise TypeError(f"error_type must be a str; got {type(error_type).__name__}")
         target = _recording(span)
         if target is None:
             return
-        target.set_status(Status(StatusCode.ERROR, message))
-        target.set_attribute(ERROR_TYPE, error_type or _OTHER_ERROR)
+        max_length = self._capture.limits.max_length
+        target.set_status(Status(StatusCode.ERROR, clean_text(message, max_length)))
+        target.set_attribute(ERROR_TYPE, clean_text(error_type or _OTHER_ERROR, max_length))
 
     def update_span(self, fields: Mapping[str, Any], span: Span | None = None) -> list[str]:
         """Apply the known keys of ``fields`` to the span; return (and report) the others.
@@ -107,15 +109,16 @@ class SpanHelpersAPI:
             raise TypeError(f"fields must be a mapping; got {type(fields).__name__}")
         from ragtel._generation_attributes import token_usage_attributes
 
-        ignored = sorted(str(key) for key in fields if key not in _UPDATE_KEYS)
+        max_length = self._capture.limits.max_length
+        ignored = sorted(plain_text(key, max_length) for key in fields if key not in _UPDATE_KEYS)
         # Everything is checked before anything is written: a bad field leaves
         # the span as it was.
         status = fields.get("status")
         if status is not None and status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
+            raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
         tags = fields.get("tags")
         if tags is not None:
-            tags = _checked_tags(tags)
+            tags = checked_tags(tags, max_length)
         labels = (
             context_attributes(
                 session_id=None,
@@ -144,11 +147,12 @@ class SpanHelpersAPI:
         if labels is not None:
             target.set_attributes(labels)
         if "model" in fields:
-            target.set_attribute(GEN_AI_REQUEST_MODEL, str(fields["model"]))
+            target.set_attribute(GEN_AI_REQUEST_MODEL, plain_text(fields["model"], max_length))
         target.set_attributes(usage)
         error = fields.get("error")
         if status == "failed" or error is not None:
-            self.mark_failed(str(error if error is not None else "failed"), span=target)
+            message = plain_text(error, max_length) if error is not None else "failed"
+            self.mark_failed(message, span=target)
         if ignored:
             target.set_attribute(attrs.RAGTEL_UPDATE_IGNORED_KEYS, ignored)
             _logger.warning("ragtel: update_span ignored unknown keys %s", ignored)
@@ -178,18 +182,21 @@ class SpanHelpersAPI:
         """
         try:
             step = RAGEventType(kind)
-        except ValueError:
-            raise ValueError(f"kind must be a RAGEventType value; got {kind!r}") from None
+        except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
+            raise ValueError(f"kind must be a RAGEventType value; got {quoted(kind)}") from None
         if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}; got {status!r}")
+            raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
         if latency is not None and (
             isinstance(latency, bool)
             or not isinstance(latency, (int, float))
             or not 0 <= latency <= _MAX_LATENCY
         ):
             raise ValueError(
-                f"latency must be a number of seconds from 0 to {_MAX_LATENCY:g}; got {latency!r}"
+                f"latency must be a number of seconds from 0 to {_MAX_LATENCY:g}; "
+                f"got {quoted(latency)}"
             )
+        if error is not None and not isinstance(error, str):
+            raise TypeError(f"error must be a str; got {type(error).__name__}")
         end = time.time_ns()
         start = end - int((latency or 0) * 1e9)
         given: dict[str, AttributeValue] = {
@@ -226,15 +233,5 @@ _UPDATE_KEYS: Final = frozenset(
 
 
 def _recording(span: Span | None) -> Span | None:
-    target = trace.get_current_span() if span is None else span
+    target = span_or_current(span)
     return target if target.is_recording() else None
-
-
-def _checked_tags(tags: Any) -> list[str]:
-    """``tags`` as a list (a generator is read once), or TypeError naming tags."""
-    listed = (
-        None if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable) else list(tags)
-    )
-    if listed is None or not all(isinstance(tag, str) for tag in listed):
-        raise TypeError(f"tags must be a sequence of str; got {tags!r}")
-    return listed
