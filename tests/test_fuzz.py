@@ -454,6 +454,36 @@ class ExportedFile:
         return [line.decode("utf-8") for line in data[:end].split(b"\n") if line]
 
 
+class EncoderErrors(logging.Handler):
+    """Attributes the OTLP encoder could not encode.
+
+    It drops such an attribute and logs an error, so a line that parses may
+    still have lost data: every one is a failure here.
+    """
+
+    LOGGER = "opentelemetry.exporter.otlp.proto.common"
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def take(self) -> list[str]:
+        messages, self.messages = self.messages, []
+        return messages
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator[EncoderErrors]:
+        logger = logging.getLogger(self.LOGGER)
+        logger.addHandler(self)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(self)
+
+
 class SpanCounter(SpanProcessor):
     """Counts the spans that end, to compare with the spans exported."""
 
@@ -526,6 +556,7 @@ class Exported:
         self.logged = 0
         self.dropped = 0
         self.path_logs: dict[pathlib.Path, tuple[ExportedFile, list[int]]] = {}
+        self.encoder_errors = EncoderErrors()
 
     def draw(self, data: st.DataObject) -> LastMileTracer:
         name = data.draw(st.sampled_from(sorted(self.tracers)), label="tracer flavor")
@@ -554,6 +585,7 @@ class Exported:
         dropped, self.dropped = total - self.dropped, total
         assert dropped == 0, f"{dropped} spans were dropped"
         validate_spans(spans)
+        assert not (errors := self.encoder_errors.take()), f"attributes dropped: {errors[:3]}"
         records = [r for line in self.logs.new_lines() for r in parse_logs_line(line)]
         assert len(records) == self.logged, f"{self.logged} logged, {len(records)} exported"
         self.logged = 0
@@ -570,8 +602,9 @@ class Exported:
 @pytest.fixture
 def exported(tmp_path: pathlib.Path) -> Iterator[Exported]:
     harness = Exported(tmp_path)
-    yield harness
-    harness.any_tracer.shutdown()
+    with harness.encoder_errors.attached():
+        yield harness
+        harness.any_tracer.shutdown()
 
 
 @pytest.fixture
@@ -751,13 +784,15 @@ def check_new_tracer(tracer: LastMileTracer, path: pathlib.Path, number: int) ->
     project attributes and initial params)."""
     counter = SpanCounter()
     tracer.tracer_provider.add_span_processor(counter)  # type: ignore[attr-defined]
+    violations = len(SESSION_CHECK.violations)
     try:
-        violations = len(SESSION_CHECK.violations)
-        with tracer.start_as_current_span("app root"):
-            tracer.register_param("fuzz.number", number)
-            tracer.log(number)  # its scope is the tracer's name too
-        assert tracer.force_flush(10_000)
+        with EncoderErrors().attached() as encoder_errors:
+            with tracer.start_as_current_span("app root"):
+                tracer.register_param("fuzz.number", number)
+                tracer.log(number)  # its scope is the tracer's name too
+            assert tracer.force_flush(10_000)
         assert tracer.dropped_span_count() == 0
+        assert not encoder_errors.messages, f"attributes dropped: {encoder_errors.messages[:3]}"
         spans = [
             span for line in ExportedFile(path).new_lines() for span in parse_traces_line(line)
         ]

@@ -250,3 +250,9 @@ def test_initial_params_are_redacted_and_masked(tmp_path: Path) -> None:
     assert attributes["ragtel.param.openai_api_key"] == "[REDACTED]"
     assert attributes["ragtel.param.db_password"] == "[REDACTED]"
     assert attributes["ragtel.param.model"] == "GPT"
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_an_otlp_timeout_that_is_not_a_positive_number_is_refused(timeout: object) -> None:
+    with pytest.raises(ValueError, match="otlp_timeout must be a positive number of seconds"):
+        get_lastmile_tracer("bad-timeout", otlp_timeout=timeout, set_global=False)  # type: ignore[arg-type]

@@ -325,6 +325,9 @@ def test_hostile_tracer_arguments_raise_naming_them(ragtel_spans: SpanRecorder) 
         get_lastmile_tracer("b", output_filepath=5, tracer_provider=provider)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="tracer_name"):
         get_lastmile_tracer(BrokenRepr(), tracer_provider=provider)  # type: ignore[arg-type]
+    for exporter in (object(), [BrokenRepr()]):  # not iterable; an item's repr raises
+        with pytest.raises(TypeError, match="exporter must be a str or a list of str"):
+            get_lastmile_tracer("e", exporter=exporter, tracer_provider=provider)  # type: ignore[arg-type]
     # Values are compared by repr on later calls: a broken one is no error.
     get_lastmile_tracer("c", initial_params={"k": BrokenRepr()}, tracer_provider=provider)
     get_lastmile_tracer("c", initial_params={"k": BrokenRepr()}, tracer_provider=provider)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -163,7 +164,11 @@ def _resolve_otlp(
         raise ValueError(
             f"otlp_compression must be one of {', '.join(COMPRESSIONS)}; got {compression!r}"
         )
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 < timeout < math.inf  # also refuses NaN
+    ):
         raise ValueError(f"otlp_timeout must be a positive number of seconds; got {timeout!r}")
     if certificate is not None and not os.access(certificate, os.R_OK):
         raise ValueError(f"otlp_certificate must be a readable CA file; got {certificate!r}")

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from opentelemetry import trace
@@ -123,6 +123,7 @@ def get_lastmile_tracer(
     """
     _check_arguments(tracer_name, lastmile_api_token, project_name, project_id, output_filepath)
     flow = _flow_type(rag_flow_type, pipeline_type)
+    exporter = _exporter_names(exporter)
     params = _initial_params(initial_params)
     # Every argument, to tell whether a later call asks for something else. Kept
     # in memory only and never logged: it holds the token.
@@ -310,6 +311,20 @@ def _check_arguments(
             raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
     if output_filepath is not None and not isinstance(output_filepath, (str, bytes, os.PathLike)):
         raise TypeError(f"output_filepath must be a path; got {type(output_filepath).__name__}")
+
+
+def _exporter_names(exporter: Any) -> str | tuple[str, ...] | None:
+    """``exporter`` as given, or as a tuple when it is a list (a generator is read once).
+
+    Checked here so that an error names the argument and never calls a
+    value's own ``repr``.
+    """
+    if exporter is None or isinstance(exporter, str):
+        return exporter
+    names = tuple(exporter) if isinstance(exporter, Iterable) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise TypeError(f"exporter must be a str or a list of str; got {quoted(exporter)}")
+    return names
 
 
 def _flow_type(
