@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Status, StatusCode
 
+from ragtel import get_lastmile_tracer
 from ragtel._batch_processor import CountingBatchSpanProcessor
 from ragtel._config import BatchConfig
 
@@ -202,3 +206,26 @@ def test_fork_while_ragtel_locks_are_held_does_not_hang_the_child(tmp_path) -> N
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
     assert '"from-child"' in target.read_text()
+
+
+def test_a_span_name_that_cannot_be_encoded_does_not_lose_its_batch(tmp_path: Path) -> None:
+    # Lone surrogates passed straight to the OTel API made the encoder refuse the whole batch.
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("surrogates", output_filepath=path, set_global=False)
+    for name in ("before", "broken \udcff name", "after"):
+        with tracer.start_as_current_span(name) as span:
+            span.add_event("event \ud800")
+            span.set_status(Status(StatusCode.ERROR, "message \udfff"))
+    assert tracer.force_flush(5_000)
+
+    assert tracer.dropped_span_count() == 0
+    spans = [
+        span
+        for line in path.read_text().splitlines()
+        for rs in json.loads(line)["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+    ]
+    assert [s["name"] for s in spans] == ["before", "broken \\udcff name", "after"]
+    assert {s["status"]["message"] for s in spans} == {"message \\udfff"}
+    assert {e["name"] for s in spans for e in s["events"]} == {"event \\ud800"}

@@ -32,8 +32,9 @@ from opentelemetry.context import (
     detach,
     set_value,
 )
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 
 from ragtel._config import BatchConfig, DropCounts
 
@@ -205,7 +206,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
         self._in_flight = len(batch)
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            result = self._exporter.export(batch)
+            result = self._exporter.export([encodable(span) for span in batch])
         except Exception:  # an exporter bug must not kill the worker
             _logger.exception("ragtel: %s exporter raised while exporting", self._label)
             result = SpanExportResult.FAILURE
@@ -252,3 +253,53 @@ class CountingBatchSpanProcessor(SpanProcessor):
             counts.after_shutdown,
             self._config.max_queue_size,
         )
+
+
+def encodable(span: ReadableSpan) -> ReadableSpan:
+    """``span``, or a copy whose name, status message and event names can be encoded.
+
+    Text passed straight to the OpenTelemetry API (a span name, an exception
+    message that became the status) may hold lone surrogates, left by a
+    broken decoding upstream. The OTLP encoder then refuses the whole batch,
+    up to a thousand spans, so such text is escaped here, on the export
+    thread; a span with nothing to escape is passed on as it is.
+    """
+    description = span.status.description
+    if (
+        _encodes(span.name)
+        and (description is None or _encodes(description))
+        and all(_encodes(event.name) for event in span.events)
+    ):
+        return span
+    return ReadableSpan(
+        name=_escaped(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=span.attributes,
+        events=[
+            Event(_escaped(event.name), event.attributes, event.timestamp) for event in span.events
+        ],
+        links=span.links,
+        kind=span.kind,
+        status=Status(span.status.status_code, _escaped(description))
+        if description is not None
+        else span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+def _encodes(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
