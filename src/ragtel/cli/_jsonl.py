@@ -56,6 +56,12 @@ def read_otlp_lines(path: str, stats: LineStats) -> Iterator[dict[str, Any]]:
     Raises :class:`CliError` (status 2) when the file cannot be opened, and,
     once the file is read to its end, when none of its lines was OTLP JSON.
     """
+    for _, data in numbered_otlp_lines(path, stats):
+        yield data
+
+
+def numbered_otlp_lines(path: str, stats: LineStats) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Like :func:`read_otlp_lines`, with each line's 1-based number."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below
     except FileNotFoundError:
@@ -73,14 +79,21 @@ def read_otlp_lines(path: str, stats: LineStats) -> Iterator[dict[str, Any]]:
                 stats.bad_lines.append(BadLine(number, reason))
                 continue
             stats.good_lines += 1
-            yield data
+            yield number, data
     except OSError as error:
         raise CliError(f"{path}: read failed: {error.strerror or error}") from None
     finally:
         handle.close()
+    raise_if_nothing_readable(stats)
+
+
+def raise_if_nothing_readable(stats: LineStats) -> None:
+    """Raise :class:`CliError` when every non-blank line of the file was bad."""
     if stats.good_lines == 0 and stats.bad_lines:
-        first = stats.bad_lines[0]
-        raise CliError(f"{path}: not an OTLP JSON Lines file (line {first.number}: {first.reason})")
+        first = min(stats.bad_lines, key=lambda bad: bad.number)
+        raise CliError(
+            f"{stats.path}: not an OTLP JSON Lines file (line {first.number}: {first.reason})"
+        )
 
 
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:

@@ -1,0 +1,55 @@
+"""``ragtel report FILE --by PARAM``: compare traces grouped by ParamSet values."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL
+from ragtel.cli._filters import build_filter, resolve_filter_params, resolve_param_key
+from ragtel.cli._jsonl import default_traces_path
+from ragtel.cli._report import build_report
+from ragtel.cli._report_output import csv_text, dumps, json_object, notes, table
+from ragtel.cli._style import style_for
+from ragtel.cli._traces import load
+
+
+def run(args: argparse.Namespace) -> int:
+    trace_filter = build_filter(
+        trace_ids=args.trace_id, params=args.param, since=args.since, until=args.until
+    )
+    path = args.file or default_traces_path()
+    contents = load(path)
+    status = EXIT_PARTIAL if contents.stats.skipped else EXIT_OK
+    if contents.stats.skipped:
+        print(f"ragtel: {contents.stats.describe_skipped()}", file=sys.stderr)
+    if not contents.traces:
+        print(f"no traces in {path}", file=sys.stderr)
+        return status
+
+    known = {key for trace in contents.traces for key in trace.params}
+    by: list[str] = []
+    for key in args.by:
+        resolved = resolve_param_key(key, known, option="--by")
+        if resolved not in by:
+            by.append(resolved)
+    resolve_filter_params(trace_filter, contents.traces)
+    report = build_report([t for t in contents.traces if trace_filter.matches(t)], by)
+
+    if args.format == "json":
+        skipped = [bad.number for bad in contents.stats.bad_lines]
+        print(dumps(json_object(report, path, skipped)))
+        return status
+    if args.format == "csv":
+        sys.stdout.write(csv_text(report))
+        for note in notes(report):
+            print(note, file=sys.stderr)
+        return status
+    style = style_for(args.color, sys.stdout)
+    if not report.groups:
+        print("no traces to report", file=sys.stderr)
+    else:
+        print(table(report, style))
+    for note in notes(report):
+        print(style(note, "dim"))
+    return status
