@@ -71,6 +71,8 @@ class Report:
     """Params not grouped by that still differ between traces: key → distinct values."""
     left_out: dict[str, int]
     """Traces without a ``--by`` param: key → how many lacked it."""
+    left_out_traces: int
+    """Traces left out for lacking at least one ``--by`` param."""
     traces: int
 
 
@@ -89,6 +91,7 @@ def percentile(values: Sequence[int], quantile: float) -> int | None:
 def build_report(traces: Sequence[Trace], by: Sequence[str]) -> Report:
     """Group ``traces`` (already filtered) by the values of the ``by`` params."""
     left_out: Counter[str] = Counter()
+    left_out_traces = 0
     groups: dict[tuple[str, ...], GroupStats] = {}
     reported: list[Trace] = []
     for trace in traces:
@@ -97,6 +100,7 @@ def build_report(traces: Sequence[Trace], by: Sequence[str]) -> Report:
         missing = [key for key in by if key not in trace.params]
         if missing:
             left_out.update(missing)
+            left_out_traces += 1
             continue
         reported.append(trace)
         values = tuple(trace.params[key] for key in by)
@@ -107,7 +111,9 @@ def build_report(traces: Sequence[Trace], by: Sequence[str]) -> Report:
         _add(group, trace)
     fixed, varying = _fixed_and_varying(reported, by)
     ordered = sorted(groups.values(), key=lambda group: tuple(map(_sort_key, group.values)))
-    return Report(list(by), ordered, fixed, varying, dict(left_out), len(reported))
+    return Report(
+        list(by), ordered, fixed, varying, dict(left_out), left_out_traces, len(reported)
+    )
 
 
 def _add(group: GroupStats, trace: Trace) -> None:

@@ -24,9 +24,10 @@ def notes(report: Report) -> Iterator[str]:
     if report.varying:
         varying = ", ".join(f"{key} ({count} values)" for key, count in report.varying.items())
         yield f"also varying, not grouped: {varying}"
-    for key, count in sorted(report.left_out.items()):
-        noun = "trace" if count == 1 else "traces"
-        yield f"left out {count:,} {noun} without {key}"
+    if report.left_out_traces:
+        noun = "trace" if report.left_out_traces == 1 else "traces"
+        lacking = ", ".join(f"{key}: {count:,}" for key, count in sorted(report.left_out.items()))
+        yield f"left out {report.left_out_traces:,} {noun} without a --by param ({lacking})"
 
 
 def table(report: Report, style: Style) -> str:
@@ -113,7 +114,7 @@ def json_object(report: Report, path: str, skipped_lines: list[int]) -> dict[str
         "traces": report.traces,
         "fixed": report.fixed,
         "varying": report.varying,
-        "left_out": report.left_out,
+        "left_out": {"traces": report.left_out_traces, "by_param": report.left_out},
         "skipped_lines": skipped_lines,
         "groups": [_group_json(report.by, group) for group in report.groups],
     }
