@@ -43,3 +43,16 @@ def test_creating_a_file_tracer_still_loads_no_network_exporter(tmp_path) -> Non
 def test_import_does_not_load_the_global_propagators() -> None:
     # Propagators load entry points: only when ragtel's propagation is switched on.
     assert "opentelemetry.propagate" not in modules_after("import ragtel")
+
+
+def test_import_does_not_load_the_command_line() -> None:
+    assert not [name for name in modules_after("import ragtel") if name.startswith("ragtel.cli")]
+
+
+def test_view_and_report_load_no_network_or_protobuf_modules() -> None:
+    # `ragtel view` should start as fast as a small script: no gRPC, HTTP or protobuf.
+    loaded = modules_after(
+        "import ragtel.cli._view_command, ragtel.cli._report_command, ragtel.cli._traces"
+    )
+    assert not [name for name in loaded if name.startswith(HEAVY)]
+    assert "opentelemetry.sdk.trace" not in loaded
