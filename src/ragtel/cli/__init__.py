@@ -20,11 +20,12 @@ from ragtel.cli._errors import EXIT_USAGE, CliError
 
 __all__ = ["main"]
 
+# Each command's module, relative to this package.
 _COMMANDS = {
-    "view": "ragtel.cli._view_command",
-    "report": "ragtel.cli._report_command",
-    "send": "ragtel.cli._send_command",
-    "demo": "ragtel.cli._demo_command",
+    "view": "._view_command",
+    "report": "._report_command",
+    "send": "._send_command",
+    "demo": "._demo_command",
 }
 
 
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        module = importlib.import_module(_COMMANDS[args.command])
+        module = importlib.import_module(_COMMANDS[args.command], __name__)
         status: int = module.run(args)
     except CliError as error:
         print(f"ragtel: {error}", file=sys.stderr)

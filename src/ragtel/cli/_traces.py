@@ -19,7 +19,8 @@ from ragtel.semconv import events, references
 from ragtel.semconv.attribute_values import RagtelFeedbackKindValues as FeedbackKind
 
 _PARAM_PREFIX = attrs.RAGTEL_PARAM_PREFIX
-_FEEDBACK_PREFIX = "ragtel.feedback."  # the group prefix of every feedback attribute
+# The namespace every feedback attribute shares.
+_FEEDBACK_PREFIX = attrs.RAGTEL_FEEDBACK_KIND.rpartition(".")[0] + "."
 _STATUS_ERROR = 2
 _SERVICE_NAME = "service.name"
 
