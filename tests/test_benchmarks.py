@@ -26,6 +26,8 @@ def test_quick_benchmark_run_produces_the_table(tmp_path: Path) -> None:
         "import: `import ragtel`",
         "params: `register_param`",
         "params: RSS growth over",
+        "cli: `ragtel view` on",
+        "cli: `ragtel report` on",
     )
     rows = [line for line in table.splitlines() if line.endswith(("| pass |", "| FAIL |"))]
     rows += [line for line in table.splitlines() if "| pass | " in line or "| FAIL | " in line]
@@ -37,6 +39,8 @@ def test_quick_benchmark_run_produces_the_table(tmp_path: Path) -> None:
         "export: spans/s to an OTLP receiver over gRPC": "Not measured: export",
         "| peers: decorated call": "Not measured: peers",
         "| peers: retrieval span": "Not measured: peers",
+        "send: spans/s replayed from a file over http/protobuf": "Not measured: ragtel send",
+        "send: spans/s replayed from a file over gRPC": "Not measured: ragtel send",
     }
     for name, note in optional.items():
         assert name in table or note in table, (name, table)

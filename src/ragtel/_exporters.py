@@ -217,7 +217,7 @@ def _merge_headers(
     """
     from opentelemetry.util.re import parse_env_headers
 
-    _hide_malformed_header_entries()
+    hide_malformed_header_entries()
     raw = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) or os.environ.get(
         env.OTEL_EXPORTER_OTLP_HEADERS, ""
     )
@@ -246,7 +246,7 @@ class _HideHeaderEntry(logging.Filter):
 
 
 @functools.cache
-def _hide_malformed_header_entries() -> None:
+def hide_malformed_header_entries() -> None:
     # On the parser's own logger, so it also covers the exporters' own parsing.
     logging.getLogger("opentelemetry.util.re").addFilter(_HideHeaderEntry())
 

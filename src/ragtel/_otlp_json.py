@@ -12,17 +12,21 @@ must stay cheap for apps that never write a file.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from google.protobuf.descriptor import Descriptor, FieldDescriptor
     from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
     from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.trace import ReadableSpan
 
 _SPAN_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
 _TRACE_AND_SPAN_ID_FIELDS = ("traceId", "spanId")
+_HEX_ID_NAMES = frozenset({"trace_id", "span_id", "parent_span_id"})
+"""The bytes fields OTLP/JSON writes as hex; every other bytes field is base64."""
 
 
 def encode_spans_line(spans: Sequence[ReadableSpan]) -> str:
@@ -55,22 +59,181 @@ def decode_traces_line(line: str) -> TracesData:
 
     Raises ``ValueError`` when the line is not OTLP JSON.
     """
-    from google.protobuf import json_format
     from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
     data = json.loads(line)
     if not isinstance(data, dict):
         raise ValueError("an OTLP JSON line must hold a JSON object")
+    fields = message_fields(data, TracesData.DESCRIPTOR)
     try:
-        _convert_ids(data, _hex_to_base64)
-    except (TypeError, AttributeError) as error:
-        raise ValueError(f"not OTLP JSON: unexpected structure ({error})") from error
-    message = TracesData()
-    try:
-        json_format.ParseDict(data, message)
-    except json_format.ParseError as error:
+        return TracesData(**fields)
+    except (TypeError, ValueError) as error:
         raise ValueError(f"not OTLP JSON: {error}") from error
-    return message
+
+
+def message_fields(data: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
+    """The keyword arguments that build ``descriptor``'s message from OTLP/JSON ``data``.
+
+    Nested messages stay dicts: the message constructor builds them in C.
+    With the conversion here that is about five times faster than
+    ``json_format.ParseDict`` after turning ids to base64, and faster than
+    the SDK's own encoding of the same spans.
+    Keys may be lowerCamelCase or the proto field names; unknown keys are
+    ignored, as OTLP/JSON receivers must. Ids are hex, other bytes base64,
+    64-bit integers decimal strings or numbers, enums numbers or names.
+
+    Raises ``ValueError`` when ``data`` does not have the message's shape.
+    """
+    try:
+        return _fields(data, descriptor)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"not OTLP JSON: {error}") from error
+
+
+_Converter = Callable[[Any], Any]
+# How _fields treats a field; plain strings and messages, most of a span, go without a call.
+_STRING, _MESSAGE, _MESSAGES, _CONVERTED = range(4)
+_FieldEntry = tuple[str, int, Any]
+_FIELD_TABLES: dict[str, dict[str, _FieldEntry]] = {}
+
+
+def _fields(data: Any, descriptor: Descriptor) -> dict[str, Any]:
+    if type(data) is not dict:
+        raise ValueError(f"{descriptor.name}: expected a JSON object, got {_json_type(data)}")
+    table = _FIELD_TABLES.get(descriptor.full_name) or _field_table(descriptor)
+    fields: dict[str, Any] = {}
+    for key, value in data.items():
+        entry = table.get(key)
+        # null means unset in protobuf's JSON mapping.
+        if entry is None or value is None:
+            continue
+        name, kind, arg = entry
+        if kind == _STRING and type(value) is str:
+            fields[name] = value
+        elif kind == _MESSAGE:
+            fields[name] = _fields(value, arg)
+        elif kind == _MESSAGES:
+            if type(value) is not list:
+                raise ValueError(f"{key}: expected a JSON list, got {_json_type(value)}")
+            fields[name] = [_fields(item, arg) for item in value]
+        else:
+            fields[name] = arg(value)
+    return fields
+
+
+def _field_table(descriptor: Descriptor) -> dict[str, _FieldEntry]:
+    table = {}
+    for field in descriptor.fields:
+        entry = _field_entry(field)
+        table[field.json_name] = table[field.name] = entry
+    _FIELD_TABLES[descriptor.full_name] = table
+    return table
+
+
+def _field_entry(field: FieldDescriptor) -> _FieldEntry:
+    if field.cpp_type == field.CPPTYPE_MESSAGE:
+        kind = _MESSAGES if _is_repeated(field) else _MESSAGE
+        return field.name, kind, field.message_type
+    convert = _converter(field)
+    if _is_repeated(field):
+        return field.name, _CONVERTED, _repeated(convert, field.name)
+    kind = _STRING if convert is _string else _CONVERTED
+    return field.name, kind, convert
+
+
+def _converter(field: FieldDescriptor) -> _Converter:
+    cpp_type = field.cpp_type
+    if cpp_type == field.CPPTYPE_STRING:
+        if field.type == field.TYPE_BYTES:
+            return _hex_bytes if field.name in _HEX_ID_NAMES else _base64_bytes
+        return _string
+    if cpp_type == field.CPPTYPE_ENUM:
+        return _enum_converter(field)
+    if cpp_type == field.CPPTYPE_BOOL:
+        return _bool
+    if cpp_type in (field.CPPTYPE_DOUBLE, field.CPPTYPE_FLOAT):
+        return _float
+    return _int
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    # Older protobuf (4.25, the oldest supported) has only label; protobuf 7 only is_repeated.
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is None:
+        return bool(field.label == field.LABEL_REPEATED)
+    return bool(repeated)
+
+
+def _repeated(convert: _Converter, name: str) -> _Converter:
+    def convert_each(values: Any) -> list[Any]:
+        if type(values) is not list:
+            raise ValueError(f"{name}: expected a JSON list, got {_json_type(values)}")
+        return [convert(value) for value in values]
+
+    return convert_each
+
+
+def _enum_converter(field: FieldDescriptor) -> _Converter:
+    numbers: dict[str, int] = {value.name: value.number for value in field.enum_type.values}
+
+    def convert(value: Any) -> int:
+        if type(value) is int:
+            return value
+        if isinstance(value, str) and value in numbers:
+            return numbers[value]
+        raise ValueError(f"{field.name}: {value!r} is not a {field.enum_type.name}")
+
+    return convert
+
+
+def _string(value: Any) -> str:
+    if type(value) is not str:
+        raise ValueError(f"expected a string, got {_json_type(value)}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise ValueError(f"expected true or false, got {_json_type(value)}")
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, str) or (isinstance(value, float) and value.is_integer()):
+        return int(value)
+    raise ValueError(f"expected an integer, got {_json_type(value)}")
+
+
+def _float(value: Any) -> float:
+    # float() also reads OTLP/JSON's "NaN", "Infinity" and "-Infinity".
+    if isinstance(value, (int, float, str)) and type(value) is not bool:
+        return float(value)
+    raise ValueError(f"expected a number, got {_json_type(value)}")
+
+
+def _hex_bytes(value: Any) -> bytes:
+    try:
+        return bytes.fromhex(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"id {value!r} is not hex") from None
+
+
+def _base64_bytes(value: Any) -> bytes:
+    try:
+        # Protobuf's JSON mapping accepts the URL-safe alphabet and missing padding too.
+        text = _string(value).replace("-", "+").replace("_", "/")
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError(f"{value!r} is not base64") from None
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
 
 
 def _iter_spans(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -92,11 +255,3 @@ def _convert_ids(data: dict[str, Any], convert: Callable[[str], str]) -> None:
 
 def _base64_to_hex(value: str) -> str:
     return base64.b64decode(value).hex()
-
-
-def _hex_to_base64(value: str) -> str:
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError as error:
-        raise ValueError(f"not OTLP JSON: id {value!r} is not hex") from error
-    return base64.b64encode(raw).decode("ascii")

@@ -35,6 +35,8 @@ class LineStats:
     path: str
     good_lines: int = 0
     bad_lines: list[BadLine] = field(default_factory=list)
+    bytes_read: int = 0
+    """Bytes of the file read so far, for progress reports."""
 
     @property
     def skipped(self) -> int:
@@ -72,6 +74,7 @@ def numbered_otlp_lines(path: str, stats: LineStats) -> Iterator[tuple[int, dict
         raise CliError(f"{path}: cannot open: {error.strerror or error}") from None
     try:
         for number, raw in enumerate(handle, start=1):
+            stats.bytes_read += len(raw)
             if not raw.strip():
                 continue
             data, reason = _parse(raw)

@@ -111,9 +111,7 @@ def build_report(traces: Sequence[Trace], by: Sequence[str]) -> Report:
         _add(group, trace)
     fixed, varying = _fixed_and_varying(reported, by)
     ordered = sorted(groups.values(), key=lambda group: tuple(map(_sort_key, group.values)))
-    return Report(
-        list(by), ordered, fixed, varying, dict(left_out), left_out_traces, len(reported)
-    )
+    return Report(list(by), ordered, fixed, varying, dict(left_out), left_out_traces, len(reported))
 
 
 def _add(group: GroupStats, trace: Trace) -> None:

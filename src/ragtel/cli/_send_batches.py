@@ -1,0 +1,194 @@
+"""Re-batching for ``ragtel send``: file lines in, request bodies of at most N spans out.
+
+A file's lines hold whatever its writer batched: one span, or thousands.
+:class:`Batcher` merges consecutive lines and splits big ones so that every
+request carries at most ``limit`` items, each still under its own resource and
+scope (a split copies the resource and scope). Consecutive items from equal
+resources and scopes share one entry, so merging a thousand one-span lines
+does not repeat the resource a thousand times.
+
+Pure: dicts in, dicts (and request bodies) out, no I/O. The same code
+batches OTLP/JSON lines (lowerCamelCase keys), sent as they are over
+http/json, and the message fields converted from them (snake_case) for the
+protobuf protocols, through a :class:`Layout`. protobuf is imported on first
+use only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one signal's items sit in a line: resources, then scopes, then items."""
+
+    signal: str
+    """``traces`` or ``logs``: the service the batches go to."""
+    resources: str
+    scopes: str
+    items: str
+    noun: str
+    """What one item is called in messages: ``span`` or ``log record``."""
+
+
+TRACES_JSON = Layout("traces", "resourceSpans", "scopeSpans", "spans", "span")
+LOGS_JSON = Layout("logs", "resourceLogs", "scopeLogs", "logRecords", "log record")
+TRACES_FIELDS = Layout("traces", "resource_spans", "scope_spans", "spans", "span")
+LOGS_FIELDS = Layout("logs", "resource_logs", "scope_logs", "log_records", "log record")
+
+
+@dataclass
+class Batch:
+    """One request's worth of items of one signal."""
+
+    layout: Layout
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    size: int = 0
+    """Items (spans or log records) in the batch."""
+
+    def payload(self) -> dict[str, Any]:
+        """The request body as a dict: ``{"resourceSpans": [...]}`` or the like."""
+        return {self.layout.resources: self.resources}
+
+
+class Batcher:
+    """Fills batches of at most ``limit`` items of one signal from lines in file order."""
+
+    def __init__(self, layout: Layout, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"a batch holds at least one item, not {limit}")
+        self.layout = layout
+        self.limit = limit
+        self._batch = Batch(layout)
+
+    def add(self, line: dict[str, Any]) -> list[Batch]:
+        """Add the items of ``line``; return the batches it filled.
+
+        Raises ``ValueError``, before adding anything, when ``line`` does not
+        have the shape of an OTLP line.
+        """
+        check_shape(line, self.layout)
+        full: list[Batch] = []
+        for resource in line.get(self.layout.resources) or ():
+            for scope in resource.get(self.layout.scopes) or ():
+                items: Sequence[Any] = scope.get(self.layout.items) or ()
+                start = 0
+                while start < len(items):
+                    room = self.limit - self._batch.size
+                    self._append(resource, scope, items[start : start + room])
+                    start += room
+                    if self._batch.size >= self.limit:
+                        full.append(self._batch)
+                        self._batch = Batch(self.layout)
+        return full
+
+    def finish(self) -> Batch | None:
+        """The last, partly filled batch, if it holds anything."""
+        batch, self._batch = self._batch, Batch(self.layout)
+        return batch if batch.size else None
+
+    def _append(
+        self, resource: dict[str, Any], scope: dict[str, Any], items: Sequence[Any]
+    ) -> None:
+        layout = self.layout
+        resource_header = _without(resource, layout.scopes)
+        scope_header = _without(scope, layout.items)
+        entries = self._batch.resources
+        if not entries or _without(entries[-1], layout.scopes) != resource_header:
+            entries.append({**resource_header, layout.scopes: []})
+        scopes: list[dict[str, Any]] = entries[-1][layout.scopes]
+        if not scopes or _without(scopes[-1], layout.items) != scope_header:
+            scopes.append({**scope_header, layout.items: []})
+        scopes[-1][layout.items].extend(items)
+        self._batch.size += len(items)
+
+
+def rebatch(lines: Iterable[dict[str, Any]], batchers: Sequence[Batcher]) -> Iterator[Batch]:
+    """Each batch full as soon as it is, then the remainders, for lines holding several signals."""
+    for line in lines:
+        for batcher in batchers:
+            yield from batcher.add(line)
+    for batcher in batchers:
+        last = batcher.finish()
+        if last is not None:
+            yield last
+
+
+def count_items(line: dict[str, Any], layout: Layout) -> int:
+    """The spans (or log records) of ``layout``'s signal in ``line``."""
+    return sum(
+        len(scope.get(layout.items) or ())
+        for resource in line.get(layout.resources) or ()
+        for scope in resource.get(layout.scopes) or ()
+    )
+
+
+def check_shape(line: dict[str, Any], layout: Layout) -> None:
+    """Raise ``ValueError`` unless resources, scopes and items are lists of objects."""
+    for resource in _objects(line, layout.resources):
+        for scope in _objects(resource, layout.scopes):
+            _check_list(scope.get(layout.items), layout.items)
+
+
+def _objects(holder: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    values = holder.get(key)
+    _check_list(values, key)
+    if values and not all(type(value) is dict for value in values):
+        raise ValueError(f"{key}: expected a list of objects")
+    return values or []
+
+
+def _check_list(values: Any, key: str) -> None:
+    if values is not None and type(values) is not list:
+        raise ValueError(f"{key}: expected a list, got {type(values).__name__}")
+
+
+def _without(entry: dict[str, Any], key: str) -> dict[str, Any]:
+    return {name: value for name, value in entry.items() if name != key}
+
+
+# -- request bodies -------------------------------------------------------------
+
+
+def json_body(batch: Batch) -> bytes:
+    """The OTLP/JSON request body: the file's own JSON, re-batched."""
+    return json.dumps(batch.payload(), separators=(",", ":")).encode("ascii")
+
+
+def export_request(batch: Batch) -> Any:
+    """The protobuf ``Export*ServiceRequest`` of a batch of message fields (snake_case).
+
+    Raises ``ValueError`` when a field holds what its type cannot.
+    """
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request_type = (
+        ExportTraceServiceRequest if batch.layout.signal == "traces" else ExportLogsServiceRequest
+    )
+    try:
+        return request_type(**batch.payload())
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"cannot encode the batch as protobuf: {error}") from error
+
+
+def line_fields(line: dict[str, Any]) -> dict[str, Any]:
+    """An OTLP/JSON line as message fields: ``resource_spans`` and/or ``resource_logs``.
+
+    Raises ``ValueError`` when the line does not have OTLP's shape.
+    """
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogsData
+    from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
+
+    from ragtel._otlp_json import message_fields
+
+    # Each conversion ignores the other signal's key, as unknown fields are ignored.
+    fields = message_fields(line, TracesData.DESCRIPTOR)
+    fields.update(message_fields(line, LogsData.DESCRIPTOR))
+    return fields
