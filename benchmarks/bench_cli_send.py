@@ -18,7 +18,6 @@ measured once apart and reported beside the result.
 
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from benchmarks._sender_rounds import sender_pair
 from benchmarks._timing import Benchmark, Pair
 from benchmarks.bench_export import (
     _RECEIVER_MODULE,
@@ -40,7 +40,6 @@ from benchmarks.bench_export import (
 SPANS = 3_072
 """Spans per round and side: six requests of 512, a few seconds of a busy service."""
 
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _unavailable() -> str | None:
@@ -110,65 +109,21 @@ def _prepare_for(protocol: str) -> Callable[[], Pair]:
         receiver = _receiver_module().OTLPReceiver().start()
         endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
         path = str(Path(directory.name) / "traces.jsonl")
-        sender = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks._cli_send_sender",
-                protocol,
-                endpoint,
-                str(SPANS),
-                path,
-            ],
-            cwd=_ROOT,
-            env=_sender_environment(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert sender.stdin is not None and sender.stdout is not None
-        stdin: IO[str] = sender.stdin
-        stdout: IO[str] = sender.stdout
         tally = _Tally()
 
-        def close() -> None:
-            stdin.close()
-            try:
-                sender.wait(30)
-            finally:
-                if sender.poll() is None:
-                    sender.kill()
-                receiver.stop()
-                directory.cleanup()
-
-        def measure(is_candidate: bool) -> float:
-            receiver.clear()
-            stdin.write("candidate\n" if is_candidate else "baseline\n")
-            stdin.flush()
-            line = stdout.readline()
-            if not line:
-                raise RuntimeError(f"the send benchmark sender exited with status {sender.wait()}")
-            report = json.loads(line)
-            tally.add(is_candidate, report, _wait_for_arrivals(receiver, SPANS))
-            return float(report["ns"]) / SPANS
-
-        if stdout.readline().strip() != "ready":
-            close()
-            raise RuntimeError(f"the send benchmark sender failed to start ({sender.wait()})")
-        try:
+        def measure_startup() -> None:
             tally.startup_seconds = _startup_seconds(endpoint, protocol, directory.name)
-            # An untimed round each: the receiver's JIT and both senders' connections settle.
-            for is_candidate in (False, True):
-                measure(is_candidate)
-        except BaseException:
-            close()
-            raise
 
-        def unused(loops: int) -> None:
-            raise AssertionError("self-timed benchmark")
-
-        return Pair(
-            unused, unused, close, measure=measure, loops=SPANS, slow=True, summary=tally.summary
+        sender = "benchmarks._cli_send_sender"
+        return sender_pair(
+            [sys.executable, "-m", sender, protocol, endpoint, str(SPANS), path],
+            environment=_sender_environment(),
+            receiver=receiver,
+            spans=SPANS,
+            tally=tally,
+            count_arrivals=_wait_for_arrivals,
+            before_warm_up=measure_startup,
+            cleanup=directory.cleanup,
         )
 
     return prepare

@@ -21,18 +21,17 @@ one GIL. Rounds alternate between the sides, as everywhere in this package.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any
+from typing import Any
 
+from benchmarks._sender_rounds import sender_pair
 from benchmarks._timing import Benchmark, Pair
 
 SPANS = 5_000
@@ -134,63 +133,13 @@ def _prepare_for(protocol: str) -> Callable[[], Pair]:
     def prepare() -> Pair:
         receiver = _receiver_module().OTLPReceiver().start()
         endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
-        sender = subprocess.Popen(
+        return sender_pair(
             [sys.executable, "-m", "benchmarks._export_sender", protocol, endpoint, str(SPANS)],
-            cwd=_ROOT,
-            env=_sender_environment(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert sender.stdin is not None and sender.stdout is not None
-        stdin: IO[str] = sender.stdin
-        stdout: IO[str] = sender.stdout
-        tally = _Tally()
-
-        def close() -> None:
-            stdin.close()
-            try:
-                sender.wait(30)
-            finally:
-                if sender.poll() is None:
-                    sender.kill()
-                receiver.stop()
-
-        def measure(is_candidate: bool) -> float:
-            receiver.clear()
-            stdin.write("candidate\n" if is_candidate else "baseline\n")
-            stdin.flush()
-            line = stdout.readline()
-            if not line:
-                raise RuntimeError(f"the export sender exited with status {sender.wait()}")
-            report = json.loads(line)
-            tally.add(is_candidate, report, _wait_for_arrivals(receiver, SPANS))
-            return float(report["ns"]) / SPANS
-
-        if stdout.readline().strip() != "ready":
-            close()
-            raise RuntimeError(f"the export sender failed to start (status {sender.wait()})")
-        try:
-            # Extra untimed rounds: the receiver's JIT and both exporters'
-            # connections and code paths take a few thousand spans to settle.
-            # Their spans are counted like any others: a span lost is lost.
-            for is_candidate in (False, True):
-                measure(is_candidate)
-        except BaseException:
-            close()
-            raise
-
-        def unused(loops: int) -> None:
-            raise AssertionError("self-timed benchmark")
-
-        return Pair(
-            unused,
-            unused,
-            close,
-            measure=measure,
-            loops=SPANS,
-            slow=True,
-            summary=tally.summary,
+            environment=_sender_environment(),
+            receiver=receiver,
+            spans=SPANS,
+            tally=_Tally(),
+            count_arrivals=_wait_for_arrivals,
         )
 
     return prepare
