@@ -36,8 +36,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from otlp_receiver import OTLPReceiver, any_value
 from ragtel import get_lastmile_tracer
 from ragtel._otlp_json import message_fields
+from ragtel.cli._jsonl import TRACES_JSON
 from ragtel.cli._send import retry_after_seconds
-from ragtel.cli._send_batches import TRACES_JSON, Batcher, rebatch
+from ragtel.cli._send_batches import Batcher, rebatch
 from ragtel.cli._send_destination import signal_urls
 
 PROTOCOLS = ("grpc", "http/protobuf", "http/json")

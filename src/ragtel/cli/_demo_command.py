@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL, CliError
-from ragtel.cli._jsonl import default_traces_path
+from ragtel.cli._jsonl import TRACES_JSON, count_items, default_traces_path
 
 if TYPE_CHECKING:
     from ragtel.cli._demo_traces import SweepResult
@@ -126,9 +126,8 @@ def _count_spans(path: str, offset: int) -> int:
                 data = json.loads(line)
             except ValueError:
                 continue  # blank, or cut short by another writer
-            for resource in data.get("resourceSpans", []) if isinstance(data, dict) else []:
-                for scope in resource.get("scopeSpans", []):
-                    spans += len(scope.get("spans", []))
+            if isinstance(data, dict):
+                spans += count_items(data, TRACES_JSON)
     return spans
 
 

@@ -17,3 +17,8 @@ class CliError(Exception):
     def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.status = status
+
+
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: one-line messages stay one line."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,10 +1,11 @@
 """Reading OTLP JSON Lines files: good lines in, bad lines counted with their numbers.
 
-Every command reads its file through :func:`read_otlp_lines`. A line is OTLP
+Every command reads its file through :func:`numbered_otlp_lines`. A line is OTLP
 JSON when it is a JSON object holding a ``resourceSpans`` or ``resourceLogs``
 list; anything else (a torn write, a stray log line, a line cut off at the
 end of the file) is skipped and remembered, so the command can report it and
-carry on with everything that was readable.
+carry on with everything that was readable. :class:`Layout` says where a
+line keeps its spans or log records, for the commands that walk them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragtel.cli._errors import CliError
-
-_MAX_REASON = 120
+from ragtel.cli._errors import CliError, shorten
 
 
 @dataclass(frozen=True)
@@ -52,18 +51,13 @@ class LineStats:
         return f"skipped {self.skipped} corrupt {noun} of {self.path}: {shown}"
 
 
-def read_otlp_lines(path: str, stats: LineStats) -> Iterator[dict[str, Any]]:
-    """Yield each OTLP JSON line of ``path`` as a dict, recording bad lines in ``stats``.
-
-    Raises :class:`CliError` (status 2) when the file cannot be opened, and,
-    once the file is read to its end, when none of its lines was OTLP JSON.
-    """
-    for _, data in numbered_otlp_lines(path, stats):
-        yield data
-
-
 def numbered_otlp_lines(path: str, stats: LineStats) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Like :func:`read_otlp_lines`, with each line's 1-based number."""
+    """Yield each OTLP JSON line of ``path`` as a dict with its 1-based number.
+
+    Bad lines are recorded in ``stats``, not yielded. Raises :class:`CliError`
+    (status 2) when the file cannot be opened, and, once the file is read to
+    its end, when none of its lines was OTLP JSON.
+    """
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below
     except FileNotFoundError:
@@ -109,7 +103,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     except UnicodeDecodeError:
         return None, "not UTF-8" + truncated
     except ValueError as error:
-        return None, _short(f"not JSON: {error}") + truncated
+        return None, shorten(f"not JSON: {error}") + truncated
     if not isinstance(data, dict):
         return None, f"a JSON {type(data).__name__}, not an OTLP object"
     spans = data.get("resourceSpans")
@@ -121,8 +115,32 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     return data, ""
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+@dataclass(frozen=True)
+class Layout:
+    """Where one signal's items sit in a line: resources, then scopes, then items."""
+
+    signal: str
+    """``traces`` or ``logs``: the service the batches go to."""
+    resources: str
+    scopes: str
+    items: str
+    noun: str
+    """What one item is called in messages: ``span`` or ``log record``."""
+
+
+TRACES_JSON = Layout("traces", "resourceSpans", "scopeSpans", "spans", "span")
+LOGS_JSON = Layout("logs", "resourceLogs", "scopeLogs", "logRecords", "log record")
+TRACES_FIELDS = Layout("traces", "resource_spans", "scope_spans", "spans", "span")
+LOGS_FIELDS = Layout("logs", "resource_logs", "scope_logs", "log_records", "log record")
+
+
+def count_items(line: dict[str, Any], layout: Layout) -> int:
+    """The spans (or log records) of ``layout``'s signal in ``line``."""
+    return sum(
+        len(scope.get(layout.items) or ())
+        for resource in line.get(layout.resources) or ()
+        for scope in resource.get(layout.scopes) or ()
+    )
 
 
 def default_traces_path() -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ragtel._version import __version__
-from ragtel.cli._errors import CliError
+from ragtel.cli._errors import CliError, shorten
 from ragtel.cli._send_batches import Batch, export_request, json_body
 from ragtel.cli._send_destination import Destination
 
@@ -264,7 +264,7 @@ def _grpc_channel(url: str, certificate: str | None) -> Any:
 def _grpc_failure(error: Any, batch: Batch) -> _Attempt:
     code = error.code()
     name = getattr(code, "name", str(code))
-    reason = f"gRPC {name}: {_short(error.details() or '')}".rstrip(": ")
+    reason = f"gRPC {name}: {_shorten(error.details() or '')}".rstrip(": ")
     if name in _RETRYABLE_GRPC_CODES:
         return _Retry(reason)
     return Outcome(batch.size, reason)
@@ -274,7 +274,7 @@ def _partial_outcome(rejected: int, message: str, batch: Batch) -> Outcome:
     if rejected <= 0:
         return Outcome()
     noun = batch.layout.noun if rejected == 1 else f"{batch.layout.noun}s"
-    detail = f": {_short(message)}" if message else ""
+    detail = f": {_shorten(message)}" if message else ""
     return Outcome(
         min(rejected, batch.size), f"partial success, {rejected:,} {noun} rejected{detail}"
     )
@@ -330,10 +330,10 @@ def _response_text(response: requests.Response) -> str:
     if "protobuf" in response.headers.get("Content-Type", ""):
         message = _status_message(content)
         if message:
-            return _short(message)
+            return _shorten(message)
     text = content[: _MAX_REASON * 2].decode("utf-8", "replace")
     printable = "".join(char if char.isprintable() else " " for char in text)
-    return _short(printable) or response.reason or "no body"
+    return _shorten(printable) or response.reason or "no body"
 
 
 def _status_message(content: bytes) -> str:
@@ -365,10 +365,9 @@ def _innermost_problem(error: BaseException) -> str:
         seen.add(id(inner))
         error = inner
     if isinstance(error, OSError) and error.strerror:
-        return _short(error.strerror)
-    return _short(str(error) or type(error).__name__)
+        return _shorten(error.strerror)
+    return _shorten(str(error) or type(error).__name__)
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+def _shorten(text: str) -> str:
+    return shorten(text, _MAX_REASON)

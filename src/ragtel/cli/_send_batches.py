@@ -21,24 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Layout:
-    """Where one signal's items sit in a line: resources, then scopes, then items."""
-
-    signal: str
-    """``traces`` or ``logs``: the service the batches go to."""
-    resources: str
-    scopes: str
-    items: str
-    noun: str
-    """What one item is called in messages: ``span`` or ``log record``."""
-
-
-TRACES_JSON = Layout("traces", "resourceSpans", "scopeSpans", "spans", "span")
-LOGS_JSON = Layout("logs", "resourceLogs", "scopeLogs", "logRecords", "log record")
-TRACES_FIELDS = Layout("traces", "resource_spans", "scope_spans", "spans", "span")
-LOGS_FIELDS = Layout("logs", "resource_logs", "scope_logs", "log_records", "log record")
+from ragtel.cli._jsonl import Layout
 
 
 @dataclass
@@ -116,15 +99,6 @@ def rebatch(lines: Iterable[dict[str, Any]], batchers: Sequence[Batcher]) -> Ite
         last = batcher.finish()
         if last is not None:
             yield last
-
-
-def count_items(line: dict[str, Any], layout: Layout) -> int:
-    """The spans (or log records) of ``layout``'s signal in ``line``."""
-    return sum(
-        len(scope.get(layout.items) or ())
-        for resource in line.get(layout.resources) or ()
-        for scope in resource.get(layout.scopes) or ()
-    )
 
 
 def check_shape(line: dict[str, Any], layout: Layout) -> None:

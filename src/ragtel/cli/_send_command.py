@@ -21,14 +21,19 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL
-from ragtel.cli._jsonl import BadLine, LineStats, default_traces_path, numbered_otlp_lines
-from ragtel.cli._send import Outcome, open_sender
-from ragtel.cli._send_batches import (
+from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL, shorten
+from ragtel.cli._jsonl import (
     LOGS_FIELDS,
     LOGS_JSON,
     TRACES_FIELDS,
     TRACES_JSON,
+    BadLine,
+    LineStats,
+    default_traces_path,
+    numbered_otlp_lines,
+)
+from ragtel.cli._send import Outcome, open_sender
+from ragtel.cli._send_batches import (
     Batch,
     Batcher,
     check_shape,
@@ -36,8 +41,6 @@ from ragtel.cli._send_batches import (
     rebatch,
 )
 from ragtel.cli._send_destination import Destination, resolve_destination, without_password
-
-_MAX_REASON = 120
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +99,7 @@ def readable_lines(
             converted = convert(line)
         except ValueError as error:
             stats.good_lines -= 1
-            stats.bad_lines.append(BadLine(number, _short(str(error))))
+            stats.bad_lines.append(BadLine(number, shorten(str(error))))
             continue
         yield converted
 
@@ -259,8 +262,3 @@ def _destination_text(destination: Destination, signals: set[str]) -> str:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"

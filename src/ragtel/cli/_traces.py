@@ -13,7 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ragtel.cli._jsonl import BadLine, LineStats, numbered_otlp_lines, raise_if_nothing_readable
+from ragtel.cli._jsonl import (
+    LOGS_JSON,
+    BadLine,
+    LineStats,
+    count_items,
+    numbered_otlp_lines,
+    raise_if_nothing_readable,
+)
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv import events, references
 from ragtel.semconv.attribute_values import RagtelFeedbackKindValues as FeedbackKind
@@ -170,20 +177,12 @@ def load(path: str) -> FileContents:
         for span in spans:
             by_trace.setdefault(span.trace_id, []).append(span)
         span_count += len(spans)
-        log_record_count += _count_log_records(data)
+        log_record_count += count_items(data, LOGS_JSON)
     stats.bad_lines.sort(key=lambda bad: bad.number)
     raise_if_nothing_readable(stats)
     traces = [_assemble(trace_id, spans) for trace_id, spans in by_trace.items()]
     traces.sort(key=lambda trace: (trace.start, trace.trace_id))
     return FileContents(traces, stats, span_count, log_record_count)
-
-
-def _count_log_records(data: dict[str, Any]) -> int:
-    return sum(
-        len(scope.get("logRecords", ()))
-        for resource in data.get("resourceLogs", ())
-        for scope in resource.get("scopeLogs", ())
-    )
 
 
 def _decode_spans(data: dict[str, Any]) -> Iterator[Span]:
