@@ -30,6 +30,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from ragtel import _child_exit
 from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, DropCounts, ExportConfig
 from ragtel._fork import reinit_in_child
 from ragtel._processor import RagtelSpanProcessor
@@ -186,6 +187,8 @@ def install(
         has_exporters = bool(installation.exporters)
     if has_exporters:
         install_sigterm_flush(flush_all, _flush_timeout_seconds)
+        # multiprocessing children end through os._exit: no atexit there.
+        _child_exit.enable(flush_all)
     return installation
 
 
