@@ -238,7 +238,43 @@ def test_params_per_trace_are_capped(
         assert len(tracer.get_params()) == processor.max_params
     assert len(params_of(ragtel_spans.by_name("root"))) == processor.max_params
     assert params_of(ragtel_spans.by_name("root"))["k0"] == "updated"
-    assert "ParamSet is limited to 256 params; 10 params dropped" in caplog.text
+    assert "ParamSet is limited to 256 params and 65536 bytes" in caplog.text
+    assert "10 params dropped so far" in caplog.text
+
+
+def test_params_per_trace_are_capped_in_recorded_bytes_too(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ragtel._processor import DEFAULT_MAX_PARAM_BYTES
+
+    tracer = ragtel_spans.tracer()
+    value = "x" * 16_000  # just under the per-value cap: recorded whole
+    fitting = DEFAULT_MAX_PARAM_BYTES // len(value)
+    with tracer.start_as_current_span("root"):
+        for index in range(fitting + 3):
+            tracer.register_param(f"prompt{index}", value)
+        tracer.register_param("prompt0", "short")  # a smaller value always fits
+        tracer.register_param(f"prompt{fitting}", "short")  # and frees room for a new one
+        params = tracer.get_params()
+    assert sorted(params) == sorted([f"prompt{i}" for i in range(fitting + 1)])
+    recorded = params_of(ragtel_spans.by_name("root"))
+    assert sorted(recorded) == sorted(params)
+    assert sum(len(str(v)) for v in recorded.values()) <= DEFAULT_MAX_PARAM_BYTES
+    assert tracer._processor is not None and tracer._processor.dropped_params == 3
+    assert caplog.text.count("65536 bytes of recorded values") == 1  # warned once
+
+
+def test_defaults_are_capped_counted_and_warned_about_once(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer = ragtel_spans.tracer()
+    for index in range(300):
+        tracer.register_param(f"default{index}", index)  # no span: tracer defaults
+    assert len(tracer.get_params()) == 256
+    assert tracer._profile.dropped_defaults == 44
+    assert caplog.text.count("default params, the most it keeps") == 1
+    tracer.register_param("default0", "changed")  # an existing default can still change
+    assert tracer.get_params()["default0"] == "changed"
 
 
 def test_evicted_traces_report_registration_misses(caplog: pytest.LogCaptureFixture) -> None:

@@ -276,12 +276,13 @@ class ParamSetAPI:
         if processor is None or not current.is_recording():
             return
         state = processor.state_for(current)
-        if state is None or not state.root.is_recording():
+        root = state.root if state is not None else None
+        if root is None or not root.is_recording():
             return
-        present = state.root.attributes or {}
+        present = getattr(root, "attributes", None) or {}
         missing = {key: value for key, value in labels.items() if key not in present}
         if missing:
-            state.root.set_attributes(missing)
+            root.set_attributes(missing)
 
     def using_session(self, session_id: str) -> AttributeScope:
         """Label every span started in the block with ``session.id``.

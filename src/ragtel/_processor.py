@@ -18,13 +18,18 @@ the application registered.
 Context attributes (session, user, tags, metadata) are copied from the
 context onto every span as it starts.
 
+Spans are referred to weakly, never kept alive: a root the app drops
+without ending it is forgotten with everything ragtel kept for its trace, as
+soon as the garbage collector takes it (plain OpenTelemetry frees such a span
+at once; ragtel must not change that).
+
 Memory is bounded: at most ``max_traces`` local roots, ``max_params`` params
-per root, and ``max_traces * 64`` live spans are tracked, and the first root
+and ``max_param_bytes`` of recorded param values per root (and per tracer's
+defaults), and ``max_traces * 64`` live spans are tracked, and the first root
 of the last ``max_traces`` traces is remembered (so feedback given a trace id
-alone finds it). Past that, the
-oldest root is forgotten (its spans keep working; late registrations for it
-are refused with a warning), new params are dropped, or new spans are not
-mapped — each with a warning and a count.
+alone finds it). Past that, the oldest root is forgotten (its spans keep
+working; late registrations for it are refused with a warning), new params
+are dropped, or new spans are not mapped — each with a warning and a count.
 """
 
 from __future__ import annotations
@@ -33,15 +38,16 @@ import logging
 import threading
 import time
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
 from opentelemetry import context as context_api
+from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import SpanContext
+from opentelemetry.trace import INVALID_SPAN, SpanContext
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
@@ -54,6 +60,10 @@ _logger = logging.getLogger("ragtel")
 
 DEFAULT_MAX_TRACES: Final = 10_000
 DEFAULT_MAX_PARAMS: Final = 256
+DEFAULT_MAX_PARAM_BYTES: Final = 65_536
+"""Recorded (encoded) param values one trace, or one tracer's defaults, may hold."""
+_MAX_KEPT_TRACE_STATE: Final = 512
+"""Characters of a remembered root's W3C tracestate kept (longer ones are left out)."""
 _SPANS_PER_TRACE: Final = 64
 _WARN_INTERVAL_SECONDS: Final = 60.0
 
@@ -119,15 +129,20 @@ class TracerProfile:
         root_attributes: Mapping[str, AttributeValue],
         defaults: Mapping[str, Any],
         capture: CaptureConfig,
+        max_params: int = DEFAULT_MAX_PARAMS,
     ) -> None:
         self.scope_name = scope_name
         self.root_attributes = MappingProxyType(dict(root_attributes))
         self.capture = capture
-        self._defaults: dict[str, Any] = dict(defaults)
+        self._max_params = max_params
+        self._defaults: dict[str, Any] = {}
         self._sensitive: set[str] = set()
         self._encoded: dict[str, AttributeValue] | None = None
+        self._dropped = 0
         self._lock = threading.Lock()
         reinit_in_child(self._reinit_lock)
+        if defaults:
+            self.update_defaults(defaults, overwrite=False)
 
     def _reinit_lock(self) -> None:
         self._lock = threading.Lock()
@@ -144,31 +159,62 @@ class TracerProfile:
                 self._encoded = param_attributes(self._defaults, self.capture)
             return dict(self._defaults), frozenset(self._sensitive), self._encoded
 
+    @property
+    def dropped_defaults(self) -> int:
+        """Default params refused so far: the tracer already had ``max_params`` of them."""
+        return self._dropped
+
     def update_defaults(
         self, params: Mapping[str, Any], *, overwrite: bool, sensitive: bool = False
     ) -> None:
+        """Upsert ``params`` into the defaults (replace them with ``overwrite``).
+
+        Defaults are as capped as a trace's ParamSet: past ``max_params`` keys,
+        new ones are refused, counted, and warned about once. (Their recorded
+        size is capped when they join a trace, as the trace's own params are.)
+        """
+        dropped = 0
         with self._lock:
+            defaults = self._defaults
             if overwrite:
-                self._defaults.clear()
+                defaults.clear()
                 self._sensitive.clear()
-            self._defaults.update(params)
-            if sensitive:
-                self._sensitive.update(params)
-            else:
-                self._sensitive.difference_update(params)
+            for key, value in params.items():
+                if key not in defaults and len(defaults) >= self._max_params:
+                    dropped += 1
+                    continue
+                defaults[key] = value
+                if sensitive:
+                    self._sensitive.add(key)
+                elif self._sensitive:
+                    self._sensitive.discard(key)
             self._encoded = None
+            first = dropped and not self._dropped
+            self._dropped += dropped
+        if first:
+            _logger.warning(
+                "ragtel: tracer %r has %d default params, the most it keeps; later ones are "
+                "dropped (register params inside a span to give them to one trace only)",
+                self.scope_name,
+                self._max_params,
+            )
 
 
 class TraceState:
-    """The state of one local root: its ParamSet and the one-per rules of its events."""
+    """The state of one local root: its ParamSet and the one-per rules of its events.
+
+    It holds its spans weakly: a root the app drops without ending it must be
+    freed as it would be without ragtel (see ``RagtelSpanProcessor``).
+    """
 
     __slots__ = (
+        "_root",
         "applied",
         "encoded",
+        "encoded_bytes",
         "lock",
         "params",
         "removed",
-        "root",
         "root_id",
         "sensitive",
         "span_events",
@@ -176,34 +222,46 @@ class TraceState:
         "trace_event",
     )
 
-    def __init__(self, root: Span) -> None:
-        self.root = root
+    def __init__(self, root: Span, on_collected: Any = None) -> None:
         self.root_id: int = root.get_span_context().span_id
+        self._root = weakref.ref(root, on_collected)
         self.lock = threading.Lock()
         self.applied: set[str] = set()
         self.params: dict[str, Any] = {}
         self.encoded: dict[str, AttributeValue] = {}
         """The params as recorded on the root (redacted, masked): what may travel."""
+        self.encoded_bytes = 0
+        """The size of ``encoded``, as counted against ``max_param_bytes``."""
         self.removed: set[str] = set()
         self.sensitive: set[str] = set()
         """Keys never propagated to other services."""
         self.trace_event = False
         self.span_events: set[int] = set()
-        """Ids of spans that carry their one span event."""
-        self.spans: dict[int, Span] = {self.root_id: root}
+        """Ids of live spans that carry their one span event."""
+        self.spans: dict[int, weakref.ref[Span]] = {self.root_id: self._root}
         """The live spans of this root, by id: for cleanup, and feedback given by span id."""
+
+    @property
+    def root(self) -> trace_api.Span:
+        """The local root, or a span that records nothing once the root is gone."""
+        root = self._root()
+        return root if root is not None else INVALID_SPAN
 
 
 class RagtelSpanProcessor(SpanProcessor):
     """Tracks local roots and their ParamSets; copies context attributes onto spans."""
 
     def __init__(
-        self, max_traces: int = DEFAULT_MAX_TRACES, max_params: int = DEFAULT_MAX_PARAMS
+        self,
+        max_traces: int = DEFAULT_MAX_TRACES,
+        max_params: int = DEFAULT_MAX_PARAMS,
+        max_param_bytes: int = DEFAULT_MAX_PARAM_BYTES,
     ) -> None:
         self._lock = threading.Lock()
         reinit_in_child(self._reinit_lock)
         self._max_traces = max_traces
         self._max_params = max_params
+        self._max_param_bytes = max_param_bytes
         # Replaced, never mutated, so on_start reads it without a lock.
         self._profiles: Mapping[str, TracerProfile] = MappingProxyType({})
         self._roots: OrderedDict[int, TraceState] = OrderedDict()
@@ -211,6 +269,11 @@ class RagtelSpanProcessor(SpanProcessor):
         # Trace id -> its first local root: lets feedback given a trace id alone
         # find the root, after the root has ended too. As bounded as the roots.
         self._recent_roots: OrderedDict[int, SpanContext] = OrderedDict()
+        # Ids of roots the garbage collector took before they ended. Filled from
+        # weakref callbacks, which may run on any thread at any moment (even
+        # while this thread holds the lock): a deque append takes no lock.
+        self._collected_roots: deque[int] = deque()
+        self._forget_root = self._collected_roots.append
         self._evicted = 0
         self._unmapped_spans = 0
         self._dropped_params = 0
@@ -224,6 +287,9 @@ class RagtelSpanProcessor(SpanProcessor):
 
     @property
     def tracked_traces(self) -> int:
+        if self._collected_roots:
+            with self._lock:
+                self._purge_collected()
         return len(self._roots)
 
     @property
@@ -237,6 +303,11 @@ class RagtelSpanProcessor(SpanProcessor):
     @property
     def max_params(self) -> int:
         return self._max_params
+
+    @property
+    def dropped_params(self) -> int:
+        """Params refused so far: their trace had ``max_params`` or ``max_param_bytes``."""
+        return self._dropped_params
 
     def register_tracer(self, profile: TracerProfile) -> None:
         with self._lock:
@@ -258,8 +329,10 @@ class RagtelSpanProcessor(SpanProcessor):
         if parent is None or parent.is_remote:
             if context_api.get_value(CARRIER_KEY, parent_context):
                 return  # a carrier: part of the trace, not a request with a ParamSet
-            state = TraceState(span)
-            self._track_root(state)
+            root_id = span.context.span_id
+            forget = self._forget_root
+            state = TraceState(span, lambda _, root_id=root_id: forget(root_id))
+            self._track_root(state, span.context)
             remote = context_api.get_value(REMOTE_PARAMS_KEY, parent_context)
             if isinstance(remote, Mapping) and remote:
                 capture = profile.capture if profile is not None else CaptureConfig()
@@ -282,6 +355,8 @@ class RagtelSpanProcessor(SpanProcessor):
         if state is None:
             return
         state.spans.pop(span_id, None)
+        if state.span_events:
+            state.span_events.discard(span_id)  # an ended span records no more events
         if state.root_id == span_id:
             with self._lock:
                 self._roots.pop(span_id, None)
@@ -293,6 +368,7 @@ class RagtelSpanProcessor(SpanProcessor):
             self._roots.clear()
             self._span_states.clear()
             self._recent_roots.clear()
+            self._collected_roots.clear()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
@@ -305,7 +381,8 @@ class RagtelSpanProcessor(SpanProcessor):
 
     def live_span(self, span_id: int) -> Span | None:
         state = self._span_states.get(span_id)
-        return state.spans.get(span_id) if state is not None else None
+        reference = state.spans.get(span_id) if state is not None else None
+        return reference() if reference is not None else None
 
     def recent_root(self, trace_id: int) -> SpanContext | None:
         return self._recent_roots.get(trace_id)
@@ -339,7 +416,8 @@ class RagtelSpanProcessor(SpanProcessor):
         """Upsert ``params`` into the trace's ParamSet (replace it with ``overwrite``).
 
         Writes the changed params to the local root and returns their attributes
-        (a param past the per-trace cap is dropped, with a warning). ``sensitive``
+        (a param past the per-trace caps, in count or in recorded bytes, is
+        dropped, counted, with a warning). ``sensitive``
         (all of them, or the keys given) marks params never to be propagated.
         The whole update, root write included, holds the trace's lock, so the
         root always ends with the values ``get_params`` returns.
@@ -357,13 +435,30 @@ class RagtelSpanProcessor(SpanProcessor):
                 current = state.params = {}
                 state.encoded = {}
                 state.sensitive.clear()
-            kept: dict[str, Any] = {}
+                state.encoded_bytes = 0
+            # Encoded first: the byte cap counts the values as recorded.
+            attributes = dict(encoded) if encoded is not None else param_attributes(params, capture)
+            encoded_now = state.encoded
+            size = state.encoded_bytes
             for key, value in params.items():
-                if key not in current and len(current) >= self._max_params:
+                name = RAGTEL_PARAM_PREFIX + key
+                recorded = attributes.get(name)
+                previous = encoded_now.get(key)
+                growth = (0 if recorded is None else _size(recorded)) - (
+                    0 if previous is None else _size(previous)
+                )
+                if (key not in current and len(current) >= self._max_params) or (
+                    growth > 0 and size + growth > self._max_param_bytes
+                ):
                     dropped += 1
+                    attributes.pop(name, None)
                     continue
                 current[key] = value
-                kept[key] = value
+                size += growth
+                if recorded is None:  # None params are kept but never recorded
+                    encoded_now.pop(key, None)
+                else:
+                    encoded_now[key] = recorded
                 if sensitive is True or (sensitive and key in sensitive):
                     state.sensitive.add(key)
                 elif state.sensitive:
@@ -371,34 +466,27 @@ class RagtelSpanProcessor(SpanProcessor):
                 if state.removed and key in state.removed:
                     state.removed.discard(key)
                     removed = []
+            state.encoded_bytes = size
             if removed is not None:
                 removed = sorted(state.removed)
-            if encoded is not None and not dropped:
-                attributes = dict(encoded)  # the same params, already encoded
-            else:
-                attributes = param_attributes(kept, capture)
-            encoded_now = state.encoded
-            for key in kept:
-                value = attributes.get(RAGTEL_PARAM_PREFIX + key)
-                if value is None:  # None params are kept but never recorded
-                    encoded_now.pop(key, None)
-                else:
-                    encoded_now[key] = value
-            if state.root.is_recording():
+            root = state.root
+            if root.is_recording():
                 if removed is not None:
                     # OpenTelemetry cannot delete an attribute: a removed key keeps its
                     # last value on the root, and this list says it no longer applies.
-                    state.root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
+                    root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
                 elif attributes:
-                    state.root.set_attributes(attributes)
+                    root.set_attributes(attributes)
         if dropped:
             with self._lock:
                 self._dropped_params += dropped
                 total = self._dropped_params
             self._warn(
                 "params",
-                "ragtel: a trace's ParamSet is limited to %d params; %d params dropped so far",
+                "ragtel: a trace's ParamSet is limited to %d params and %d bytes of recorded "
+                "values; %d params dropped so far",
                 self._max_params,
+                self._max_param_bytes,
                 total,
             )
         return attributes
@@ -437,9 +525,10 @@ class RagtelSpanProcessor(SpanProcessor):
             state.applied.add(profile.scope_name)
             existing = set(state.params)
         defaults, sensitive, encoded = profile.snapshot()
-        if profile.root_attributes and state.root.is_recording():
-            present = state.root.attributes or {}
-            state.root.set_attributes(
+        root = state.root
+        if profile.root_attributes and root.is_recording():
+            present = getattr(root, "attributes", None) or {}
+            root.set_attributes(
                 profile.root_attributes
                 if started_root
                 else {k: v for k, v in profile.root_attributes.items() if k not in present}
@@ -453,13 +542,14 @@ class RagtelSpanProcessor(SpanProcessor):
                 state, defaults, capture=profile.capture, sensitive=sensitive, encoded=encoded
             )
 
-    def _track_root(self, state: TraceState) -> None:
+    def _track_root(self, state: TraceState, root_context: SpanContext) -> None:
         span_id = state.root_id
-        root_context = state.root.get_span_context()
         with self._lock:
+            if self._collected_roots:
+                self._purge_collected()
             recent = self._recent_roots
             if root_context.trace_id not in recent:
-                recent[root_context.trace_id] = root_context
+                recent[root_context.trace_id] = _compact(root_context)
                 if len(recent) > self._max_traces:
                     recent.popitem(last=False)
             self._roots[span_id] = state
@@ -493,7 +583,16 @@ class RagtelSpanProcessor(SpanProcessor):
             return
         span_id = span.context.span_id
         self._span_states[span_id] = state
-        state.spans[span_id] = span
+        state.spans[span_id] = weakref.ref(span)
+
+    def _purge_collected(self) -> None:
+        """Forget the traces whose roots the garbage collector took (the lock is held)."""
+        collected = self._collected_roots
+        while collected:
+            state = self._roots.pop(collected.popleft(), None)
+            if state is not None:
+                for span_id in state.spans:
+                    self._span_states.pop(span_id, None)
 
     def _warn(self, topic: str, message: str, *args: object) -> None:
         now = time.monotonic()
@@ -503,3 +602,20 @@ class RagtelSpanProcessor(SpanProcessor):
                 return
             self._last_warning[topic] = now
         _logger.warning(message, *args)
+
+
+def _size(value: AttributeValue) -> int:
+    """The size of a recorded value as the byte caps count it: characters, or 8 a number."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(_size(item) for item in value)
+    return 8
+
+
+def _compact(root: SpanContext) -> SpanContext:
+    """``root`` to remember, without a tracestate long enough to matter in bytes."""
+    state = root.trace_state
+    if not state or len(state.to_header()) <= _MAX_KEPT_TRACE_STATE:
+        return root
+    return SpanContext(root.trace_id, root.span_id, root.is_remote, root.trace_flags)
