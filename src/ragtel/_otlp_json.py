@@ -82,12 +82,15 @@ def message_fields(data: dict[str, Any], descriptor: Descriptor) -> dict[str, An
     ignored, as OTLP/JSON receivers must. Ids are hex, other bytes base64,
     64-bit integers decimal strings or numbers, enums numbers or names.
 
-    Raises ``ValueError`` when ``data`` does not have the message's shape.
+    Raises ``ValueError`` when ``data`` does not have the message's shape,
+    including an integer out of its field's range and nesting too deep to walk.
     """
     try:
         return _fields(data, descriptor)
-    except (TypeError, ValueError, AttributeError) as error:
+    except (TypeError, ValueError, AttributeError, OverflowError) as error:
         raise ValueError(f"not OTLP JSON: {error}") from error
+    except RecursionError:
+        raise ValueError("not OTLP JSON: nested too deeply") from None
 
 
 _Converter = Callable[[Any], Any]
@@ -145,7 +148,7 @@ def _converter(field: FieldDescriptor) -> _Converter:
     cpp_type = field.cpp_type
     if cpp_type == field.CPPTYPE_STRING:
         if field.type == field.TYPE_BYTES:
-            return _hex_bytes if field.name in _HEX_ID_NAMES else _base64_bytes
+            return _hex_id_converter(field.name) if field.name in _HEX_ID_NAMES else _base64_bytes
         return _string
     if cpp_type == field.CPPTYPE_ENUM:
         return _enum_converter(field)
@@ -153,7 +156,7 @@ def _converter(field: FieldDescriptor) -> _Converter:
         return _bool
     if cpp_type in (field.CPPTYPE_DOUBLE, field.CPPTYPE_FLOAT):
         return _float
-    return _int
+    return _int_converter(field)
 
 
 def _is_repeated(field: FieldDescriptor) -> bool:
@@ -177,8 +180,8 @@ def _enum_converter(field: FieldDescriptor) -> _Converter:
     numbers: dict[str, int] = {value.name: value.number for value in field.enum_type.values}
 
     def convert(value: Any) -> int:
-        if type(value) is int:
-            return value
+        if type(value) is int and -(1 << 31) <= value < 1 << 31:
+            return value  # an unknown number is kept, as protobuf keeps open enums
         if isinstance(value, str) and value in numbers:
             return numbers[value]
         raise ValueError(f"{field.name}: {value!r} is not a {field.enum_type.name}")
@@ -206,6 +209,22 @@ def _int(value: Any) -> int:
     raise ValueError(f"expected an integer, got {_json_type(value)}")
 
 
+def _int_converter(field: FieldDescriptor) -> _Converter:
+    """``_int`` within the field's range, checked here so that a line the message cannot
+    hold is refused alone, before it is batched with others."""
+    unsigned = field.cpp_type in (field.CPPTYPE_UINT32, field.CPPTYPE_UINT64)
+    bits = 64 if field.cpp_type in (field.CPPTYPE_INT64, field.CPPTYPE_UINT64) else 32
+    low, high = (0, (1 << bits) - 1) if unsigned else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+
+    def convert(value: Any) -> int:
+        number = _int(value)
+        if not low <= number <= high:
+            raise ValueError(f"{field.name}: {number} is out of range")
+        return number
+
+    return convert
+
+
 def _float(value: Any) -> float:
     # float() also reads OTLP/JSON's "NaN", "Infinity" and "-Infinity".
     if isinstance(value, (int, float, str)) and type(value) is not bool:
@@ -218,6 +237,20 @@ def _hex_bytes(value: Any) -> bytes:
         return bytes.fromhex(value)
     except (ValueError, TypeError):
         raise ValueError(f"id {value!r} is not hex") from None
+
+
+def _hex_id_converter(name: str) -> _Converter:
+    """Hex ids of their exact size (16 bytes for a trace, 8 for a span) or empty (unset):
+    collectors refuse a whole request holding an id of another size."""
+    size = 16 if name == "trace_id" else 8
+
+    def convert(value: Any) -> bytes:
+        data = _hex_bytes(value)
+        if data and len(data) != size:
+            raise ValueError(f"{name} {value!r} is not {2 * size} hex digits")
+        return data
+
+    return convert
 
 
 def _base64_bytes(value: Any) -> bytes:

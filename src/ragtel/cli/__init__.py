@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(_COMMANDS[args.command], __name__)
         status: int = module.run(args)
     except CliError as error:
-        print(f"ragtel: {error}", file=sys.stderr)
+        from ragtel.cli._escape import say
+
+        say(f"ragtel: {error}")  # a message may quote the file or the user's input
         return error.status
     except KeyboardInterrupt:
         print("ragtel: interrupted", file=sys.stderr)
@@ -183,11 +185,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_file(parser: argparse.ArgumentParser) -> None:
+    from ragtel.cli._jsonl import DEFAULT_MAX_LINE_BYTES
+
     parser.add_argument(
         "file",
         nargs="?",
         metavar="FILE",
         help="an OTLP JSON Lines file (default: RAGTEL_TRACES_FILE or ./ragtel-traces.jsonl)",
+    )
+    parser.add_argument(
+        "--max-line-size",
+        type=_byte_size,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="SIZE",
+        help="skip (and report) lines longer than SIZE bytes; K, M and G suffixes "
+        "count in KiB, MiB and GiB (default 64M)",
     )
 
 
@@ -235,6 +247,17 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return value
+
+
+def _byte_size(text: str) -> int:
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if match is None or int(match[1]) == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive size in bytes such as 67108864, 64M or 1G; got {text!r}"
+        )
+    return int(match[1]) << {"": 0, "k": 10, "m": 20, "g": 30}[match[2].lower()]
 
 
 def _positive_float(text: str) -> float:

@@ -124,7 +124,7 @@ def _add(group: GroupStats, trace: Trace) -> None:
         if item.kind == FeedbackKind.BINARY.value and isinstance(item.value, bool):
             group.binary_count += 1
             group.binary_positive += item.value
-        elif item.kind == FeedbackKind.NUMERIC.value and isinstance(item.value, (int, float)):
+        elif item.kind == FeedbackKind.NUMERIC.value and _is_finite_number(item.value):
             group.numeric_total += item.value
             group.numeric_count += 1
             group.numeric_by_name.setdefault(item.name, []).append(float(item.value))
@@ -134,6 +134,11 @@ def _add(group: GroupStats, trace: Trace) -> None:
             group.text_count += 1
         elif item.kind == FeedbackKind.JSON.value:
             group.json_count += 1
+
+
+def _is_finite_number(value: Any) -> bool:
+    # A NaN or infinite score (a file may hold one) would make the whole mean NaN.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _fixed_and_varying(

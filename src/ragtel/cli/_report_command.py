@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL
+from ragtel.cli._escape import say
 from ragtel.cli._filters import build_filter, resolve_filter_params, resolve_param_key
 from ragtel.cli._jsonl import default_traces_path
 from ragtel.cli._report import build_report
@@ -19,12 +20,12 @@ def run(args: argparse.Namespace) -> int:
         trace_ids=args.trace_id, params=args.param, since=args.since, until=args.until
     )
     path = args.file or default_traces_path()
-    contents = load(path)
-    status = EXIT_PARTIAL if contents.stats.skipped else EXIT_OK
-    if contents.stats.skipped:
-        print(f"ragtel: {contents.stats.describe_skipped()}", file=sys.stderr)
+    contents = load(path, args.max_line_size)
+    status = EXIT_PARTIAL if contents.stats.has_problems else EXIT_OK
+    if contents.stats.has_problems:
+        say(f"ragtel: {contents.stats.describe_skipped()}")
     if not contents.traces:
-        print(f"no traces in {path}", file=sys.stderr)
+        say(f"no traces in {path}")
         return status
 
     known = {key for trace in contents.traces for key in trace.params}
@@ -37,17 +38,16 @@ def run(args: argparse.Namespace) -> int:
     report = build_report([t for t in contents.traces if trace_filter.matches(t)], by)
 
     if args.format == "json":
-        skipped = [bad.number for bad in contents.stats.bad_lines]
-        print(dumps(json_object(report, path, skipped)))
+        print(dumps(json_object(report, path, contents.stats)))
         return status
     if args.format == "csv":
         sys.stdout.write(csv_text(report))
         for note in notes(report):
-            print(note, file=sys.stderr)
+            say(note)
         return status
     style = style_for(args.color, sys.stdout)
     if not report.groups:
-        print("no traces to report", file=sys.stderr)
+        say("no traces to report")
     else:
         print(table(report, style))
     for note in notes(report):

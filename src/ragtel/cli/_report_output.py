@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from ragtel.cli._filters import format_param
+from ragtel.cli._json_text import json_text
+from ragtel.cli._jsonl import LineStats
 from ragtel.cli._report import GroupStats, Report
 from ragtel.cli._style import Style
 from ragtel.cli._summaries import duration
@@ -107,7 +108,7 @@ def csv_text(report: Report) -> str:
     return out.getvalue()
 
 
-def json_object(report: Report, path: str, skipped_lines: list[int]) -> dict[str, Any]:
+def json_object(report: Report, path: str, stats: LineStats) -> dict[str, Any]:
     return {
         "file": path,
         "by": report.by,
@@ -115,7 +116,10 @@ def json_object(report: Report, path: str, skipped_lines: list[int]) -> dict[str
         "fixed": report.fixed,
         "varying": report.varying,
         "left_out": {"traces": report.left_out_traces, "by_param": report.left_out},
-        "skipped_lines": skipped_lines,
+        # The first KEPT_BAD_LINES of them; the counts are complete.
+        "skipped_lines": sorted({bad.number for bad in stats.bad_lines}),
+        "skipped_line_count": stats.skipped,
+        "skipped_span_count": stats.skipped_spans,
         "groups": [_group_json(report.by, group) for group in report.groups],
     }
 
@@ -153,4 +157,4 @@ def _round(value: float | None) -> float | None:
 
 
 def dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return json_text(data, indent=2)

@@ -14,6 +14,7 @@ other commands, and ``import ragtel``, never load them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ragtel._version import __version__
 from ragtel.cli._errors import CliError, shorten
-from ragtel.cli._send_batches import Batch, export_request, json_body
+from ragtel.cli._send_batches import Batch, Encoded, export_request, json_body
 from ragtel.cli._send_destination import Destination
 
 if TYPE_CHECKING:
@@ -59,6 +60,9 @@ class Outcome:
     stop: bool = False
     """The batch failed after retrying for the whole timeout (or TLS failed):
     later batches would only wait as long, so the sender should stop."""
+    left_out: int = 0
+    """Items never sent: protobuf could not encode them (see :func:`export_request`)."""
+    left_out_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,25 +136,23 @@ class HttpSender:
         }
 
     def send(self, batch: Batch) -> Outcome:
-        try:
-            body = self._encode(batch)
-        except ValueError as error:
-            return Outcome(batch.size, str(error))
+        if self._destination.protocol == "http/json":
+            body, encoded = json_body(batch), Encoded(None)
+        else:
+            encoded = export_request(batch)
+            body = encoded.request.SerializeToString()
+        sent = _without_left_out(batch, encoded)
         url = self._destination.urls[batch.layout.signal]
 
         def attempt(seconds_left: float) -> _Attempt:
-            return self._post(url, body, batch, seconds_left)
+            return self._post(url, body, sent, seconds_left)
 
-        return retrying(attempt, self._destination.timeout, batch.size)
+        if not sent.size:
+            return _with_left_out(Outcome(), encoded)
+        return _with_left_out(retrying(attempt, self._destination.timeout, sent.size), encoded)
 
     def close(self) -> None:
         self._session.close()
-
-    def _encode(self, batch: Batch) -> bytes:
-        if self._destination.protocol == "http/json":
-            return json_body(batch)
-        serialized: bytes = export_request(batch).SerializeToString()
-        return serialized
 
     def _post(self, url: str, body: bytes, batch: Batch, seconds_left: float) -> _Attempt:
         import requests
@@ -207,10 +209,11 @@ class GrpcSender:
         self._rpc_error = grpc.RpcError
 
     def send(self, batch: Batch) -> Outcome:
-        try:
-            request = export_request(batch)
-        except ValueError as error:
-            return Outcome(batch.size, str(error))
+        encoded = export_request(batch)
+        request = encoded.request
+        batch = _without_left_out(batch, encoded)
+        if not batch.size:
+            return _with_left_out(Outcome(), encoded)
         export = self._stubs[batch.layout.signal].Export
 
         def attempt(seconds_left: float) -> _Attempt:
@@ -226,10 +229,25 @@ class GrpcSender:
             )
             return _partial_outcome(rejected, partial.error_message, batch)
 
-        return retrying(attempt, self._destination.timeout, batch.size)
+        return _with_left_out(retrying(attempt, self._destination.timeout, batch.size), encoded)
 
     def close(self) -> None:
         self._channel.close()
+
+
+def _without_left_out(batch: Batch, encoded: Encoded) -> Batch:
+    """The batch as sent: its size without the items encoding left out."""
+    if not encoded.left_out:
+        return batch
+    return Batch(batch.layout, batch.resources, batch.size - encoded.left_out)
+
+
+def _with_left_out(outcome: Outcome, encoded: Encoded) -> Outcome:
+    if not encoded.left_out:
+        return outcome
+    return dataclasses.replace(
+        outcome, left_out=encoded.left_out, left_out_reason=_shorten(encoded.reason)
+    )
 
 
 def grpc_target(url: str) -> tuple[str, bool]:

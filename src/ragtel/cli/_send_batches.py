@@ -17,6 +17,7 @@ use only.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,10 +134,29 @@ def json_body(batch: Batch) -> bytes:
     return json.dumps(batch.payload(), separators=(",", ":")).encode("ascii")
 
 
-def export_request(batch: Batch) -> Any:
-    """The protobuf ``Export*ServiceRequest`` of a batch of message fields (snake_case).
+@dataclass(frozen=True)
+class Encoded:
+    """A batch's protobuf ``Export*ServiceRequest``, and the items it had to leave out."""
 
-    Raises ``ValueError`` when a field holds what its type cannot.
+    request: Any
+    left_out: int = 0
+    """Items protobuf could not hold, even repaired."""
+    reason: str = ""
+    """Why the first of them could not be encoded."""
+
+
+# What building a message from fields raises for a value it cannot hold.
+_BUILD_ERRORS = (TypeError, ValueError, OverflowError, RecursionError)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def export_request(batch: Batch) -> Encoded:
+    """The protobuf request of a batch of message fields (snake_case).
+
+    :func:`line_fields` refuses most lines protobuf cannot hold, by number. When
+    the batch fails anyway, each item is built alone, so one bad item never
+    costs the others: text with lone surrogates (which UTF-8 cannot encode) is
+    repaired with U+FFFD, and an item that still fails is left out and counted.
     """
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -147,9 +167,53 @@ def export_request(batch: Batch) -> Any:
         ExportTraceServiceRequest if batch.layout.signal == "traces" else ExportLogsServiceRequest
     )
     try:
-        return request_type(**batch.payload())
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"cannot encode the batch as protobuf: {error}") from error
+        return Encoded(request_type(**batch.payload()))
+    except _BUILD_ERRORS:
+        return _item_by_item(batch, request_type)
+
+
+def _item_by_item(batch: Batch, request_type: Any) -> Encoded:
+    layout = batch.layout
+    kept = Batcher(layout, max(batch.size, 1))
+    left_out = 0
+    reason = ""
+    for resource in batch.resources:
+        for scope in resource[layout.scopes]:
+            for item in scope[layout.items]:
+                alone = _alone(layout, resource, scope, item)
+                try:
+                    request_type(**alone)
+                except _BUILD_ERRORS:
+                    try:
+                        alone = _repaired(alone)
+                        request_type(**alone)
+                    except _BUILD_ERRORS as error:
+                        left_out += 1
+                        reason = reason or f"cannot encode a {layout.noun} as protobuf: {error}"
+                        continue
+                kept.add(alone)
+    rest = kept.finish()
+    payload = rest.payload() if rest is not None else {layout.resources: []}
+    return Encoded(request_type(**payload), left_out, reason)
+
+
+def _alone(
+    layout: Layout, resource: dict[str, Any], scope: dict[str, Any], item: Any
+) -> dict[str, Any]:
+    """A payload of ``item`` alone, under its resource and scope."""
+    scope_entry = {**_without(scope, layout.items), layout.items: [item]}
+    return {layout.resources: [{**_without(resource, layout.scopes), layout.scopes: [scope_entry]}]}
+
+
+def _repaired(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_repaired(key): _repaired(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_repaired(item) for item in value]
+    return value
 
 
 def line_fields(line: dict[str, Any]) -> dict[str, Any]:

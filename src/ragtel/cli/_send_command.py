@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL, shorten
+from ragtel.cli._escape import say
 from ragtel.cli._jsonl import (
+    DEFAULT_MAX_LINE_BYTES,
     LOGS_FIELDS,
     LOGS_JSON,
     TRACES_FIELDS,
     TRACES_JSON,
-    BadLine,
     LineStats,
     default_traces_path,
     numbered_otlp_lines,
@@ -36,7 +37,6 @@ from ragtel.cli._send import Outcome, open_sender
 from ragtel.cli._send_batches import (
     Batch,
     Batcher,
-    check_shape,
     line_fields,
     rebatch,
 )
@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     sender = open_sender(destination)
     tally = Tally(started=time.monotonic())
     progress = Progress.open(args.progress, path, sys.stderr, tally)
-    batches = file_batches(path, stats, destination.protocol, args.batch_size, progress)
+    batches = file_batches(
+        path, stats, destination.protocol, args.batch_size, progress, args.max_line_size
+    )
     try:
         for batch in batches:
             outcome = sender.send(batch)
@@ -70,14 +72,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def file_batches(
-    path: str, stats: LineStats, protocol: str, batch_size: int, progress: Progress
+    path: str,
+    stats: LineStats,
+    protocol: str,
+    batch_size: int,
+    progress: Progress,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Generator[Batch, None, None]:
     """The batches of ``path`` in file order, read as they are needed."""
     if protocol == "http/json":
         layouts, convert = (TRACES_JSON, LOGS_JSON), _checked_json
     else:
         layouts, convert = (TRACES_FIELDS, LOGS_FIELDS), line_fields
-    lines = readable_lines(path, stats, convert)
+    lines = readable_lines(path, stats, convert, max_line_bytes)
     batchers = [Batcher(layout, batch_size) for layout in layouts]
     try:
         for batch in rebatch(_showing(lines, progress, stats), batchers):
@@ -91,15 +98,15 @@ def readable_lines(
     path: str,
     stats: LineStats,
     convert: Callable[[dict[str, Any]], dict[str, Any]],
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Generator[dict[str, Any], None, None]:
     """Each good line of ``path``, converted; a line that does not convert is skipped like
     a corrupt one, with its number."""
-    for number, line in numbered_otlp_lines(path, stats):
+    for number, line in numbered_otlp_lines(path, stats, max_line_bytes):
         try:
             converted = convert(line)
         except ValueError as error:
-            stats.good_lines -= 1
-            stats.bad_lines.append(BadLine(number, shorten(str(error))))
+            stats.reject_line(number, shorten(str(error)))
             continue
         yield converted
 
@@ -113,8 +120,10 @@ def _showing(
 
 
 def _checked_json(line: dict[str, Any]) -> dict[str, Any]:
-    check_shape(line, TRACES_JSON)
-    check_shape(line, LOGS_JSON)
+    # Sent as the file has it, but checked as the protobuf protocols convert it: a
+    # value a collector must refuse (an id of the wrong size, an integer out of
+    # range) skips its line alone instead of getting a whole batch rejected.
+    line_fields(line)
     return line
 
 
@@ -128,8 +137,11 @@ class Tally:
     delivered: Counter[str] = field(default_factory=Counter)
     """Items the collector took, by noun (``span``, ``log record``)."""
     rejected: Counter[str] = field(default_factory=Counter)
+    left_out: Counter[str] = field(default_factory=Counter)
+    """Items never sent because protobuf could not encode them, by noun."""
     signals: set[str] = field(default_factory=set)
     first_reason: str = ""
+    first_left_out_reason: str = ""
     stopped: bool = False
     """A batch failed in a way later ones would too, and the rest of the file was left."""
 
@@ -137,7 +149,10 @@ class Tally:
         noun = batch.layout.noun
         self.batches += 1
         self.signals.add(batch.layout.signal)
-        self.delivered[noun] += batch.size - outcome.rejected
+        self.delivered[noun] += batch.size - outcome.rejected - outcome.left_out
+        if outcome.left_out:
+            self.left_out[noun] += outcome.left_out
+            self.first_left_out_reason = self.first_left_out_reason or outcome.left_out_reason
         if outcome.rejected:
             self.rejected_batches += 1
             self.rejected[noun] += outcome.rejected
@@ -230,7 +245,7 @@ def _size_text(size: int) -> str:
 
 def _report(path: str, stats: LineStats, tally: Tally, destination: Destination) -> int:
     status = EXIT_OK
-    if stats.skipped:
+    if stats.has_problems:
         _say(f"ragtel: {stats.describe_skipped()}")
         status = EXIT_PARTIAL
     if not tally.batches:
@@ -242,6 +257,12 @@ def _report(path: str, stats: LineStats, tally: Tally, destination: Destination)
             f"{'request' if tally.batches == 1 else 'requests'} "
             f"to {_destination_text(destination, tally.signals)} ({tally.rate_text()})"
         )
+    if tally.left_out:
+        _say(
+            f"ragtel: left out {counts_text(tally.left_out)} that cannot be sent: "
+            f"{tally.first_left_out_reason}"
+        )
+        status = EXIT_PARTIAL
     if tally.rejected_batches:
         _say(
             f"ragtel: {tally.rejected_batches:,} of {tally.batches:,} batches rejected "
@@ -261,4 +282,5 @@ def _destination_text(destination: Destination, signals: set[str]) -> str:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    # Messages quote the file and the collector's answers: escaped, like every message.
+    say(message)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL
+from ragtel.cli._escape import say
 from ragtel.cli._filters import build_filter, resolve_filter_params
+from ragtel.cli._json_text import json_text
 from ragtel.cli._jsonl import default_traces_path
 from ragtel.cli._style import style_for
 from ragtel.cli._traces import load
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         errors_only=args.errors,
     )
     path = args.file or default_traces_path()
-    contents = load(path)
+    contents = load(path, args.max_line_size)
     resolve_filter_params(trace_filter, contents.traces)
     matching = [trace for trace in contents.traces if trace_filter.matches(trace)]
     shown = matching[-args.limit :] if args.limit else matching
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     if args.json:
         for trace in shown:
-            out.write(json.dumps(trace_json(trace), ensure_ascii=False, default=str) + "\n")
+            out.write(json_text(trace_json(trace)) + "\n")
     else:
         style = style_for(args.color, out)
         for index, trace in enumerate(shown):
@@ -41,18 +42,16 @@ def run(args: argparse.Namespace) -> int:
             out.write("\n".join(trace_lines(trace, style)) + "\n")
     out.flush()
 
-    notes = sys.stderr
     if not contents.traces:
-        print(f"no traces in {path}", file=notes)
+        say(f"no traces in {path}")
     elif not matching:
-        print(f"no traces match (the file holds {len(contents.traces):,})", file=notes)
+        say(f"no traces match (the file holds {len(contents.traces):,})")
     elif len(shown) < len(matching):
-        print(
+        say(
             f"showing the {len(shown):,} most recent of {len(matching):,} matching traces "
-            "(--limit 0 shows all)",
-            file=notes,
+            "(--limit 0 shows all)"
         )
-    if contents.stats.skipped:
-        print(f"ragtel: {contents.stats.describe_skipped()}", file=notes)
+    if contents.stats.has_problems:
+        say(f"ragtel: {contents.stats.describe_skipped()}")
         return EXIT_PARTIAL
     return EXIT_OK
