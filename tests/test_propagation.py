@@ -172,6 +172,42 @@ def test_extract_tolerates_foreign_damaged_and_hostile_entries(ragtel_spans: Spa
     assert sorted(names) == sorted(["ragtel.param.k", "ragtel.param.n", "session.id"])
 
 
+def test_one_forged_deeply_nested_entry_costs_only_itself(ragtel_spans: SpanRecorder) -> None:
+    # Within W3C's 4,096 bytes per entry, yet deeper than json.loads can walk: it is
+    # read as the text it is, and the entries beside it still arrive.
+    deep = "%5B" * 1_300
+    assert len(f"ragtel.param.deep={deep}") < 4_096
+    tracer = ragtel_spans.tracer("deep", propagate_params=True)
+    carrier = {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "baggage": f"ragtel.param.n=5,ragtel.param.deep={deep},session.id=%22s%22",
+    }
+    token = context_api.attach(propagate.extract(carrier))
+    try:
+        with tracer.start_as_current_span("downstream"):
+            params = tracer.get_params()
+    finally:
+        context_api.detach(token)
+    assert params == {"n": 5, "deep": "[" * 1_300}
+    assert ragtel_spans.by_name("downstream").attributes["session.id"] == "s"
+
+
+def test_a_huge_baggage_header_is_read_in_one_pass(ragtel_spans: SpanRecorder) -> None:
+    import time
+
+    tracer = ragtel_spans.tracer("huge", propagate_params=True)
+    carrier = {"baggage": "ragtel.param.n=5," + "x=1," * 5_000_000}
+    started = time.perf_counter()
+    token = context_api.attach(propagate.extract(carrier))
+    try:
+        with tracer.start_as_current_span("downstream"):
+            params = tracer.get_params()
+    finally:
+        context_api.detach(token)
+    assert params == {"n": 5}
+    assert time.perf_counter() - started < 2.0
+
+
 def test_upstream_entries_travel_on_once_with_the_applications_own(
     ragtel_spans: SpanRecorder,
 ) -> None:

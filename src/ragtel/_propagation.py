@@ -117,7 +117,13 @@ class ParamsPropagator(TextMapPropagator):
         params: dict[str, Any] = {}
         labels: dict[str, AttributeValue] = {}
         names: list[str] = []
-        entries = [e for header in getter.get(carrier, _HEADER) or () for e in header.split(",")]
+        # At most as many pieces as are read: a huge header costs one pass, not a list
+        # of millions of entries.
+        entries = [
+            entry
+            for header in getter.get(carrier, _HEADER) or ()
+            for entry in header.split(",", _W3C_MAX_ENTRIES)
+        ]
         for entry in entries[:_W3C_MAX_ENTRIES]:
             if len(entry) > _W3C_MAX_ENTRY_BYTES:
                 continue
@@ -195,7 +201,7 @@ def _decoded(raw: str) -> Any:
     text = urllib.parse.unquote(raw.split(";", 1)[0].strip())  # drop W3C entry properties
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a forged, deeply nested value
         return text
 
 

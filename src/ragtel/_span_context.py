@@ -10,7 +10,9 @@ A mapping of incoming headers (such as :func:`get_distributed_trace_headers`
 produced upstream) is also accepted. It goes through the globally configured
 propagators and, like OTel's own ``extract``, is lenient: headers that carry
 no valid context start a new trace. Strings are strict, because a string is
-a programming-time hand-over: a malformed one raises ValueError.
+a programming-time hand-over: a malformed one raises ValueError, and so does
+one longer than :data:`MAX_CONTEXT_STRING_LENGTH` or nested too deeply to
+parse, however it was forged.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ def _w3c() -> TextMapPropagator:
 
 _TRACEPARENT: Final = "traceparent"
 _TRACESTATE: Final = "tracestate"
+MAX_CONTEXT_STRING_LENGTH: Final = 16_384
+"""Characters in a context string: twice what the serialized form can need (a
+traceparent of at most 512 characters and a tracestate of at most 8,192, W3C's
+and OTel's limits). Longer strings are refused before any parsing."""
 
 if TYPE_CHECKING:
     from opentelemetry.propagators.textmap import TextMapPropagator
@@ -61,31 +67,48 @@ def to_context(context: ContextLike | None, *, argument: str = "context") -> Con
     if isinstance(context, Mapping):
         from opentelemetry.propagate import extract
 
-        return extract(_headers(context))
+        return extract(_headers(context, argument))
     raise TypeError(
         f"{argument} must be an opentelemetry Context, a SpanContext, a traceparent string, "
         f"a serialized span context or a mapping of headers; got {type(context).__name__}"
     )
 
 
-def _headers(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+def _headers(mapping: Mapping[Any, Any], argument: str = "context") -> dict[str, Any]:
     """Incoming headers as propagators read them; entries that cannot be headers are left out.
 
     HTTP header names are case-insensitive; frameworks hand them over as
     "Traceparent" or "TRACEPARENT", while propagators look up lowercase. A name
     that is not text, or a value that is neither text nor a list of texts, can
     carry no context: it is skipped (propagators would raise on it), keeping
-    the mapping form as lenient as OTel's ``extract``.
+    the mapping form as lenient as OTel's ``extract``. str subclasses are read
+    as plain text, so their own methods never run. A mapping that cannot be
+    read raises TypeError naming ``argument``.
     """
-    return {
-        key.lower(): value
-        for key, value in mapping.items()
-        if isinstance(key, str)
-        and (
-            isinstance(value, str)
-            or (isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value))
-        )
-    }
+    try:
+        return {
+            str.lower(key): _header_value(value)
+            for key, value in mapping.items()
+            if isinstance(key, str)
+            and (
+                isinstance(value, str)
+                or (
+                    isinstance(value, (list, tuple))
+                    and all(isinstance(item, str) for item in value)
+                )
+            )
+        }
+    except Exception as error:  # noqa: BLE001 - a hostile mapping: items() or iteration raised
+        raise TypeError(
+            f"{argument} must be a readable mapping of headers; reading it raised "
+            f"{type(error).__name__}"
+        ) from None
+
+
+def _header_value(value: str | list[str] | tuple[str, ...]) -> str | list[str]:
+    if isinstance(value, str):
+        return str.__str__(value)
+    return [str.__str__(item) for item in value]
 
 
 def span_context_from(context: ContextLike, *, argument: str = "context") -> SpanContext:
@@ -139,6 +162,12 @@ def get_distributed_trace_headers(
 
 
 def _span_context_from_string(text: str, argument: str) -> SpanContext:
+    text = str.__str__(text)  # a str subclass's own methods never run
+    if len(text) > MAX_CONTEXT_STRING_LENGTH:
+        raise ValueError(
+            f"{argument} is {len(text):,} characters long, longer than any span context "
+            f"(at most {MAX_CONTEXT_STRING_LENGTH:,}): {_quote(text)}"
+        )
     stripped = text.strip()
     parsed = _parse_w3c(stripped)
     if parsed is not None:  # the common forms, parsed directly
@@ -147,7 +176,7 @@ def _span_context_from_string(text: str, argument: str) -> SpanContext:
     if stripped.startswith("{"):
         try:
             parsed = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: forged, deeply nested JSON
             parsed = None
         if not isinstance(parsed, dict) or not all(
             isinstance(key, str) and isinstance(value, str) for key, value in parsed.items()
@@ -182,7 +211,7 @@ def _parse_w3c(text: str) -> SpanContext | None:
     if text.startswith("{"):
         try:
             headers = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(headers, dict) or set(headers) - {_TRACEPARENT, _TRACESTATE}:
             return None
