@@ -70,8 +70,9 @@ def _callers(recorder: SpanRecorder) -> Iterator[tuple[str, Callable[[Any], obje
     yield "trace_function", trace_function
     yield "log_binary_feedback", lambda c: tracer.log_binary_feedback(True, context=c)
     yield "log_numeric_feedback", lambda c: tracer.log_numeric_feedback(0.5, context=c)
-    yield "log_categorical_feedback", lambda c: tracer.log_categorical_feedback(
-        "a", ["a", "b"], context=c
+    yield (
+        "log_categorical_feedback",
+        lambda c: tracer.log_categorical_feedback("a", ["a", "b"], context=c),
     )
     yield "log_text_feedback", lambda c: tracer.log_text_feedback("fine", context=c)
     yield "log_feedback", lambda c: tracer.log_feedback({"ok": True}, context=c)
@@ -93,9 +94,8 @@ def test_a_forged_context_string_raises_the_documented_value_error(
         # The message quotes the string, cut short: never megabytes of it.
         assert len(str(raised.value)) < 400, name
         assert elapsed < 1.0, f"{name} took {elapsed:.2f} s"
-    assert ragtel_spans.spans == [] or all(
-        span.name != "s" or span.parent is None for span in ragtel_spans.spans
-    )
+    # Nothing was recorded under a forged parent.
+    assert all(span.parent is None for span in ragtel_spans.spans)
 
 
 def test_the_longest_valid_serialized_context_still_parses(ragtel_spans: SpanRecorder) -> None:
@@ -136,8 +136,7 @@ def test_a_str_subclass_is_read_as_its_text(ragtel_spans: SpanRecorder) -> None:
     with tracer.start_as_current_span("from-headers", context=headers):
         pass
     assert (
-        f"{ragtel_spans.by_name('from-headers').context.trace_id:032x}"
-        == TRACEPARENT.split("-")[1]
+        f"{ragtel_spans.by_name('from-headers').context.trace_id:032x}" == TRACEPARENT.split("-")[1]
     )
 
 
@@ -160,7 +159,6 @@ class UnreadableHeaders(Mapping[str, str]):
 def test_an_unreadable_mapping_raises_type_error_naming_the_argument(
     ragtel_spans: SpanRecorder,
 ) -> None:
-    tracer = ragtel_spans.tracer("unreadable")
     for name, call in _callers(ragtel_spans):
         with pytest.raises(TypeError, match="context") as raised:
             call(UnreadableHeaders())
