@@ -82,3 +82,207 @@ def test_masking_url_passwords_in_a_long_text_takes_linear_time() -> None:
     assert mask_url_credentials(text) == text.replace("u:pw@", "u:[REDACTED]@")
     assert time.perf_counter() - started < 1.0
     assert mask_url_credentials("1https://u:pw@h") == "1https://u:[REDACTED]@h"
+
+
+# Real-world names a credential travels under, and ordinary names beside them.
+# (boto3/botocore, requests/httpx, HTTP headers, OpenAI and Anthropic clients,
+# Azure and database connection settings.)
+SENSITIVE_NAMES = [
+    # plural and camelCase forms
+    "secrets",
+    "passwords",
+    "apiKeys",
+    "api_keys",
+    "cookies",
+    "credentials",
+    "accessTokens",
+    "refresh_tokens",
+    # requests / httpx / aiohttp: auth=("bob", pw) or auth=BasicAuth(...)
+    "auth",
+    "basic_auth",
+    "http_auth",
+    "proxy_auth",
+    # boto
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "AWS_SECRET_ACCESS_KEY",
+    "SecretAccessKey",
+    "SessionToken",
+    # HTTP headers
+    "Authorization",
+    "Proxy-Authorization",
+    "x-api-key",
+    "X-API-Key",
+    "x-auth-token",
+    "X-Amz-Security-Token",
+    "x-goog-api-key",
+    "Cookie",
+    "Set-Cookie",
+    "Ocp-Apim-Subscription-Key",
+    "api-key",
+    # OpenAI and Anthropic clients, and their environment variables
+    "api_key",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "anthropic-api-key",
+    "azure_ad_token",
+    # connection settings
+    "Password",
+    "PWD",
+    "db_password",
+    "AccountKey",
+    "SharedAccessKey",
+    "client_secret",
+    "private_key",
+    "privateKey",
+    "APIKey",
+    "jwt",
+    "passphrase",
+    "--password",
+]
+ORDINARY_NAMES = [
+    "max_tokens",
+    "max_completion_tokens",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "prompt_tokens",
+    "tokens",
+    "token_count",
+    "tokenCount",
+    "token_ids",
+    "tokenizer",
+    "key",
+    "keys",
+    "primary_key",
+    "sort_key",
+    "partition_key",
+    "cache_key",
+    "author",
+    "authors",
+    "authority",
+    "organization",
+    "OpenAI-Organization",
+    "anthropic-version",
+    "model",
+    "temperature",
+    "session_id",
+    "auth_type",
+    "token_url",
+    "secret_name",
+    "password_length",
+    "keyword",
+    "monkey",
+    "passage",
+    "compass",
+]
+
+
+@pytest.mark.parametrize("name", SENSITIVE_NAMES)
+def test_real_world_credential_names_are_sensitive(name: str) -> None:
+    assert is_sensitive_name(name)
+
+
+@pytest.mark.parametrize("name", ORDINARY_NAMES)
+def test_real_world_ordinary_names_are_not(name: str) -> None:
+    assert not is_sensitive_name(name)
+
+
+def test_every_sensitive_word_holds_a_hint() -> None:
+    # The quick substring test that skips text with no sensitive name relies on it.
+    from ragtel._redaction import _SENSITIVE_PAIRS, _SENSITIVE_WORDS, NAME_HINTS
+
+    for word in _SENSITIVE_WORDS | {first + second for first, second in _SENSITIVE_PAIRS}:
+        assert any(hint in word for hint in NAME_HINTS), word
+
+
+# Secrets inside text: connection strings, URLs, query strings, header lines.
+SECRET_TEXTS = [
+    ("Driver={ODBC Driver 18};Server=db;Uid=app;Pwd=S3CRET;Encrypt=yes", "Pwd="),
+    ("Server=db;Database=rag;User ID=app;Password=S3CRET;", "Password="),
+    ("Data Source=db;Password='S3CRET;still';Pooling=true", "Password="),
+    ("PWD={S3C;RET};UID=app", "PWD="),
+    ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=S3CRET==;", "AccountKey="),
+    ("Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKey=S3CRET", "SharedAccessKey="),
+    ("host=db port=5432 dbname=rag user=app password=S3CRET", "password="),
+    ("jdbc:postgresql://db/rag?user=app&password=S3CRET&ssl=true", "password="),
+    ("postgresql+psycopg://app:S3CRET@db:5432/rag", "app:"),
+    ("mysql+pymysql://app:S3CRET@db/rag?charset=utf8", "app:"),
+    ("redis://:S3CRET@cache:6379/0", "://:"),
+    ("mongodb+srv://app:S3C@RET@cluster.example.net/rag", "app:"),
+    ("https://api.example.com/v1/search?q=rag&api_key=S3CRET&n=5", "api_key="),
+    ("Authorization: Bearer S3CRET", "Authorization:"),
+    ("curl -H 'x-api-key: S3CRET' https://api.example.com", "x-api-key:"),
+    ('{"client_secret": "S3CRET", "client_id": "app"}', "client_secret"),
+    ("Client(auth=('bob', 'S3CRET'), timeout=3)", "auth="),
+    ("Outer(inner=Inner(api_key='S3CRET'))", "api_key="),
+    ("{'headers': {'Authorization': 'Bearer S3CRET'}}", "Authorization"),
+    ("token=b'S3CRET'", "token="),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), SECRET_TEXTS)
+def test_secrets_inside_text_are_redacted(text: str, kept: str) -> None:
+    from ragtel._redaction import redact_text
+
+    redacted = redact_text(text)
+    assert "S3C" not in redacted and "RET" not in redacted, redacted
+    assert kept in redacted and "[REDACTED]" in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "max_tokens=512, temperature=0.2",
+        "See https://example.com/docs?page=2&sort=asc",
+        "Time: 12:30, key: value, keys=3",
+        "postgresql://db.internal:5432/rag",
+        "author=Ada Lovelace; authority: high",
+    ],
+)
+def test_text_without_secrets_is_left_alone(text: str) -> None:
+    from ragtel._redaction import redact_text
+
+    assert redact_text(text) == text
+
+
+def test_header_pairs_in_reprs_are_redacted() -> None:
+    text = "[('Authorization', 'Bearer S3CRET'), ('Accept', 'json'), ('x-api-key', \"S3CRET\")]"
+    assert redact_repr(text) == (
+        "[('Authorization', '[REDACTED]'), ('Accept', 'json'), ('x-api-key', \"[REDACTED]\")]"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password='" + "a" * 200_000,  # a value that never ends
+        "(" * 100_000 + "token=x",
+        "api_key=" + "[" * 100_000,
+        "key=" * 50_000,
+        "'a': " * 50_000,
+        "token: \\" * 30_000,
+    ],
+)
+def test_redacting_hostile_text_takes_linear_time(text: str) -> None:
+    from ragtel._redaction import redact_text
+
+    started = time.perf_counter()
+    redact_text(text)
+    redact_repr(text)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_the_name_cache_stays_bounded() -> None:
+    from ragtel._redaction import _CACHE_LIMIT, NAME_DECISIONS
+
+    for number in range(_CACHE_LIMIT + 500):
+        is_sensitive_name(f"field_{number}")
+    assert len(NAME_DECISIONS) <= _CACHE_LIMIT
+    # A long "name" is data: it is neither hashed into the cache nor read whole.
+    long_name = "x" * 10_000_000 + "_token"
+    started = time.perf_counter()
+    assert is_sensitive_name(long_name)
+    assert time.perf_counter() - started < 0.05
+    assert long_name not in NAME_DECISIONS

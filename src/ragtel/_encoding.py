@@ -9,71 +9,89 @@ Rules:
 * ``str``, ``bool``, ``int`` and ``float`` stay as they are; lists and tuples
   whose items all share one of those types become attribute arrays.
 * Everything else becomes JSON: mappings, sequences, sets (sorted),
-  dataclasses, pydantic models, numpy arrays and scalars, enums, bytes
-  (UTF-8 text, or ``base64:`` when not text), datetimes (ISO 8601), UUIDs,
-  decimals and paths. NaN and infinities become the strings ``"NaN"``,
-  ``"Infinity"`` and ``"-Infinity"`` so that the JSON stays valid.
+  dataclasses, attrs classes, pydantic models, numpy arrays and scalars,
+  enums, bytes (UTF-8 text, or ``base64:`` when not text), datetimes (ISO
+  8601), UUIDs, decimals and paths. NaN and infinities become the strings
+  ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so that the JSON stays valid.
+  Structured objects are recognised by their type and read field by field:
+  no method of theirs is called (see :mod:`ragtel._object_forms`).
 * Cycles become ``"<cycle: TypeName>"``; objects with no JSON form become
   their ``repr`` with memory addresses removed, so equal objects encode the
   same way run after run.
-* Values under a sensitive name (see :mod:`ragtel._redaction`) become
-  ``"[REDACTED]"``, and passwords inside URLs are masked.
+* Redaction comes first, on every path: values under a sensitive name (see
+  :mod:`ragtel._redaction`) become ``"[REDACTED]"`` before they are
+  converted, sensitive ``name=value`` fields and URL passwords inside text
+  are masked, and a part that cannot be converted is recorded alone, as its
+  redacted ``repr`` (or ``<unrepresentable T>``), beside its converted
+  neighbours.
 * Text longer than the limit is cut and ends with a visible marker such as
-  ``…[truncated 1234 chars]``; the result never exceeds the limit.
+  ``…[truncated 1234 chars]``; the result never exceeds the limit. The cost
+  is bounded by what is kept: a huge string, list or array is cut before it
+  is cleaned or converted.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
 import itertools
 import json
 import logging
 import math
-import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig, Mask, ValueLimits
-from ragtel._redaction import (
-    NAME_DECISIONS as _NAME_DECISIONS,
+from ragtel._object_forms import (
+    NO_FORM,
+    is_named_tuple,
+    named_tuple_fields,
+    numpy_form,
+    structured_fields,
 )
 from ragtel._redaction import (
     REDACTED,
     is_sensitive_name,
+    mask_open_url_credentials,
     mask_url_credentials,
-    redact_repr,
+    may_hold_secrets,
+    redact_text,
 )
+from ragtel._safe_repr import MARGIN, own_repr, safe_repr, unrepresentable
 
 _logger = logging.getLogger("ragtel")
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
+# Past Python's default limit for int -> text (4,300 digits), str() raises.
+_HUGE_INT: Final = 10**4000
 _MAX_DEPTH: Final = 32
-# Patterns are compiled on first use (re caches them): import ragtel stays cheap.
-_ADDRESS: Final = r" at 0x[0-9a-fA-F]+"
 _PRIMITIVE_TYPES: Final = (str, bool, int, float)
 # Values whose str() is their natural JSON form (UUID, Decimal, paths, IP
 # addresses), matched by module so those modules need not be imported here.
 _TEXT_FORM_MODULES: Final = frozenset(
     {"uuid", "decimal", "_decimal", "_pydecimal", "pathlib", "ipaddress"}
 )
+_STABLE_REPR_LENGTH: Final = 65_536
 
 
-def truncate(text: str, max_length: int) -> str:
-    """Cut ``text`` to at most ``max_length`` characters, ending with a visible marker."""
-    if len(text) <= max_length:
+def truncate(text: str, max_length: int, omitted: int = 0) -> str:
+    """Cut ``text`` to at most ``max_length`` characters, ending with a visible marker.
+
+    ``omitted``: characters already cut from the text before it got here; the
+    marker counts them too, and is added even if the rest fits.
+    """
+    if len(text) <= max_length and not omitted:
         return text
     # The marker's length depends on the count it prints, and the count on the
     # marker's length: iterate to the fixed point (two or three passes).
     marker_length = 0
     while True:
-        kept = max(max_length - marker_length, 0)
-        marker = f"…[truncated {len(text) - kept} chars]"
+        kept = min(max(max_length - marker_length, 0), len(text))
+        marker = f"…[truncated {len(text) - kept + omitted} chars]"
         if len(marker) == marker_length:
             break
         marker_length = len(marker)
@@ -114,24 +132,57 @@ def masked_json(value: Any, capture: CaptureConfig) -> str:
 
 
 def masked_repr(value: Any, capture: CaptureConfig) -> str:
-    """``value`` through the mask hook, then its ``repr``, redacted and capped."""
-    text = redact_repr(stable_repr(apply_mask(value, capture.mask)))
-    return clean_text(text, capture.limits.max_length)
+    """``value`` through the mask hook, then its ``repr``: redacted, bounded and capped."""
+    limits = capture.limits
+    text = safe_repr(apply_mask(value, capture.mask), limits.max_length, limits.max_items)
+    return clean_text(text, limits.max_length)
 
 
 def clean_text(text: str, max_length: int) -> str:
-    """Mask URL passwords, make ``text`` encodable as UTF-8, and cap its length.
+    """Redact secrets in ``text``, make it encodable as UTF-8, and cap its length.
 
-    Lone surrogates (from broken decoding upstream) cannot be encoded by
-    protobuf and would fail a whole export batch, so they are escaped.
+    Sensitive ``name=value`` fields and URL passwords are masked (see
+    :func:`ragtel._redaction.redact_text`). Lone surrogates (from broken
+    decoding upstream) cannot be encoded by protobuf and would fail a whole
+    export batch, so they are escaped. A text far over the limit is cut first
+    (the kept part plus a margin is cleaned, and a URL password cut off by the
+    margin's end is masked), so the cost does not grow with the text.
     """
-    text = mask_url_credentials(text)
+    if type(text) is str:
+        length = len(text)
+        if length <= max_length:  # the common case, inlined
+            if ("=" in text or ":" in text) and may_hold_secrets(text):
+                text = redact_text(text)
+            return text if text.isascii() else truncate(_encodable(text), max_length)
+    else:  # a subclass's own methods may do anything
+        length = str.__len__(text)
+        text = str.__getitem__(text, slice(0, max_length + MARGIN))
+    room = max_length + MARGIN
+    if length > room:
+        text = mask_open_url_credentials(redact_text(text[:room]))
+        omitted = length - room
+    else:
+        text = redact_text(text)
+        omitted = 0
+    return truncate(_encodable(text), max_length, omitted)
+
+
+def finish_json(text: str, max_length: int) -> str:
+    """JSON text built by the encoder (every string in it already cleaned): exportable, capped."""
+    if "@" in text:  # inlined: this runs on every encoded value
+        text = mask_url_credentials(text)
+    if not text.isascii():
+        text = _encodable(text)
+    return text if len(text) <= max_length else truncate(text, max_length)
+
+
+def _encodable(text: str) -> str:
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return truncate(text, max_length)
+    return text
 
 
 def plain_text(value: Any, max_length: int) -> str:
@@ -139,15 +190,16 @@ def plain_text(value: Any, max_length: int) -> str:
 
     For values recorded as text rather than JSON: ids, names, labels. A
     ``str()`` that raises (a broken ``__str__``, an int past Python's digit
-    limit) falls back to the value's ``repr``.
+    limit) falls back to the value's redacted ``repr``.
     """
     if isinstance(value, str):
-        text = str.__str__(value)  # a subclass's own __str__ may raise
-    else:
-        try:
-            text = str(value)
-        except Exception:  # noqa: BLE001 - a broken __str__ is the object's problem, not ours
-            text = stable_repr(value)
+        return clean_text(value, max_length)  # a subclass's own __str__ is not called
+    try:
+        text = str(value)
+        if type(text) is not str:
+            text = str.__str__(text)
+    except Exception:  # noqa: BLE001 - a broken __str__ is the object's problem, not ours
+        text = safe_repr(value, max_length)
     return clean_text(text, max_length)
 
 
@@ -156,13 +208,22 @@ QUOTE_LENGTH: Final = 200
 
 
 def quoted(value: Any, max_length: int = QUOTE_LENGTH) -> str:
-    """``value``'s ``repr`` for an error message: never raises, cleaned and capped.
+    """``value``'s ``repr`` for an error message: never raises, redacted, cleaned and capped.
 
     A message quoting a bad argument must not itself fail (a broken
     ``__repr__`` would replace the documented TypeError or ValueError), flood
-    a log line, carry a URL password or text that cannot be exported.
+    a log line, carry a secret or text that cannot be exported.
     """
-    return clean_text(stable_repr(value), max_length)
+    return clean_text(safe_repr(value, max_length, max_items=50), max_length)
+
+
+def stable_repr(value: Any) -> str:
+    """``repr(value)`` without memory addresses, cut to 64 KiB; never raises.
+
+    Not redacted: for text that stays in the process. Recorded reprs go
+    through :func:`ragtel._safe_repr.safe_repr`.
+    """
+    return own_repr(value, _STABLE_REPR_LENGTH)
 
 
 def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
@@ -177,9 +238,9 @@ def encode_json(value: Any, limits: ValueLimits) -> str:
     """Turn ``value`` into JSON text of at most ``limits.max_length`` characters."""
     try:
         text = _plain_json(value, limits)
-        if text is None:
-            text = _walked_json(value, limits)
-        return clean_text(text, limits.max_length)
+        if text is not None:
+            return finish_json(text, limits.max_length)
+        return finish_json(_walked_json(value, limits), limits.max_length)
     except Exception:  # noqa: BLE001 - an encoder that raises would break the host app
         return _fallback(value, limits)
 
@@ -196,6 +257,7 @@ _C_ENCODE: Final = (
     else None
 )
 _PLAIN_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_NON_TEXT_SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
 def encode_known_plain(value: Any) -> str | None:
@@ -217,7 +279,7 @@ def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     budget (which overcounts at most 4x) cannot run out, and no NaN or
     infinity (the encoder raises on those).
     """
-    if not _is_small_plain(value, limits.max_items):
+    if not _is_small_plain(value, limits.max_items, limits.max_length // 4):
         return None
     try:
         text: str = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _JSON.encode(value)
@@ -226,21 +288,46 @@ def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     return text if len(text) <= limits.max_length // 4 else None
 
 
-def _is_small_plain(value: Any, limit: int) -> bool:
+# Keys seen plain (not sensitive, no secret inside): keys repeat on every call.
+_PLAIN_KEYS: dict[str, bool] = {}
+_PLAIN_KEYS_LIMIT: Final = 4096
+# Longer keys take the walk: plain keys then add at most 64 characters per
+# item to the text, so the fast path's cost stays bounded without counting them.
+_PLAIN_KEY_LENGTH: Final = 64
+
+
+def _is_plain_key(key: str) -> bool:
+    plain = (
+        len(key) <= _PLAIN_KEY_LENGTH and not is_sensitive_name(key) and not may_hold_secrets(key)
+    )
+    if len(_PLAIN_KEYS) < _PLAIN_KEYS_LIMIT and len(key) <= _PLAIN_KEY_LENGTH:
+        _PLAIN_KEYS[key] = plain
+    return plain
+
+
+def _is_small_plain(value: Any, limit: int, max_chars: int) -> bool:
     """True if the walk would have nothing to convert, redact or cut in ``value``.
 
     That is: only ``dict`` (``str`` keys), ``list``, ``tuple`` and JSON scalars,
     exact types (a NamedTuple or a ``str`` subclass takes the walk); at most
-    ``limit`` values in all, so no collection cap applies; no sensitive key,
-    and no ``(name, value)`` pair with a sensitive name.
+    ``limit`` values in all, so no collection cap applies; at most
+    ``max_chars`` characters of text, so no text is cut (and the check costs
+    no more than the text is long); no sensitive key, no ``(name, value)``
+    pair with a sensitive name, and no text that may hold a secret.
     """
-    if type(value) in _PLAIN_SCALARS:
+    kind = type(value)
+    if kind is str:
+        return len(value) <= max_chars and not (
+            ("=" in value or ":" in value) and may_hold_secrets(value)
+        )
+    if kind in _NON_TEXT_SCALARS:
         return True
-    # Hot path: one pass, inlined checks (the redaction cache is read directly).
-    decisions = _NAME_DECISIONS
-    scalars = _PLAIN_SCALARS
+    # Hot path: one pass, inlined checks (the key cache is read directly).
+    plain_keys = _PLAIN_KEYS
+    non_text = _NON_TEXT_SCALARS
     pending = [value]
     count = 0
+    chars = 0
     while pending:
         item = pending.pop()
         kind = type(item)
@@ -248,10 +335,10 @@ def _is_small_plain(value: Any, limit: int) -> bool:
             for key in item:
                 if type(key) is not str:
                     return False
-                sensitive = decisions.get(key)
-                if sensitive is None:
-                    sensitive = is_sensitive_name(key)
-                if sensitive:
+                plain = plain_keys.get(key)
+                if plain is None:
+                    plain = _is_plain_key(key)
+                if not plain:
                     return False
             children: Any = item.values()
         elif kind is list or kind is tuple:
@@ -264,23 +351,24 @@ def _is_small_plain(value: Any, limit: int) -> bool:
         if count > limit:
             return False  # also ends the scan of a cycle
         for child in children:
-            if type(child) not in scalars:
+            child_kind = type(child)
+            if child_kind is str:
+                chars += len(child)
+                if chars > max_chars:
+                    return False  # before any search: a huge text costs nothing here
+                if ("=" in child or ":" in child) and may_hold_secrets(child):
+                    return False
+            elif child_kind not in non_text:
                 pending.append(child)
+        if chars > max_chars:
+            return False
     return True
 
 
 def _walked_json(value: Any, limits: ValueLimits) -> str:
-    """The general path: convert, redact and cap in Python, then encode."""
+    """The general path: redact, convert and cap in Python, then encode."""
     budget = _Budget(limits.max_length, limits.max_items)
     return str(_JSON.encode(_to_jsonable(value, budget, 0, set())))  # NaN was made a string
-
-
-def stable_repr(value: Any) -> str:
-    """``repr(value)`` without memory addresses; never raises."""
-    try:
-        return re.sub(_ADDRESS, "", repr(value))
-    except Exception:  # noqa: BLE001 - a broken __repr__ is the object's problem, not ours
-        return f"<unrepresentable {type(value).__qualname__}>"
 
 
 def _encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
@@ -290,7 +378,7 @@ def _encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
     if kind is bool or kind is float:
         return value  # type: ignore[no-any-return]
     if kind is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+        return value if _INT64_MIN <= value <= _INT64_MAX else plain_text(value, limits.max_length)
     if value is None:
         return None
     if kind is list or kind is tuple:
@@ -310,6 +398,8 @@ def _primitive_array(items: Sequence[Any], limits: ValueLimits) -> AttributeValu
     if first is int and any(not _INT64_MIN <= item <= _INT64_MAX for item in items):
         return None
     if first is str:
+        if sum(map(len, items)) > limits.max_length:
+            return None  # one value's worth of text in all: JSON cuts it with a marker
         return [clean_text(item, limits.max_length) for item in items]
     return list(items)
 
@@ -331,9 +421,11 @@ class _Budget:
 def _to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
     kind = type(value)
     if kind is str:
-        budget.chars -= len(value) + 3
+        return _text_leaf(value, budget)
+    if kind is bool or value is None:
+        budget.chars -= 6
         return value
-    if kind is int or kind is bool or value is None:
+    if kind is int and -_HUGE_INT < value < _HUGE_INT:
         budget.chars -= 6
         return value
     if kind is float:
@@ -341,150 +433,237 @@ def _to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any
         return value if math.isfinite(value) else _non_finite(value)
     if depth >= _MAX_DEPTH:
         return f"<max depth: {kind.__qualname__}>"
-
-    # Containers: guard against cycles along the current path only, so the
-    # same object shared twice (not a cycle) is encoded both times.
-    if isinstance(value, (Mapping, list, tuple, set, frozenset)) or dataclasses.is_dataclass(value):
-        marker = id(value)
-        if marker in path:
-            return f"<cycle: {kind.__qualname__}>"
-        path.add(marker)
-        try:
-            return _container_to_jsonable(value, budget, depth, path)
-        finally:
-            path.discard(marker)
-    return _scalar_to_jsonable(value, budget, depth, path)
+    try:
+        return _object_to_jsonable(value, kind, budget, depth, path)
+    except Exception:  # noqa: BLE001 - this part alone falls back, not the whole value
+        return _unconvertible(value, budget)
 
 
-def _container_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
-    if isinstance(value, Mapping):
-        return _mapping_to_jsonable(value.items(), len(value), budget, depth, path)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = ((field.name, getattr(value, field.name)) for field in dataclasses.fields(value))
-        return _mapping_to_jsonable(fields, len(dataclasses.fields(value)), budget, depth, path)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
+_CONTAINERS: Final = (Mapping, list, tuple, set, frozenset)
+
+
+def _object_to_jsonable(
+    value: Any, kind: type, budget: _Budget, depth: int, path: set[int]
+) -> Any:
+    if kind is dict or kind is list or kind is tuple or isinstance(value, _CONTAINERS):
+        return _tracked(value, kind, None, budget, depth, path)
+    converted = _scalar_to_jsonable(value, budget, depth, path)
+    if converted is not NO_FORM:
+        return converted
+    fields = structured_fields(value)  # dataclasses, attrs classes, pydantic models
+    if fields is not None:
+        return _tracked(value, kind, fields, budget, depth, path)
+    return _unconvertible(value, budget)
+
+
+def _tracked(
+    value: Any,
+    kind: type,
+    fields: tuple[int, Iterable[tuple[str, Any]]] | None,
+    budget: _Budget,
+    depth: int,
+    path: set[int],
+) -> Any:
+    # Guard against cycles along the current path only, so the same object
+    # shared twice (not a cycle) is encoded both times.
+    marker = id(value)
+    if marker in path:
+        return f"<cycle: {kind.__qualname__}>"
+    path.add(marker)
+    try:
+        if fields is not None:
+            return _mapping_to_jsonable(fields[1], fields[0], budget, depth, path)
+        return _container_to_jsonable(value, kind, budget, depth, path)
+    finally:
+        path.discard(marker)
+
+
+def _container_to_jsonable(
+    value: Any, kind: type, budget: _Budget, depth: int, path: set[int]
+) -> Any:
+    if kind is dict or isinstance(value, Mapping):
+        return _mapping_to_jsonable(value.items(), _size(value), budget, depth, path)
+    if isinstance(value, tuple) and is_named_tuple(kind):
         # A NamedTuple: its field names matter (for reading, and for redaction).
-        return _mapping_to_jsonable(
-            zip(value._fields, value, strict=True), len(value), budget, depth, path
-        )
+        return _mapping_to_jsonable(named_tuple_fields(value), len(value), budget, depth, path)
     if isinstance(value, (set, frozenset)):
         return _sequence_to_jsonable(
             _sorted_set(value, budget.max_items), budget, depth, path, total=len(value)
         )
     if len(value) == 2 and type(value[0]) is str and is_sensitive_name(value[0]):
         # A (name, value) pair, as HTTP and gRPC headers often travel.
-        return [value[0], REDACTED]
-    return _sequence_to_jsonable(value, budget, depth, path)
+        return [_text_leaf(value[0], budget), REDACTED]
+    return _sequence_to_jsonable(value, budget, depth, path, total=_size(value))
+
+
+def _size(value: Any) -> int | None:
+    try:
+        return len(value)
+    except Exception:  # noqa: BLE001 - a broken __len__: the count is just not known
+        return None
 
 
 def _mapping_to_jsonable(
-    items: Any, size: int, budget: _Budget, depth: int, path: set[int]
+    items: Iterable[Any], size: int | None, budget: _Budget, depth: int, path: set[int]
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for index, (key, item) in enumerate(items):
+    broken: list[str] = []
+    for index, entry in enumerate(_readable(items, broken)):
         if budget.chars <= 0 or index >= budget.max_items:
-            result["…"] = f"[{size - index} more entries]"
-            break
-        name = key if type(key) is str else _key_text(key)
-        budget.chars -= len(name) + 4
+            left = f"{size - index} more entries" if size is not None else "more entries"
+            result["…"] = f"[{left}]"
+            return result
+        try:
+            key, item = entry
+            name = _key_text(key, budget)
+        except Exception:  # noqa: BLE001 - an entry that is no pair, or a key with no text
+            result[f"…[entry {index}]"] = _unconvertible(entry, budget)
+            continue
+        budget.chars -= 4
         if is_sensitive_name(name):
-            result[name] = REDACTED
+            result[name] = REDACTED  # redacted before it is converted
         else:
             result[name] = _to_jsonable(item, budget, depth + 1, path)
+    if broken:
+        result["…"] = broken[0]
     return result
 
 
 def _sequence_to_jsonable(
-    items: Sequence[Any], budget: _Budget, depth: int, path: set[int], *, total: int | None = None
+    items: Iterable[Any],
+    budget: _Budget,
+    depth: int,
+    path: set[int],
+    *,
+    total: int | None = None,
 ) -> list[Any]:
-    size = len(items) if total is None else total
     result: list[Any] = []
-    for index, item in enumerate(items):
+    broken: list[str] = []
+    for index, item in enumerate(_readable(items, broken)):
         if budget.chars <= 0 or index >= budget.max_items:
-            result.append(f"…[{size - index} more items]")
-            break
+            left = f"{total - index} more items" if total is not None else "more items"
+            result.append(f"…[{left}]")
+            return result
         budget.chars -= 2
         result.append(_to_jsonable(item, budget, depth + 1, path))
-    else:
-        if size > len(items):
-            result.append(f"…[{size - len(items)} more items]")
+    if broken:
+        result.append(broken[0])
+    elif total is not None and total > len(result):
+        result.append(f"…[{total - len(result)} more items]")
     return result
 
 
-def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
-    if isinstance(value, enum.Enum):
-        return _to_jsonable(value.value, budget, depth + 1, path)
-    # Subclasses of the primitives encode as their base value, as json.dumps does.
-    if isinstance(value, str):
-        return _to_jsonable(str.__str__(value), budget, depth, path)
-    if isinstance(value, float):
-        return _to_jsonable(float(value), budget, depth, path)
-    if isinstance(value, int):
-        return _to_jsonable(int(value), budget, depth, path)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return _to_jsonable(_bytes_text(value, budget.chars), budget, depth, path)
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    if type(value).__module__ in _TEXT_FORM_MODULES:
-        return str(value)
-    converted = _library_value(value, budget)
-    if converted is not _NO_CONVERSION:
-        return _to_jsonable(converted, budget, depth + 1, path)
-    if isinstance(value, types.SimpleNamespace):
-        return _to_jsonable(vars(value), budget, depth + 1, path)
-    text = redact_repr(stable_repr(value))
-    budget.chars -= len(text)
+def _readable(items: Iterable[Any], broken: list[str]) -> Iterator[Any]:
+    """``items``, ending early with a note in ``broken`` where iterating them raises.
+
+    A mapping whose ``items()`` or a sequence whose ``__iter__`` fails part of
+    the way keeps what was read before.
+    """
+    try:
+        iterator = iter(items)
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            yield item
+    except Exception as error:  # noqa: BLE001 - the object's iteration broke, not the encoder
+        broken.append(f"…[unreadable: {type(error).__name__}]")
+
+
+def _text_leaf(text: str, budget: _Budget) -> str:
+    """A string as it goes into the JSON: cut to what can be shown, secrets redacted.
+
+    A ``str`` subclass is read as plain text, without calling its own methods.
+    """
+    room = max(budget.chars, 0) + MARGIN
+    if type(text) is str:
+        length = len(text)
+    else:
+        length = str.__len__(text)
+        text = str.__getitem__(text, slice(0, room))
+    if length > room:
+        # Cut before anything else looks at it, so the cost is what is kept;
+        # cleaned with a margin, so a field or URL the cut goes through is
+        # seen whole. The string says itself where it was cut: the JSON stays
+        # valid when the rest fits.
+        keep = room - MARGIN
+        text = mask_open_url_credentials(redact_text(text[:room]))[:keep]
+        text += f"…[truncated {length - keep} chars]"
+    elif ("=" in text or ":" in text) and may_hold_secrets(text):
+        text = redact_text(text)
+    budget.chars -= len(text) + 3
     return text
 
 
-_NO_CONVERSION: Final = object()
+def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
+    """The JSON form of a value that is no container, or ``NO_FORM`` if it has none here."""
+    if isinstance(value, enum.Enum):
+        return _to_jsonable(value.value, budget, depth + 1, path)
+    # Subclasses of the primitives encode as their base value, as json.dumps
+    # does, read without calling their own methods.
+    if isinstance(value, str):
+        return _text_leaf(value, budget)
+    if isinstance(value, float):
+        return _to_jsonable(float.__float__(value), budget, depth, path)
+    if isinstance(value, int):
+        number = int.__int__(value)
+        if -_HUGE_INT < number < _HUGE_INT:
+            return _to_jsonable(number, budget, depth, path)
+        return _unconvertible(number, budget)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text, cut = _bytes_text(value, budget.chars)
+        text = _text_leaf(text, budget)
+        if cut:
+            marker = f"…[truncated {cut} bytes]"
+            budget.chars -= len(marker)
+            text += marker
+        return text
+    if isinstance(value, datetime.datetime):
+        return datetime.datetime.isoformat(value)
+    if isinstance(value, datetime.date):
+        return datetime.date.isoformat(value)
+    if isinstance(value, datetime.time):
+        return datetime.time.isoformat(value)
+    if isinstance(value, datetime.timedelta):
+        return datetime.timedelta.total_seconds(value)
+    if type(value).__module__ in _TEXT_FORM_MODULES:
+        return _text_leaf(str(value), budget)
+    converted = numpy_form(value, budget.max_items)
+    if converted is not NO_FORM:
+        return _to_jsonable(converted, budget, depth + 1, path)
+    if isinstance(value, types.SimpleNamespace):
+        return _to_jsonable(vars(value), budget, depth + 1, path)
+    return NO_FORM
 
 
-def _library_value(value: Any, limits: _Budget) -> Any:
-    """Plain-Python form of pydantic models and numpy values, found by duck typing.
-
-    Neither library is imported here: a value of theirs can only exist if the
-    app already imported them.
-    """
-    kind = type(value)
-    module = kind.__module__
-    if module.startswith("numpy"):
-        size = getattr(value, "size", 1)
-        if size > limits.max_items and hasattr(value, "flat"):
-            # Only the values that can be shown are converted (flat[:n] copies n).
-            return {
-                "shape": list(value.shape),
-                "dtype": str(value.dtype),
-                "values": value.flat[: limits.max_items].tolist(),
-                "…": f"[{size - limits.max_items} more values]",
-            }
-        if hasattr(value, "tolist"):
-            return value.tolist()  # ndarray and numpy scalars alike
-        return _NO_CONVERSION
-    dump = getattr(value, "model_dump", None)  # pydantic v2
-    if callable(dump) and not isinstance(value, type):
-        return dump()
-    legacy = getattr(value, "dict", None)  # pydantic v1
-    if callable(legacy) and hasattr(kind, "__fields__") and not isinstance(value, type):
-        return legacy()
-    return _NO_CONVERSION
+def _unconvertible(value: Any, budget: _Budget) -> str:
+    """A part with no JSON form, alone: its redacted, bounded ``repr``."""
+    text = safe_repr(value, max(budget.chars, 64), budget.max_items)
+    budget.chars -= len(text) + 3
+    return text
 
 
-def _bytes_text(data: bytes | bytearray | memoryview, budget_chars: int) -> str:
+def _bytes_text(data: bytes | bytearray | memoryview, budget_chars: int) -> tuple[str, int]:
+    """The text of the head of ``data`` that can still be shown, and how many bytes were cut."""
     # Only the part that can still be shown is copied and decoded.
     head = bytes(data[: max(budget_chars, 0) + 4])
+    size = len(data)
     # A head cut from longer data may end inside a multi-byte character.
-    for cut in range(4 if len(head) < len(data) else 1):
+    for cut in range(4 if len(head) < size else 1):
         try:
-            return head[: len(head) - cut].decode("utf-8")
+            return head[: len(head) - cut].decode("utf-8"), size - len(head) + cut
         except UnicodeDecodeError:
             continue
     import base64
 
     # base64 takes 4 characters per 3 bytes.
-    return "base64:" + base64.b64encode(head[: max(budget_chars, 0) * 3 // 4 + 3]).decode("ascii")
+    shown = head[: max(budget_chars, 0) * 3 // 4 + 3]
+    return "base64:" + base64.b64encode(shown).decode("ascii"), size - len(shown)
+
+
+# Types whose values compare among themselves without running user code.
+_SORTABLE: Final = frozenset({str, int, float, bool, bytes})
 
 
 def _sorted_set(items: set[Any] | frozenset[Any], max_items: int) -> list[Any]:
@@ -492,23 +671,28 @@ def _sorted_set(items: set[Any] | frozenset[Any], max_items: int) -> list[Any]:
         # Sorting a huge set to keep a few items would cost more than the rest of
         # the encoding: keep the first ones in iteration order, unsorted.
         return list(itertools.islice(items, max_items))
-    try:
-        return sorted(items)
-    except TypeError:
-        return sorted(items, key=stable_repr)
+    if all(type(item) in _SORTABLE for item in items):
+        try:
+            return sorted(items)
+        except TypeError:  # mixed kinds: str and int
+            pass
+    # No user __lt__ is called: objects are ordered by their repr.
+    return sorted(items, key=lambda item: (type(item).__qualname__, own_repr(item, 200)))
 
 
-def _key_text(key: Any) -> str:
+def _key_text(key: Any, budget: _Budget) -> str:
     # The same text json.dumps gives keys it accepts (True -> "true", 1.5 -> "1.5").
+    if type(key) is str:
+        return _text_leaf(key, budget)
     if isinstance(key, enum.Enum):
         key = key.value
     if isinstance(key, str):
-        return str.__str__(key)
+        return _text_leaf(key, budget)
     if isinstance(key, float) and not math.isfinite(key):
         return _non_finite(key)
     if key is None or isinstance(key, (bool, int, float)):
         return str(_JSON.encode(key))
-    return stable_repr(key)
+    return _unconvertible(key, budget)
 
 
 def _non_finite(value: float) -> str:
@@ -518,7 +702,8 @@ def _non_finite(value: float) -> str:
 
 
 def _fallback(value: Any, limits: ValueLimits) -> str:
+    """The last resort, for an encoder error: the value's redacted, bounded ``repr``."""
     try:
-        return truncate(stable_repr(value), limits.max_length)
+        return clean_text(safe_repr(value, limits.max_length, limits.max_items), limits.max_length)
     except Exception:  # noqa: BLE001 - last resort, must not raise
-        return "<unencodable>"
+        return unrepresentable(value)
