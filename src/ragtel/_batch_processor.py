@@ -4,8 +4,15 @@ It follows the SDK's ``BatchSpanProcessor`` contract, and adds what a tracing
 library inside someone else's service needs:
 
 * every dropped span is counted, by reason (queue full, export failed,
-  shut down), and a warning with the counts is logged — at most once per
-  interval while drops go on, and once more at shutdown;
+  shut down, too large, unencodable), and a warning with the counts is
+  logged — at most once per interval while drops go on, and once more at
+  shutdown;
+* each span is checked on its own before it joins a request, so one span
+  the OTLP encoder would refuse cannot lose the others
+  (:mod:`ragtel._span_prepare`);
+* each request is bounded by its estimated encoded size as well as by its
+  span count, and a request the collector refuses as too large is sent again
+  in halves, down to single spans;
 * exports run only on the processor's own thread; ``force_flush`` and
   ``shutdown`` wait for it at most their timeout, so an unreachable collector
   (whose exporter may retry for many seconds) cannot hold the app longer than
@@ -22,7 +29,6 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
 from typing import Final
 
 from opentelemetry.context import (
@@ -32,15 +38,18 @@ from opentelemetry.context import (
     detach,
     set_value,
 )
-from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import Status
 
+from ragtel import _environment as env
 from ragtel._config import BatchConfig, DropCounts
+from ragtel._span_prepare import prepare, resource_size
 
 _logger = logging.getLogger("ragtel")
 
 _WARN_INTERVAL_SECONDS: Final = 10.0
+EXPORT_THREAD_PREFIX: Final = "ragtel-export-"
 
 
 class CountingBatchSpanProcessor(SpanProcessor):
@@ -57,6 +66,10 @@ class CountingBatchSpanProcessor(SpanProcessor):
         self._queue_full = 0
         self._export_failed = 0
         self._after_shutdown = 0
+        self._too_large = 0
+        self._unencodable = 0
+        self._repair_reported = False
+        self._split_reported = False
         self._exported = 0
         self._reported_total = 0
         self._last_warning = 0.0
@@ -77,7 +90,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
         self._wake = threading.Event()
         self._flush_requests: list[threading.Event] = []
         self._worker = threading.Thread(
-            target=self._run, name=f"ragtel-export-{self._label}", daemon=True
+            target=self._run, name=f"{EXPORT_THREAD_PREFIX}{self._label}", daemon=True
         )
         self._worker.start()
 
@@ -99,7 +112,13 @@ class CountingBatchSpanProcessor(SpanProcessor):
         return self._exported
 
     def drop_counts(self) -> DropCounts:
-        return DropCounts(self._queue_full, self._export_failed, self._after_shutdown)
+        return DropCounts(
+            self._queue_full,
+            self._export_failed,
+            self._after_shutdown,
+            self._too_large,
+            self._unencodable,
+        )
 
     # SpanProcessor -----------------------------------------------------
 
@@ -188,38 +207,107 @@ class CountingBatchSpanProcessor(SpanProcessor):
 
     def _export_queued(self) -> None:
         while self._queue and not self._abandoned:
-            self._export(self._take_batch())
+            batch = self._take_batch()
+            if batch:
+                self._export(batch)
         self._report_drops(final=False)
 
     def _take_batch(self) -> list[ReadableSpan]:
+        """The next request: up to the batch size in spans and the byte bound in estimated size.
+
+        Each span is prepared for encoding here, on the export thread: the
+        app's threads only queue it.
+        """
         batch: list[ReadableSpan] = []
         limit = self._config.max_export_batch_size
+        budget = self._config.max_export_batch_bytes
+        used = 0
+        resource: Resource | None = None
         while len(batch) < limit:
             try:
-                batch.append(self._queue.popleft())
+                span = self._queue.popleft()
             except IndexError:
                 break
+            ready, size = prepare(span)
+            if ready is None:
+                self._count_drop("unencodable", 1)
+                continue
+            if ready is not span:
+                self._report_repair()
+            if ready.resource is not resource:
+                resource = ready.resource
+                size += resource_size(resource)
+            if batch and used + size > budget:
+                # The first span of the next request (prepared again then: it is cheap).
+                self._queue.appendleft(span)
+                break
+            batch.append(ready)
+            used += size
         return batch
 
-    def _export(self, batch: Sequence[ReadableSpan]) -> None:
-        # Exporting must not create spans of its own (HTTP client instrumentation).
+    def _export(self, batch: list[ReadableSpan]) -> None:
+        """Send ``batch``; a part refused as too large is sent again in halves."""
         self._in_flight = len(batch)
+        pending = [batch]
+        while pending:
+            part = pending.pop()
+            result, too_large = self._send(part)
+            with self._lock:
+                if self._abandoned:
+                    return  # shutdown already counted what was in flight
+                if not (too_large and len(part) > 1):
+                    self._in_flight -= len(part)
+            if result is SpanExportResult.SUCCESS:
+                self._exported += len(part)
+            elif too_large and len(part) > 1:
+                self._report_split(len(part))
+                middle = len(part) // 2
+                pending += (part[middle:], part[:middle])  # the first half goes first
+            elif too_large:
+                self._count_drop("too_large", 1)
+            else:
+                self._count_drop("export_failed", len(part))
+
+    def _send(self, part: list[ReadableSpan]) -> tuple[SpanExportResult, bool]:
+        """The exporter's result, and whether the collector refused ``part`` as too large."""
+        # Exporting must not create spans of its own (HTTP client instrumentation).
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            result = self._exporter.export([encodable(span) for span in batch])
+            result = self._exporter.export(part)
         except Exception:  # an exporter bug must not kill the worker
             _logger.exception("ragtel: %s exporter raised while exporting", self._label)
             result = SpanExportResult.FAILURE
         finally:
             detach(token)
-        with self._lock:
-            if self._abandoned:
-                return  # shutdown already counted this batch
-            self._in_flight = 0
-        if result is SpanExportResult.SUCCESS:
-            self._exported += len(batch)
-        else:
-            self._count_drop("export_failed", len(batch))
+        # Set by the OTLP exporters ragtel builds (ragtel._otlp_exporters).
+        too_large = result is not SpanExportResult.SUCCESS and (
+            getattr(self._exporter, "last_export_too_large", False) is True
+        )
+        return result, too_large
+
+    def _report_repair(self) -> None:
+        if self._repair_reported:
+            return
+        self._repair_reported = True
+        _logger.warning(
+            "ragtel: a span held values the OTLP encoder refuses (a timestamp given as a "
+            "datetime or float, text with lone surrogates, an integer wider than 64 bits, "
+            "...); they were repaired before export to the %s exporter. Reported once",
+            self._label,
+        )
+
+    def _report_split(self, count: int) -> None:
+        if self._split_reported:
+            return
+        self._split_reported = True
+        _logger.warning(
+            "ragtel: the collector refused a request of %d spans as too large; sending it "
+            "again in smaller requests. Lower %s (now %d bytes) to avoid the extra requests. "
+            "Reported once",
+            count,
+            env.RAGTEL_MAX_EXPORT_BATCH_BYTES,
+            self._config.max_export_batch_bytes,
+        )
 
     def _count_drop(self, reason: str, count: int) -> None:
         with self._lock:
@@ -227,6 +315,10 @@ class CountingBatchSpanProcessor(SpanProcessor):
                 self._queue_full += count
             elif reason == "export_failed":
                 self._export_failed += count
+            elif reason == "too_large":
+                self._too_large += count
+            elif reason == "unencodable":
+                self._unencodable += count
             else:
                 self._after_shutdown += count
         if reason != "after_shutdown":
@@ -244,62 +336,14 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._last_warning = now
         _logger.warning(
             "ragtel: %d spans dropped so far by the %s exporter "
-            "(queue full: %d, export failed: %d, after shutdown: %d); "
-            "queue size %d, see OTEL_BSP_MAX_QUEUE_SIZE",
+            "(queue full: %d, export failed: %d, after shutdown: %d, too large: %d, "
+            "unencodable: %d); queue size %d, see OTEL_BSP_MAX_QUEUE_SIZE",
             counts.total,
             self._label,
             counts.queue_full,
             counts.export_failed,
             counts.after_shutdown,
+            counts.too_large,
+            counts.unencodable,
             self._config.max_queue_size,
         )
-
-
-def encodable(span: ReadableSpan) -> ReadableSpan:
-    """``span``, or a copy whose name, status message and event names can be encoded.
-
-    Text passed straight to the OpenTelemetry API (a span name, an exception
-    message that became the status) may hold lone surrogates, left by a
-    broken decoding upstream. The OTLP encoder then refuses the whole batch,
-    up to a thousand spans, so such text is escaped here, on the export
-    thread; a span with nothing to escape is passed on as it is.
-    """
-    description = span.status.description
-    if (
-        _encodes(span.name)
-        and (description is None or _encodes(description))
-        and all(_encodes(event.name) for event in span.events)
-    ):
-        return span
-    return ReadableSpan(
-        name=_escaped(span.name),
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=span.attributes,
-        events=[
-            Event(_escaped(event.name), event.attributes, event.timestamp) for event in span.events
-        ],
-        links=span.links,
-        kind=span.kind,
-        status=Status(span.status.status_code, _escaped(description))
-        if description is not None
-        else span.status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
-
-
-def _encodes(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _escaped(text: str) -> str:
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")

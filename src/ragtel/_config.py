@@ -34,6 +34,10 @@ DEFAULT_MAX_QUEUE_SIZE: Final = 32_768
 DEFAULT_MAX_EXPORT_BATCH_SIZE: Final = 1_024
 DEFAULT_SCHEDULE_DELAY_MILLIS: Final = 1_000
 DEFAULT_EXPORT_TIMEOUT_MILLIS: Final = 10_000
+# Bytes per export request (estimated, encoded, before compression). Under the
+# 4 MiB a gRPC server (the Collector's OTLP receiver included) accepts by
+# default, with room for the estimate's error; far under HTTP receivers' limits.
+DEFAULT_MAX_EXPORT_BATCH_BYTES: Final = 3_670_016  # 3.5 MiB
 
 # Per-span attribute count for providers ragtel creates. The SDK default of
 # 128 silently drops keys on spans that carry a ParamSet or flattened
@@ -67,6 +71,7 @@ class BatchConfig(NamedTuple):
     max_export_batch_size: int = DEFAULT_MAX_EXPORT_BATCH_SIZE
     schedule_delay_millis: int = DEFAULT_SCHEDULE_DELAY_MILLIS
     export_timeout_millis: int = DEFAULT_EXPORT_TIMEOUT_MILLIS
+    max_export_batch_bytes: int = DEFAULT_MAX_EXPORT_BATCH_BYTES
 
 
 class OtlpConfig(NamedTuple):
@@ -171,6 +176,9 @@ def resolve_batch() -> BatchConfig:
         max_export_batch_size=batch,
         schedule_delay_millis=env_int(env.OTEL_BSP_SCHEDULE_DELAY, DEFAULT_SCHEDULE_DELAY_MILLIS),
         export_timeout_millis=env_int(env.OTEL_BSP_EXPORT_TIMEOUT, DEFAULT_EXPORT_TIMEOUT_MILLIS),
+        max_export_batch_bytes=env_int(
+            env.RAGTEL_MAX_EXPORT_BATCH_BYTES, DEFAULT_MAX_EXPORT_BATCH_BYTES, minimum=1_024
+        ),
     )
 
 
@@ -180,7 +188,11 @@ class DropCounts(NamedTuple):
     queue_full: int = 0
     export_failed: int = 0
     after_shutdown: int = 0
+    too_large: int = 0
+    """Spans the collector refused as too large even when sent alone."""
+    unencodable: int = 0
+    """Spans OTLP cannot hold even after repair (a timestamp before 1970, say)."""
 
     @property
     def total(self) -> int:
-        return self.queue_full + self.export_failed + self.after_shutdown
+        return sum(self)

@@ -6,7 +6,6 @@ that kind is built.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import os
@@ -20,6 +19,11 @@ from ragtel._config import (
     OtlpConfig,
     resolve_batch,
 )
+from ragtel._log_hygiene import (
+    hide_malformed_header_entries as hide_malformed_header_entries,  # used by ragtel send
+)
+from ragtel._log_hygiene import protect_loggers
+from ragtel._otlp_headers import environment_headers, merged_headers
 from ragtel._tls import tls_reporting_session
 
 if TYPE_CHECKING:
@@ -103,6 +107,7 @@ def resolve_export(
     if "file" in names:
         if output_filepath is not None:
             file_path = os.fspath(output_filepath)
+            _check_output_file(file_path)
         else:
             file_path = os.environ.get(env.RAGTEL_TRACES_FILE) or DEFAULT_TRACES_FILE
 
@@ -125,6 +130,20 @@ def resolve_export(
         batch=resolve_batch(),
         is_default_file=is_default_file,
     )
+
+
+def _check_output_file(path: str) -> None:
+    """Refuse, before anything is written, a file that is not ragtel's to append to.
+
+    A path from the environment is checked when it is first written instead:
+    a bad variable must not stop the app (the spans are dropped and counted).
+    """
+    from ragtel._jsonl_target import ForeignFileError, check_target
+
+    try:
+        check_target(os.path.abspath(path), "traces")
+    except ForeignFileError as error:
+        raise ValueError(f"output_filepath: {error}") from None
 
 
 def _names_from_environment() -> tuple[str, ...]:
@@ -178,7 +197,7 @@ def _resolve_otlp(
     return OtlpConfig(
         protocol=resolved_protocol,
         endpoint=endpoint,
-        headers=_merge_headers(headers, api_token, fallback_token),
+        headers=merged_headers(headers, api_token, fallback_token),
         compression=compression,
         timeout=float(timeout) if timeout is not None else None,
         certificate_file=certificate,
@@ -203,54 +222,6 @@ def _http_traces_url(endpoint: str) -> str:
     return base if base.endswith(_TRACES_PATH) else base + _TRACES_PATH
 
 
-def _merge_headers(
-    explicit: Mapping[str, str] | None, api_token: str | None, fallback_token: str | None
-) -> dict[str, str]:
-    """Environment headers, then explicit ones, then the API token.
-
-    ``api_token`` (an argument) always sets ``authorization``;
-    ``fallback_token`` (from ``LASTMILE_API_TOKEN``) only when no header did,
-    so a collector's own credentials in ``OTEL_EXPORTER_OTLP_HEADERS`` win
-    over a token that merely sits in the environment. Merged here because the
-    gRPC exporter ignores the environment's headers as soon as any header is
-    passed to it.
-    """
-    from opentelemetry.util.re import parse_env_headers
-
-    hide_malformed_header_entries()
-    raw = os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) or os.environ.get(
-        env.OTEL_EXPORTER_OTLP_HEADERS, ""
-    )
-    headers = {key.lower(): value for key, value in parse_env_headers(raw, liberal=True).items()}
-    for key, value in (explicit or {}).items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError("otlp_headers must map header names (str) to values (str)")
-        headers[key.lower()] = value
-    token = api_token or (None if "authorization" in headers else fallback_token)
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    return headers
-
-
-class _HideHeaderEntry(logging.Filter):
-    """Keeps a malformed ``OTEL_EXPORTER_OTLP_HEADERS`` entry out of the log.
-
-    The OTel parser logs such an entry whole, and it is often a bare secret
-    (a token pasted without its header name).
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if str(record.msg).startswith("Header format invalid"):
-            record.args = ("[entry not shown: it may hold a secret]",)
-        return True
-
-
-@functools.cache
-def hide_malformed_header_entries() -> None:
-    # On the parser's own logger, so it also covers the exporters' own parsing.
-    logging.getLogger("opentelemetry.util.re").addFilter(_HideHeaderEntry())
-
-
 def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
     """One batching processor per configured exporter."""
     from ragtel._batch_processor import CountingBatchSpanProcessor
@@ -259,6 +230,8 @@ def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
     for name in config.exporters:
         exporter = _build_exporter(name, config)
         processors.append(CountingBatchSpanProcessor(exporter, config.batch, label=name))
+    # The exporters' modules (and loggers) are loaded now: filter them too.
+    protect_loggers()
     if config.is_default_file and config.file_path:
         # Said once per provider, so a user who configured nothing learns where traces went.
         _logger.warning(
@@ -282,15 +255,13 @@ def _build_exporter(name: str, config: ExportConfig) -> SpanExporter:
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
         return ConsoleSpanExporter()
+    from ragtel._otlp_exporters import grpc_span_exporter_class, http_span_exporter_class
+
     if config.otlp.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        return _grpc_exporter(OTLPSpanExporter, config.otlp, config.otlp.endpoint)  # type: ignore[no-any-return]
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpSpanExporter,
-    )
-
-    return _http_exporter(HttpSpanExporter, config.otlp, config.otlp.endpoint)  # type: ignore[no-any-return]
+        exporter_class = grpc_span_exporter_class()
+        return _grpc_exporter(exporter_class, config.otlp, config.otlp.endpoint)  # type: ignore[no-any-return]
+    exporter_class = http_span_exporter_class()
+    return _http_exporter(exporter_class, config.otlp, config.otlp.endpoint)  # type: ignore[no-any-return]
 
 
 def build_log_exporter(name: str, config: ExportConfig) -> LogRecordExporter:
@@ -313,7 +284,14 @@ def build_log_exporter(name: str, config: ExportConfig) -> LogRecordExporter:
     if otlp.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-        return _grpc_exporter(OTLPLogExporter, otlp, endpoint)  # type: ignore[no-any-return]
+        # Given no headers, this exporter reads them from the environment by
+        # itself; ragtel reads them instead, leaving out values it cannot send.
+        headers = (
+            dict(otlp.headers)
+            or environment_headers(env.OTEL_EXPORTER_OTLP_LOGS_HEADERS)
+            or environment_headers(env.OTEL_EXPORTER_OTLP_HEADERS)
+        )
+        return _grpc_exporter(OTLPLogExporter, otlp._replace(headers=headers), endpoint)  # type: ignore[no-any-return]
     from opentelemetry.exporter.otlp.proto.http._log_exporter import (
         OTLPLogExporter as HttpLogExporter,
     )
@@ -407,10 +385,14 @@ def _grpc_exporter(exporter_class: Any, otlp: OtlpConfig, endpoint: str | None) 
             "deflate": grpc.Compression.Deflate,
             "none": grpc.Compression.NoCompression,
         }[otlp.compression]
-    return exporter_class(
+    exporter = exporter_class(
         endpoint=endpoint,
         credentials=credentials,
         headers=dict(otlp.headers) or None,
         timeout=otlp.timeout,
         compression=compression,
     )
+    # Given no header, the SDK would read OTEL_EXPORTER_OTLP_HEADERS unchecked:
+    # the headers ragtel merged and checked are the ones sent.
+    exporter._headers = tuple(otlp.headers.items())
+    return exporter

@@ -7,7 +7,12 @@ unfinished by a writer killed mid-write (``kill -9`` during a large write) is
 cut off the next time the file is opened, so the file holds whole lines
 only; at most that last batch is lost.
 The file is created readable by its owner only (mode 0600); an existing
-file's mode is left as it is.
+file's mode is left as it is. A file that does not hold OTLP JSON Lines (or
+a link, a directory, a device) is never written to, nor cut
+(:mod:`ragtel._jsonl_target`).
+Before each line, the path is checked against the open file (one ``stat``):
+when the file was deleted or renamed (rotated), the path is opened again, so
+lines go where a log shipper looks for them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ragtel._fork import reinit_in_child
+from ragtel._jsonl_target import (
+    APPEND_FLAGS,
+    ForeignFileError,
+    as_foreign,
+    check_kind,
+    check_open_file,
+)
 from ragtel._otlp_json import encode_spans_line
 
 _logger = logging.getLogger("ragtel")
@@ -46,6 +58,7 @@ class JsonLinesFile:
         reinit_in_child(self._reinit_lock)
         self._fd: int | None = None
         self._needs_newline = False
+        self._refusal_reported = False
         self.is_shutdown = False
 
     @property
@@ -63,9 +76,20 @@ class JsonLinesFile:
                 return False
             try:
                 self._append(payload)
+            except ForeignFileError as error:
+                if not self._refusal_reported:  # checked again each batch: it may be fixed
+                    self._refusal_reported = True
+                    _logger.error(
+                        "ragtel: not writing %s: %s. They are dropped and counted until the "
+                        "path is fixed. Reported once",
+                        self._what,
+                        error,
+                    )
+                return False
             except OSError as error:
                 _logger.error("ragtel: could not write %s to %s: %s", self._what, self._path, error)
                 return False
+        self._refusal_reported = False
         return True
 
     def append_batch(self, encode: Callable[[Sequence[Any]], str], batch: Sequence[Any]) -> bool:
@@ -95,11 +119,50 @@ class JsonLinesFile:
     def _open(self) -> int:
         directory = os.path.dirname(self._path)
         os.makedirs(directory, exist_ok=True)
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self._path, flags, _FILE_MODE)
-        with _exclusive(fd):
-            self._repair_torn_tail(fd)
+        with contextlib.suppress(FileNotFoundError):
+            # Never opened unless regular: opening a device or FIFO can have effects of its own.
+            check_kind(os.lstat(self._path), self._path)
+        try:
+            fd = os.open(self._path, APPEND_FLAGS, _FILE_MODE)
+        except OSError as error:
+            raise as_foreign(error, self._path) from None
+        try:
+            with _exclusive(fd):
+                check_open_file(fd, self._path, self._what)
+                self._repair_torn_tail(fd)
+        except BaseException:
+            os.close(fd)
+            raise
         return fd
+
+    def _reopen_if_moved(self, fd: int) -> int | None:
+        """``fd``, or None when its file is no longer at the path (deleted, or renamed away)."""
+        try:
+            at_path = os.lstat(self._path)
+        except FileNotFoundError:
+            at_path = None
+        except OSError:
+            return fd  # cannot tell: keep writing where we were
+        status = os.fstat(fd)
+        if at_path is not None and (at_path.st_ino, at_path.st_dev) == (
+            status.st_ino,
+            status.st_dev,
+        ):
+            return fd
+        os.close(fd)
+        if status.st_nlink == 0:
+            _logger.warning(
+                "ragtel: %s was deleted; writing %s to a new file at that path",
+                self._path,
+                self._what,
+            )
+        else:
+            _logger.info(
+                "ragtel: %s was renamed (rotated); writing %s to a new file at that path",
+                self._path,
+                self._what,
+            )
+        return None
 
     def _repair_torn_tail(self, fd: int) -> None:
         """Cut an unfinished last line, left by a writer killed in the middle of a write.
@@ -128,6 +191,8 @@ class JsonLinesFile:
         )
 
     def _append(self, payload: bytes) -> None:
+        if self._fd is not None:
+            self._fd = self._reopen_if_moved(self._fd)
         if self._fd is None:
             self._fd = self._open()
         fd = self._fd

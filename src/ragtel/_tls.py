@@ -1,7 +1,10 @@
-"""TLS for OTLP over HTTP: the configured CA is the one used, and a failure says so.
+"""The requests session of OTLP/HTTP exporters: the configured CA, TLS failures told, no bad header.
 
 The OTLP/HTTP exporter sends through a ``requests`` session. Two things about
-TLS are left to chance there, and the session built here settles them.
+TLS are left to chance there, and the session built here settles them. It
+also keeps the status of the last response, which the exporter does not
+return (ragtel splits a request refused with 413), and never sends a header
+value that requests would refuse in an error quoting it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ def tls_reporting_session() -> Any:
       failure, naming the endpoint. The exporter itself logs only a generic
       "failed to export" when its timeout leaves no room for a retry.
 
+    It also records ``last_status_code``, and leaves out a header whose value
+    cannot be sent: the exporter reads ``OTEL_EXPORTER_OTLP_*HEADERS`` by
+    itself, and ragtel has already warned about such a value.
+
     A credential-provider variable asks the exporter to build its own session;
     then ragtel stays out of the way.
     """
@@ -40,9 +47,12 @@ def _tls_reporting_session_class() -> type[Any]:
     # Defined on first use: importing requests is left to the first HTTP exporter.
     import requests
 
+    from ragtel._otlp_headers import is_valid_header_value
+
     class TlsReportingSession(requests.Session):
         # Cleared by a request that gets through, so each outage is reported once.
         _tls_failure_reported = False
+        last_status_code: int | None = None
 
         def merge_environment_settings(
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -54,6 +64,12 @@ def _tls_reporting_session_class() -> type[Any]:
             return settings
 
         def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+            self.last_status_code = None
+            headers = kwargs.get("headers")
+            if headers and any(_unsendable(value) for value in headers.values()):
+                kwargs["headers"] = {
+                    name: value for name, value in headers.items() if not _unsendable(value)
+                }
             try:
                 response = super().request(method, url, *args, **kwargs)
             except requests.exceptions.SSLError as error:
@@ -62,7 +78,11 @@ def _tls_reporting_session_class() -> type[Any]:
                     _log_tls_failure(str(url), error)
                 raise
             self._tls_failure_reported = False
+            self.last_status_code = response.status_code
             return response
+
+    def _unsendable(value: Any) -> bool:
+        return isinstance(value, str) and not is_valid_header_value(value)
 
     return TlsReportingSession
 

@@ -1,0 +1,328 @@
+"""Finished spans made safe to encode, one at a time, and their encoded size estimated.
+
+The OpenTelemetry API accepts values its OTLP encoder then refuses: an
+``end_time`` given as a ``datetime`` or a float, a timestamp out of range, a
+name that is not text, text with lone surrogates (left by a broken decoding
+upstream), an integer wider than 64 bits, a span kind that is not a
+``SpanKind``. The encoder raises for the whole request, so one such span
+would lose every span exported with it (up to a thousand). Here each span is
+checked on its own, on the export thread, before it joins a request:
+
+* what can be repaired is: timestamps given as ``datetime`` or float become
+  integer nanoseconds, text is escaped (``\\udcff``), a too-wide integer
+  becomes its decimal text, a value of a type OTLP has no form for is left
+  out (as the SDK itself does with such attribute values);
+* a span that cannot be repaired (a timestamp before 1970 or after 2554, an
+  id wider than OTLP's) is dropped alone, and counted.
+
+The same walk adds up an estimate of the span's encoded size, which bounds
+each request by bytes. A span with nothing to repair is passed on as it is,
+so the common case costs a walk over its attributes and nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Sequence
+from typing import Any, Final
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status
+from opentelemetry.util.types import Attributes
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_UINT64_MAX: Final = 2**64 - 1
+_TRACE_ID_MAX: Final = 2**128 - 1
+
+# Bytes of protobuf framing (field tags, lengths, fixed-size fields) per item,
+# rounded up: the estimate should err on the large side.
+_REQUEST_OVERHEAD: Final = 256  # resource and scope framing, a scope's name
+_SPAN_OVERHEAD: Final = 96  # ids, times, kind, flags, status
+_ATTRIBUTE_OVERHEAD: Final = 8
+_SCALAR_SIZE: Final = 10  # an int, a float or a bool with its tag
+_EVENT_OVERHEAD: Final = 16
+_LINK_OVERHEAD: Final = 40
+_MAX_NESTING: Final = 32
+"""Levels of lists and mappings an attribute value keeps; deeper ones are left out."""
+
+_NEEDS_REPAIR: Final = -1
+_LEFT_OUT: Final = object()
+
+
+def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
+    """``span`` ready to encode, and its estimated encoded size in bytes.
+
+    The span comes back unchanged when nothing needed repair, as a repaired
+    copy otherwise, or as None when it cannot be encoded at all.
+    """
+    name, start, end = span.name, span.start_time, span.end_time
+    name_size = _text_size(name) if type(name) is str else _NEEDS_REPAIR
+    repair = not (
+        name_size >= 0
+        and type(start) is int
+        and 0 <= start <= _UINT64_MAX
+        and type(end) is int
+        and 0 <= end <= _UINT64_MAX
+        and type(span.kind) is SpanKind
+    )
+    size = _SPAN_OVERHEAD + name_size
+    description = span.status.description
+    if description is not None:
+        description_size = _text_size(description) if type(description) is str else _NEEDS_REPAIR
+        repair = repair or description_size < 0
+        size += description_size
+    scope = span.instrumentation_scope
+    if scope is not None and not (_encodes(scope.name) and _encodes(scope.version or "")):
+        repair = True
+    attributes_size = _attributes_size(span.attributes)
+    repair = repair or attributes_size < 0
+    size += attributes_size
+    for event in span.events:
+        event_size = _event_size(event)
+        repair = repair or event_size < 0
+        size += event_size
+    for link in span.links:
+        link_size = _link_size(link)
+        repair = repair or link_size < 0
+        size += link_size
+    if not repair:
+        return span, size
+    return _repaired(span)
+
+
+def resource_size(resource: Resource) -> int:
+    """Estimated encoded bytes of ``resource`` (sent once per request, not per span)."""
+    return _REQUEST_OVERHEAD + max(_attributes_size(resource.attributes), 0)
+
+
+def _text_size(text: str) -> int:
+    """UTF-8 bytes of ``text``, or -1 when it holds a lone surrogate."""
+    if text.isascii():  # O(1) in CPython: the common case costs no scan
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return _NEEDS_REPAIR
+
+
+def _encodes(text: Any) -> bool:
+    return type(text) is str and _text_size(text) >= 0
+
+
+def _is_nanos(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= _UINT64_MAX
+
+
+def _attributes_size(attributes: Attributes) -> int:
+    """Estimated encoded bytes of ``attributes``, or -1 when one needs repair."""
+    if not attributes:
+        return 0
+    total = 0
+    for key, value in attributes.items():
+        # Plain text under a plain key, most of what ragtel records, costs no call.
+        if type(value) is str and value.isascii() and type(key) is str and key.isascii():
+            total += len(key) + len(value) + _ATTRIBUTE_OVERHEAD
+            continue
+        key_size = _text_size(key) if type(key) is str else _NEEDS_REPAIR
+        value_size = _value_size(value, 0)
+        if key_size < 0 or value_size < 0:
+            return _NEEDS_REPAIR
+        total += key_size + value_size + _ATTRIBUTE_OVERHEAD
+    return total
+
+
+def _value_size(value: Any, depth: int) -> int:
+    """Estimated encoded bytes of an attribute value (OTLP's AnyValue), or -1."""
+    kind = type(value)
+    if kind is str:
+        return _text_size(value)
+    if kind is bool or kind is float or value is None:
+        return _SCALAR_SIZE
+    if kind is int:
+        return _SCALAR_SIZE if _INT64_MIN <= value <= _INT64_MAX else _NEEDS_REPAIR
+    if kind is bytes:
+        return len(value) + 2
+    if depth >= _MAX_NESTING:
+        return _NEEDS_REPAIR
+    total = 4
+    if kind is tuple or kind is list:  # the SDK keeps sequences as tuples
+        for item in value:
+            item_kind = type(item)
+            # Arrays of plain text or floats (chunk contents, scores) cost no call.
+            if item_kind is str and item.isascii():
+                total += len(item) + 2
+            elif item_kind is float:
+                total += _SCALAR_SIZE
+            else:
+                item_size = _value_size(item, depth + 1)
+                if item_size < 0:
+                    return _NEEDS_REPAIR
+                total += item_size + 2
+        return total
+    if kind is dict:  # the SDK keeps mappings as dicts
+        for key, item in value.items():
+            key_size = _text_size(key) if type(key) is str else _NEEDS_REPAIR
+            item_size = _value_size(item, depth + 1)
+            if key_size < 0 or item_size < 0:
+                return _NEEDS_REPAIR
+            total += key_size + item_size + _ATTRIBUTE_OVERHEAD
+        return total
+    return _NEEDS_REPAIR
+
+
+def _event_size(event: Event) -> int:
+    if not _encodes(event.name) or not _is_nanos(event.timestamp):
+        return _NEEDS_REPAIR
+    attributes_size = _attributes_size(event.attributes)
+    if attributes_size < 0:
+        return _NEEDS_REPAIR
+    return _EVENT_OVERHEAD + _text_size(event.name) + attributes_size
+
+
+def _link_size(link: Link) -> int:
+    if not _ids_fit(link.context):
+        return _NEEDS_REPAIR
+    attributes_size = _attributes_size(link.attributes)
+    if attributes_size < 0:
+        return _NEEDS_REPAIR
+    return _LINK_OVERHEAD + attributes_size
+
+
+def _ids_fit(context: SpanContext | None) -> bool:
+    if context is None:
+        return True
+    trace_id, span_id = context.trace_id, context.span_id
+    return (
+        type(trace_id) is int
+        and type(span_id) is int
+        and 0 <= trace_id <= _TRACE_ID_MAX
+        and 0 <= span_id <= _UINT64_MAX
+    )
+
+
+# Repair: only for the rare span that needs it -------------------------------
+
+
+def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
+    start, end = _nanos(span.start_time), _nanos(span.end_time)
+    if start is None or end is None or not _ids_fit(span.context) or not _ids_fit(span.parent):
+        return None, 0
+    events = []
+    for event in span.events:
+        timestamp = _nanos(event.timestamp)
+        if timestamp is None:
+            return None, 0
+        events.append(Event(_text(event.name), _attributes(event.attributes), timestamp))
+    links = [
+        Link(link.context, _attributes(link.attributes))
+        for link in span.links
+        if _ids_fit(link.context)
+    ]
+    description = span.status.description
+    status = (
+        Status(span.status.status_code, _text(description))
+        if description is not None
+        else span.status
+    )
+    scope = span.instrumentation_scope
+    if scope is not None:
+        scope = InstrumentationScope(
+            _text(scope.name),
+            _text(scope.version) if scope.version is not None else None,
+            scope.schema_url,
+            scope.attributes,
+        )
+    repaired = ReadableSpan(
+        name=_text(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=_attributes(span.attributes),
+        events=_keep_dropped(events, span.dropped_events),
+        links=_keep_dropped(links, span.dropped_links + len(span.links) - len(links)),
+        kind=span.kind if isinstance(span.kind, SpanKind) else SpanKind.INTERNAL,
+        status=status,
+        start_time=start,
+        end_time=end,
+        instrumentation_scope=scope,
+    )
+    checked, size = prepare(repaired)
+    # A repaired span must pass as it is; anything else is a gap in the repair.
+    return (repaired, size) if checked is repaired else (None, 0)
+
+
+def _keep_dropped(items: list[Any], dropped: int) -> Sequence[Any]:
+    # The OTLP dropped_*_count fields are read from a BoundedList's count.
+    if not dropped:
+        return items
+    bounded = BoundedList.from_seq(None, items)
+    bounded.dropped = dropped
+    return bounded
+
+
+def _nanos(value: Any) -> int | None:
+    """``value`` as integer nanoseconds since the epoch, or None when it is no time OTLP holds."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()  # a naive datetime is local time, as timestamp() takes it
+        delta = value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        value = delta // datetime.timedelta(microseconds=1) * 1_000
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    elif value is None:
+        return None
+    if not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
+        return None
+    return int(value)
+
+
+def _text(value: Any) -> str:
+    """``value`` as text the encoder takes: lone surrogates escaped, a non-text value named."""
+    if type(value) is not str:
+        # Never the value's own __str__: user code does not run on the export thread.
+        if isinstance(value, (int, float)):
+            return repr(value)
+        return f"<{type(value).__name__}>"
+    if _text_size(value) >= 0:
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _attributes(attributes: Attributes) -> dict[str, Any]:
+    repaired: dict[str, Any] = {}
+    for key, value in (attributes or {}).items():
+        if type(key) is not str:
+            continue  # the SDK refuses such keys; one set around it is left out too
+        clean = _value(value, 0)
+        if clean is not _LEFT_OUT:
+            repaired[_text(key)] = clean
+    return repaired
+
+
+def _value(value: Any, depth: int) -> Any:
+    """``value`` in a form OTLP holds; ``_LEFT_OUT`` when it has none."""
+    kind = type(value)
+    if kind is str:
+        return _text(value)
+    if kind is bool or kind is float or kind is bytes or value is None:
+        return value
+    if kind is int:
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    if depth >= _MAX_NESTING:
+        return _LEFT_OUT
+    if kind is tuple or kind is list:
+        items = (_value(item, depth + 1) for item in value)
+        return tuple(item for item in items if item is not _LEFT_OUT)
+    if kind is dict:  # only a plain dict: its items() runs no user code
+        nested = {
+            _text(key): _value(item, depth + 1) for key, item in value.items() if type(key) is str
+        }
+        return {key: item for key, item in nested.items() if item is not _LEFT_OUT}
+    return _LEFT_OUT

@@ -1,0 +1,263 @@
+"""Export under faults: spans the encoder refuses, and collectors that refuse big requests.
+
+* One span holding what the OTLP encoder refuses (an ``end_time`` given as a
+  ``datetime``, a timestamp out of range, a 70-bit integer, a lone surrogate)
+  must not lose the other spans of its batch: it is repaired, or dropped
+  alone and counted, for the file and for OTLP over HTTP and gRPC.
+* Requests are bounded by estimated size; a request a collector refuses as
+  too large (HTTP 413, gRPC ``RESOURCE_EXHAUSTED``) is sent again in halves,
+  down to one span, and a span too large on its own is dropped and counted.
+
+The collectors are the real OTLP receiver and small real OTLP servers with a
+byte limit (``faulty_otlp``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
+
+from faulty_otlp import ByteLimitedGrpcReceiver, ByteLimitedHttpReceiver
+from otlp_receiver import OTLPReceiver
+from ragtel import get_lastmile_tracer
+from ragtel._config import DropCounts
+from ragtel._tracer import LastMileTracer
+
+VALUE = "v" * 16_000  # a captured value at ragtel's default cap
+
+
+def drop_counts(tracer: LastMileTracer) -> DropCounts:
+    assert tracer._installation is not None
+    return tracer._installation.drop_counts()
+
+
+@pytest.fixture
+def provider() -> Iterator[TracerProvider]:
+    provider = TracerProvider()
+    yield provider
+    provider.shutdown()
+
+
+def file_spans(path: Path) -> list[dict[str, Any]]:
+    return [
+        span
+        for line in path.read_text().splitlines()
+        for resource_spans in json.loads(line)["resourceSpans"]
+        for scope_spans in resource_spans["scopeSpans"]
+        for span in scope_spans["spans"]
+    ]
+
+
+# One bad span, one batch ------------------------------------------------------
+
+
+def emit_hostile_batch(provider: TracerProvider) -> datetime.datetime:
+    """Spans in unrelated traces, in one batch; two hostile to the encoder."""
+    raw = provider.get_tracer("raw")
+    raw.start_span("before").end()
+    ended_at = datetime.datetime(2030, 1, 2, 3, 4, 5, 678_901, tzinfo=datetime.timezone.utc)
+    raw.start_span("ended-with-datetime").end(end_time=ended_at)  # type: ignore[arg-type]
+    raw.start_span("ended-before-1970").end(end_time=-5)
+    span = raw.start_span("odd-values", kind=SpanKind.CLIENT)
+    span.set_attribute("wide", 2**70)
+    span.set_attribute("text", "broken \udcff text")
+    span.add_event("at-a-float", timestamp=1.9e18)  # type: ignore[arg-type]
+    span.end()
+    raw.start_span("after").end()
+    return ended_at
+
+
+def check_hostile_batch(spans: dict[str, dict[str, Any]], ended_at: datetime.datetime) -> None:
+    assert set(spans) == {"before", "ended-with-datetime", "odd-values", "after"}
+    expected_end = int(ended_at.timestamp()) * 10**9 + 678_901_000
+    assert spans["ended-with-datetime"]["end"] == expected_end
+    odd = spans["odd-values"]
+    assert odd["attributes"] == {"wide": str(2**70), "text": "broken \\udcff text"}
+    assert odd["events"] == [("at-a-float", 1_900_000_000_000_000_000)]
+
+
+def test_one_unencodable_span_does_not_lose_its_batch_in_the_file(
+    provider: TracerProvider, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("hostile-file", tracer_provider=provider, output_filepath=path)
+    ended_at = emit_hostile_batch(provider)
+    assert tracer.force_flush(10_000)
+
+    spans = {}
+    for span in file_spans(path):
+        attributes = {a["key"]: next(iter(a["value"].values())) for a in span.get("attributes", [])}
+        spans[span["name"]] = {
+            "end": int(span["endTimeUnixNano"]),
+            "attributes": attributes,
+            "events": [(e["name"], int(e["timeUnixNano"])) for e in span.get("events", [])],
+        }
+    check_hostile_batch(spans, ended_at)
+    assert drop_counts(tracer) == DropCounts(unencodable=1)
+    assert "could not encode" not in caplog.text
+    assert caplog.text.count("values the OTLP encoder refuses") == 1
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_one_unencodable_span_does_not_lose_its_batch_over_otlp(
+    provider: TracerProvider, receiver: OTLPReceiver, protocol: str
+) -> None:
+    endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
+    tracer = get_lastmile_tracer(
+        f"hostile-{protocol}",
+        tracer_provider=provider,
+        otlp_endpoint=endpoint,
+        otlp_protocol=protocol,
+    )
+    ended_at = emit_hostile_batch(provider)
+    assert tracer.force_flush(10_000)
+
+    received = receiver.wait_for_spans(4)
+    spans = {
+        span["name"]: {
+            "end": span["end_time_unix_nano"],
+            "attributes": span["attributes"],
+            "events": [(e["name"], e["time_unix_nano"]) for e in span["events"]],
+        }
+        for span in received
+    }
+    check_hostile_batch(spans, ended_at)
+    assert len(received) == 4
+    assert drop_counts(tracer) == DropCounts(unencodable=1)
+
+
+# Requests bounded by bytes; refusals split -------------------------------------
+
+
+def emit_big_spans(provider: TracerProvider, count: int) -> list[str]:
+    raw = provider.get_tracer("raw")
+    names = [f"big-{i}" for i in range(count)]
+    for name in names:
+        raw.start_span(name, attributes={"payload": VALUE}).end()
+    return names
+
+
+@pytest.mark.parametrize("server_class", [ByteLimitedHttpReceiver, ByteLimitedGrpcReceiver])
+def test_a_request_refused_as_too_large_is_sent_in_halves_until_every_span_arrives(
+    provider: TracerProvider,
+    server_class: type[ByteLimitedHttpReceiver | ByteLimitedGrpcReceiver],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # 1 MiB: the default request bound (3.5 MiB) is over it, so refusals do happen.
+    with server_class(1 << 20) as server:
+        protocol = "grpc" if server_class is ByteLimitedGrpcReceiver else "http/protobuf"
+        tracer = get_lastmile_tracer(
+            "split",
+            tracer_provider=provider,
+            otlp_endpoint=server.endpoint,
+            otlp_protocol=protocol,
+            otlp_timeout=10,
+        )
+        names = emit_big_spans(provider, 600)
+        started = time.monotonic()
+        assert tracer.force_flush(60_000)
+        elapsed = time.monotonic() - started
+
+    assert sorted(server.names) == sorted(names)  # every span, once
+    assert len(set(server.span_ids)) == len(names)
+    assert max(server.accepted_sizes) <= 1 << 20
+    assert drop_counts(tracer) == DropCounts()
+    # Refusals end at once: no backoff and retry of a request that can only be refused again.
+    assert elapsed < 20
+    assert caplog.text.count("refused a request of") == 1
+    assert "Failed to export" not in caplog.text
+
+
+@pytest.mark.parametrize("server_class", [ByteLimitedHttpReceiver, ByteLimitedGrpcReceiver])
+def test_a_span_too_large_on_its_own_is_dropped_and_counted_as_too_large(
+    provider: TracerProvider,
+    server_class: type[ByteLimitedHttpReceiver | ByteLimitedGrpcReceiver],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with server_class(256 << 10) as server:
+        protocol = "grpc" if server_class is ByteLimitedGrpcReceiver else "http/protobuf"
+        tracer = get_lastmile_tracer(
+            "too-large",
+            tracer_provider=provider,
+            otlp_endpoint=server.endpoint,
+            otlp_protocol=protocol,
+        )
+        raw = provider.get_tracer("raw")
+        raw.start_span("small-1").end()
+        raw.start_span("huge", attributes={"payload": "h" * (512 << 10)}).end()
+        raw.start_span("small-2").end()
+        assert tracer.force_flush(30_000)
+        tracer.shutdown()
+
+    assert sorted(server.names) == ["small-1", "small-2"]
+    assert drop_counts(tracer) == DropCounts(too_large=1)
+    assert "too large: 1" in caplog.text
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_big_values_reach_the_real_receiver_in_requests_under_its_limit(
+    provider: TracerProvider, receiver: OTLPReceiver, protocol: str
+) -> None:
+    # 1,024 spans of 16 KB in one request would be 16 MB, four times gRPC's
+    # default limit of 4 MiB, which the receiver keeps.
+    endpoint = receiver.grpc_endpoint if protocol == "grpc" else receiver.http_endpoint
+    tracer = get_lastmile_tracer(
+        f"bounded-{protocol}",
+        tracer_provider=provider,
+        otlp_endpoint=endpoint,
+        otlp_protocol=protocol,
+    )
+    names = emit_big_spans(provider, 3_000)
+    assert tracer.force_flush(120_000)
+
+    received = receiver.wait_for_spans(3_000, timeout=60)
+    assert sorted(span["name"] for span in received) == sorted(names)
+    assert drop_counts(tracer) == DropCounts()
+    # About 3.5 MiB per request: some 200 of these spans, never the 1,024 of a count-only batch.
+    per_request = [
+        sum(
+            len(ss.get("spans", []))
+            for rs in r["request"]["resourceSpans"]
+            for ss in rs["scopeSpans"]
+        )
+        for r in receiver.requests("traces")
+    ]
+    assert max(per_request) < 230
+
+
+def test_the_request_bound_is_set_by_its_variable(
+    provider: TracerProvider, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAGTEL_MAX_EXPORT_BATCH_BYTES", str(100_000))
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("bound-variable", tracer_provider=provider, output_filepath=path)
+    names = emit_big_spans(provider, 60)
+    assert tracer.force_flush(10_000)
+
+    lines = path.read_text().splitlines()
+    assert sorted(s["name"] for s in file_spans(path)) == sorted(names)
+    # Six spans of some 16 KB fit under 100,000 bytes; a seventh would not.
+    per_line = [
+        len(json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]) for line in lines
+    ]
+    assert per_line == [6] * 10
+
+
+def test_a_bad_request_bound_in_the_environment_is_ignored_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ragtel._config import DEFAULT_MAX_EXPORT_BATCH_BYTES, resolve_batch
+
+    monkeypatch.setenv("RAGTEL_MAX_EXPORT_BATCH_BYTES", "lots")
+    with caplog.at_level(logging.WARNING, logger="ragtel"):
+        assert resolve_batch().max_export_batch_bytes == DEFAULT_MAX_EXPORT_BATCH_BYTES
+    assert "RAGTEL_MAX_EXPORT_BATCH_BYTES" in caplog.text
