@@ -28,6 +28,7 @@ def test_quick_benchmark_run_produces_the_table(tmp_path: Path) -> None:
         "params: RSS growth over",
         "cli: `ragtel view` on",
         "cli: `ragtel report` on",
+        "disabled: `log_retrieval_event`",
     )
     rows = [line for line in table.splitlines() if line.endswith(("| pass |", "| FAIL |"))]
     rows += [line for line in table.splitlines() if "| pass | " in line or "| FAIL | " in line]

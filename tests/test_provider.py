@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -256,3 +257,55 @@ def test_initial_params_are_redacted_and_masked(tmp_path: Path) -> None:
 def test_an_otlp_timeout_that_is_not_a_positive_number_is_refused(timeout: object) -> None:
     with pytest.raises(ValueError, match="otlp_timeout must be a positive number of seconds"):
         get_lastmile_tracer("bad-timeout", otlp_timeout=timeout, set_global=False)  # type: ignore[arg-type]
+
+
+def _span_names(path: Path) -> list[str]:
+    return [
+        span["name"]
+        for line in path.read_text().splitlines()
+        for resource_spans in json.loads(line)["resourceSpans"]
+        for scope_spans in resource_spans["scopeSpans"]
+        for span in scope_spans["spans"]
+    ]
+
+
+@pytest.mark.parametrize("provider_owner", ["ragtel", "app"])
+def test_after_shutdown_the_same_name_gives_a_tracer_that_exports_again(
+    provider_owner: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if provider_owner == "app":
+        provider, _ = app_provider()
+        trace.set_tracer_provider(provider)
+    target = tmp_path / "t.jsonl"
+    first = get_lastmile_tracer("svc", output_filepath=target, project_name="p")
+    with first.start_as_current_span("before"):
+        pass
+    first.shutdown()
+    again = get_lastmile_tracer("svc")  # the same name, no arguments: set up as before
+    assert again is not first
+    assert again.output_filepaths == [str(target)]
+    with again.start_as_current_span("after") as span:
+        again.register_param("k", 1)
+    assert span.attributes is not None and span.attributes["ragtel.project.name"] == "p"
+    assert again.force_flush()
+    assert _span_names(target) == ["before", "after"]
+    assert again.dropped_span_count() == 0
+    assert get_lastmile_tracer("svc") is again
+    assert "ending after shutdown" not in caplog.text
+    again.shutdown()
+
+
+def test_spans_of_a_tracer_kept_after_shutdown_are_counted_as_dropped_and_warned_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "t.jsonl"
+    tracer = get_lastmile_tracer("svc", output_filepath=target)
+    with tracer.start_as_current_span("before"):
+        pass
+    tracer.shutdown()
+    for _ in range(3):
+        with tracer.start_as_current_span("lost"):
+            pass
+    assert tracer.dropped_span_count() == 3
+    assert caplog.text.count("ending after shutdown") == 1
+    assert _span_names(target) == ["before"]

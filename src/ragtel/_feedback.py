@@ -19,7 +19,9 @@ How it is recorded:
 
 Sampling: feedback follows its trace's decision. A context string carries it;
 bare ids take it from the trace's root when this process recorded it, and
-otherwise count as sampled.
+otherwise count as sampled. Where nothing would record (a trace sampled out,
+``OTEL_SDK_DISABLED``, a no-op provider, an ``ALWAYS_OFF`` sampler), a
+feedback call returns at once, without checking or encoding its arguments.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from opentelemetry.trace import SpanContext, TraceFlags
 from ragtel._config import CaptureConfig
 from ragtel._encoding import quoted
 from ragtel._processor import TracerProfile
+from ragtel._recording import DROPS_ALL, recording_target
 from ragtel._span_context import ContextLike, is_sampled_out
 from ragtel.semconv.attributes import (
     RAGTEL_FEEDBACK_SCOPE,
@@ -63,6 +66,7 @@ class FeedbackAPI:
 
     _capture: CaptureConfig
     _profile: TracerProfile
+    _reach: int
 
     def log_feedback(
         self,
@@ -84,6 +88,8 @@ class FeedbackAPI:
         :meth:`log_binary_feedback`). Raises TypeError for ``None`` and
         ValueError for empty text.
         """
+        if self._nothing_records(trace_id, span_id, context):
+            return  # no check, no encoding
         self._record(
             _builders().json_value(feedback, self._capture),
             trace_id,
@@ -120,6 +126,8 @@ class FeedbackAPI:
         and ``metadata`` are recorded as content. An invalid id or context
         raises ValueError quoting it.
         """
+        if self._nothing_records(trace_id, span_id, context):
+            return  # no check, no encoding
         self._record(
             _builders().binary_value(value),
             trace_id,
@@ -149,6 +157,8 @@ class FeedbackAPI:
         TypeError for a non-number (a bool included). Other arguments as in
         :meth:`log_binary_feedback`.
         """
+        if self._nothing_records(trace_id, span_id, context):
+            return  # no check, no encoding
         self._record(
             _builders().numeric_value(value),
             trace_id,
@@ -179,6 +189,8 @@ class FeedbackAPI:
         or ``value`` is not one of them. Other arguments as in
         :meth:`log_binary_feedback`.
         """
+        if self._nothing_records(trace_id, span_id, context):
+            return  # no check, no encoding
         self._record(
             _builders().categorical_value(value, categories, self._capture),
             trace_id,
@@ -207,6 +219,8 @@ class FeedbackAPI:
         The text is content: masked, capped, and left out when content capture
         is off. Other arguments as in :meth:`log_binary_feedback`.
         """
+        if self._nothing_records(trace_id, span_id, context):
+            return  # no check, no encoding
         self._record(
             _builders().text_value(value, self._capture),
             trace_id,
@@ -217,6 +231,16 @@ class FeedbackAPI:
             explanation=explanation,
             metadata=metadata,
         )
+
+    def _nothing_records(self, trace_id: Any, span_id: Any, context: Any) -> bool:
+        """True when the feedback could not be recorded anywhere, decided before any work.
+
+        Inline feedback goes on the current span, or on a carrier span of its
+        own; feedback for a given span goes on a carrier in that span's trace.
+        """
+        if trace_id is None and span_id is None and context is None:
+            return recording_target(None, self._reach) is None
+        return self._reach == DROPS_ALL
 
     def _record(
         self,

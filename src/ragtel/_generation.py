@@ -19,14 +19,11 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._arguments import read_mapping
 from ragtel._config import CaptureConfig
 from ragtel._encoding import clean_text, masked_json, masked_text
-from ragtel._span_context import (
-    ContextLike,
-    is_sampled_out,
-    serialize_span_context,
-    span_or_current,
-)
+from ragtel._recording import DROPS_ALL, recording_target
+from ragtel._span_context import ContextLike, serialize_span_context
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import GEN_AI_OPERATION_NAME, GEN_AI_REQUEST_MODEL
 from ragtel.semconv.spans import RAGTEL_IMAGE_OUTPUT_SPAN
@@ -43,6 +40,7 @@ class GenerationAPI:
     """LLM and image generation logging; mixed into LastMileTracer."""
 
     _capture: CaptureConfig
+    _reach: int
 
     def start_span(self, name: str, *args: Any, **kwargs: Any) -> Span:  # provided by the tracer
         raise NotImplementedError
@@ -82,9 +80,11 @@ class GenerationAPI:
             tracer.log_llm_call(model="gpt-4o-mini", messages=messages, output=text,
                                 input_tokens=812, output_tokens=96, cost=0.0004)
         """
-        target = span_or_current(span)
-        if is_sampled_out(target) or (span is not None and not target.is_recording()):
-            return
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        if params is not None and type(params) is not dict:
+            params = read_mapping(params, "params")  # read once: its own methods may raise
         attributes = _builders().llm_call_attributes(
             model=model,
             provider=provider,
@@ -145,9 +145,9 @@ class GenerationAPI:
             ...
             tracer.log_image_output(handle, image_url=url)
         """
-        target = span_or_current(span)
-        if is_sampled_out(target) or (span is not None and not target.is_recording()):
-            return None
+        target = recording_target(span, self._reach)
+        if target is None:
+            return None  # nothing would record: as for a trace sampled out
         attributes: dict[str, AttributeValue] = _builders().image_attributes(
             image_url=image_url,
             image_url_type=image_url_type,
@@ -186,10 +186,10 @@ class GenerationAPI:
         ``None``, which :meth:`log_image_generation` returns when its trace was
         sampled out, records nothing: the trace stays out.
         """
+        if context is None or self._reach == DROPS_ALL:
+            return  # the trace stays out, or nothing this tracer starts records
         from ragtel._carrier import emit_carrier_span, target_span_context
 
-        if context is None:
-            return
         target = target_span_context(context)
         if image_url is None and image_data is None:
             raise ValueError("log_image_output needs image_url or image_data")

@@ -21,6 +21,7 @@ from ragtel._encoding import clean_text, quoted, stable_repr
 from ragtel._fork import reinit_in_child
 from ragtel._params import validated_params
 from ragtel._processor import TracerProfile
+from ragtel._recording import sdk_disabled
 from ragtel._span_context import ContextLike, to_context
 from ragtel._tracer import LastMileTracer
 from ragtel._types import RagFlowType
@@ -35,7 +36,8 @@ _logger = logging.getLogger("ragtel")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _tracers_lock = threading.Lock()
-_tracers: dict[str, tuple[LastMileTracer, dict[str, Any]]] = {}
+_tracers: dict[str, tuple[LastMileTracer, dict[str, Any], dict[str, Any]]] = {}
+"""Each tracer by name, with the arguments it was asked for and those it was created from."""
 
 
 def _reinit_lock_after_fork() -> None:
@@ -152,10 +154,11 @@ def get_lastmile_tracer(
         "record_embeddings": record_embeddings,
         "openinference": openinference,
     }
+    creation: dict[str, Any]
     with _tracers_lock:
         existing = _tracers.get(tracer_name)
         if existing is not None:
-            tracer, first_settings = existing
+            tracer, first_settings, creation = existing
             # Arguments left at their default ask for nothing: only others are compared.
             ignored = [
                 name
@@ -169,9 +172,14 @@ def get_lastmile_tracer(
                     tracer_name,
                     ", ".join(ignored),
                 )
+            installation = tracer._installation
+            if installation is None or not installation.stopped:
+                return tracer
+            # Shut down: a tracer set up again as the first one was, that exports.
+            tracer = _create_tracer(tracer_name, **creation)
+            _tracers[tracer_name] = (tracer, first_settings, creation)
             return tracer
-        tracer = _create_tracer(
-            tracer_name,
+        creation = dict(
             project_name=project_name,
             project_id=project_id or os.environ.get(env.LASTMILE_PROJECT_ID),
             flow=flow,
@@ -192,10 +200,11 @@ def get_lastmile_tracer(
             },
             capture=resolve_capture(capture_content, mask, record_embeddings, openinference),
         )
-        _tracers[tracer_name] = (tracer, settings)
+        tracer = _create_tracer(tracer_name, **creation)
+        _tracers[tracer_name] = (tracer, settings, creation)
     if propagate_params is None:
         propagate_params = env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
-    if propagate_params:
+    if propagate_params and not tracer._sdk_disabled:
         from ragtel import _propagation  # loads the global propagators: only when asked
 
         _propagation.enable(
@@ -251,22 +260,17 @@ def _create_tracer(
     export_arguments: dict[str, Any],
     capture: CaptureConfig,
 ) -> LastMileTracer:
-    provider, must_create = _provider.resolve_provider(tracer_provider, set_global=set_global)
-    # Validate the arguments and build the exporters before anything global changes.
-    from ragtel._exporters import resolve_export
-
-    export = resolve_export(**export_arguments, reusing_provider=not must_create)
-    if must_create:
-        exporters = _provider.build_missing(None, export)
-        provider, owned = _provider.create_provider(set_global=set_global)
-        installation = _provider.install(
-            provider, export, owned=owned, prebuilt=exporters if owned else None
-        )
-        if not owned:
-            for _, unused in exporters:
-                unused.shutdown()
+    installation: _provider.Installation | None
+    if sdk_disabled():
+        # OTEL_SDK_DISABLED: as the SDK itself does, record and export nothing;
+        # and start nothing either: no provider, thread, file, signal handler or
+        # log line. Every helper of the tracer then returns at once.
+        provider: trace.TracerProvider = trace.NoOpTracerProvider()
+        installation = None
     else:
-        installation = _provider.install(provider, export, owned=False)
+        provider, installation = _provider_and_installation(
+            tracer_provider, set_global, export_arguments
+        )
 
     # Recorded on every root: cleaned and capped as recorded text (a lone
     # surrogate would fail the export of every trace).
@@ -295,6 +299,31 @@ def _create_tracer(
         installation=installation,
         profile=profile,
     )
+
+
+def _provider_and_installation(
+    tracer_provider: trace.TracerProvider | None,
+    set_global: bool,
+    export_arguments: dict[str, Any],
+) -> tuple[trace.TracerProvider, _provider.Installation | None]:
+    """The provider a new tracer uses, with ragtel's processor and exporters added."""
+    provider, must_create = _provider.resolve_provider(tracer_provider, set_global=set_global)
+    # Validate the arguments and build the exporters before anything global changes.
+    from ragtel._exporters import resolve_export
+
+    export = resolve_export(**export_arguments, reusing_provider=not must_create)
+    if must_create:
+        exporters = _provider.build_missing(None, export)
+        provider, owned = _provider.create_provider(set_global=set_global)
+        installation = _provider.install(
+            provider, export, owned=owned, prebuilt=exporters if owned else None
+        )
+        if not owned:
+            for _, unused in exporters:
+                unused.shutdown()
+    else:
+        installation = _provider.install(provider, export, owned=False)
+    return provider, installation
 
 
 def _check_arguments(

@@ -68,6 +68,8 @@ def log(
         raise TypeError(
             f"logger must be a logging.Logger, a file path or None; got {type(logger).__name__}"
         )
+    if tracer._sdk_disabled and not isinstance(logger, logging.Logger):
+        return  # OTEL_SDK_DISABLED: no telemetry, and no file opened for it
     body = masked_repr(data, tracer._capture)
     if isinstance(logger, logging.Logger):
         logger.info("%s", body, stacklevel=3)

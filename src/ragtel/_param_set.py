@@ -7,9 +7,12 @@ span too), so traces can be filtered and grouped by configuration.
 Which trace a call affects:
 
 * the trace of ``span=``, else of the current span;
-* with no active trace, the tracer's defaults: the ParamSet every later trace
-  starts from (``initial_params`` are the first defaults);
-* a sampled-out trace: nothing (it records nothing else either);
+* with no span active at all, the tracer's defaults: the ParamSet every later
+  trace starts from (``initial_params`` are the first defaults). A tracer keeps
+  at most 256 defaults; more are dropped, counted and warned about once;
+* a span that records nothing (a sampled-out trace, a no-op provider,
+  ``OTEL_SDK_DISABLED``): nothing, not even a check of the arguments. Inside a
+  span, a registration is never a default, even when that span records nothing;
 * a trace whose local root has already ended: nothing, and a warning — the
   params are never written to another trace.
 """
@@ -28,6 +31,7 @@ from ragtel import _params
 from ragtel._config import CaptureConfig
 from ragtel._context_attributes import AttributeScope, context_attributes
 from ragtel._processor import RagtelSpanProcessor, TracerProfile
+from ragtel._recording import in_a_span
 from ragtel._span_context import is_local_span, span_or_current
 
 _logger = logging.getLogger("ragtel")
@@ -60,11 +64,14 @@ class ParamSetAPI:
 
             tracer.register_param("chunk_size", 512)
         """
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         self._register(
             {_params.validate_param_key(key): value},
             overwrite=False,
             save_in_span=should_also_save_in_span,
-            span=span,
+            target=target,
             sensitive=sensitive,
         )
 
@@ -85,11 +92,14 @@ class ParamSetAPI:
 
             tracer.register_params({"chunk_size": 512, "top_k": 5})
         """
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         self._register(
             _params.validated_params(params),
             overwrite=overwrite,
             save_in_span=should_also_save_in_span,
-            span=span,
+            target=target,
             sensitive=sensitive,
         )
 
@@ -109,7 +119,10 @@ class ParamSetAPI:
 
     def clear_params(self) -> None:
         """Empty the current trace's ParamSet; with no active trace, the tracer's defaults."""
-        self._register({}, overwrite=True, save_in_span=False, span=None)
+        target = trace.get_current_span()
+        if not target.is_recording() and self._nothing_to_register(target, None):
+            return
+        self._register({}, overwrite=True, save_in_span=False, target=target)
 
     # RAG helpers ------------------------------------------------------------
 
@@ -126,8 +139,13 @@ class ParamSetAPI:
 
         Keys: ``ingestion.chunk_size``, ``ingestion.chunk_strategy``, then ``extras``.
         """
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         params = _params.document_preprocess_params(chunk_size, chunk_strategy, extras)
-        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+        self._register(
+            params, overwrite=False, save_in_span=should_also_save_in_span, target=target
+        )
 
     def register_embedding_params(
         self,
@@ -139,8 +157,13 @@ class ParamSetAPI:
         span: Span | None = None,
     ) -> None:
         """Register the embedding configuration: ``embedding.model``, ``embedding.dimensions``."""
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         params = _params.embedding_params(embedding_model, embedding_dimensions, extras)
-        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+        self._register(
+            params, overwrite=False, save_in_span=should_also_save_in_span, target=target
+        )
 
     def register_query_processing_params(
         self,
@@ -154,10 +177,15 @@ class ParamSetAPI:
     ) -> None:
         """Register how queries are processed: ``query.embedding_model``,
         ``query.embedding_dimensions``, ``query.decomposition_strategy``."""
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         params = _params.query_processing_params(
             embedding_model, embedding_dimensions, decomposition_strategy, extras
         )
-        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+        self._register(
+            params, overwrite=False, save_in_span=should_also_save_in_span, target=target
+        )
 
     def register_retrieval_params(
         self,
@@ -172,8 +200,13 @@ class ParamSetAPI:
 
         Keys: ``retrieval.top_k``, ``retrieval.reranking_model``, then ``extras``.
         """
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         params = _params.retrieval_params(top_k, reranking_model, extras)
-        self._register(params, overwrite=False, save_in_span=should_also_save_in_span, span=span)
+        self._register(
+            params, overwrite=False, save_in_span=should_also_save_in_span, target=target
+        )
 
     def register_generation_params(
         self,
@@ -193,11 +226,21 @@ class ParamSetAPI:
 
             tracer.register_generation_params({"model": "gpt-4o", "temperature": 0.2})
         """
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         params, gen_ai = _params.generation_params(
-            model_params, extras, max_length=self._capture.limits.max_length
+            model_params,
+            extras,
+            max_length=self._capture.limits.max_length,
+            mirror=should_also_save_in_span and target.is_recording(),
         )
         self._register(
-            params, overwrite=False, save_in_span=should_also_save_in_span, span=span, extra=gen_ai
+            params,
+            overwrite=False,
+            save_in_span=should_also_save_in_span,
+            target=target,
+            extra=gen_ai,
         )
 
     def register_query_model(
@@ -222,22 +265,28 @@ class ParamSetAPI:
         self, value: int, should_also_save_in_span: bool = True, span: Span | None = None
     ) -> None:
         """Register the chunk size of ingestion (``ingestion.chunk_size``)."""
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         self._register(
             {"ingestion.chunk_size": value},
             overwrite=False,
             save_in_span=should_also_save_in_span,
-            span=span,
+            target=target,
         )
 
     def register_retrieval_top_k(
         self, value: int, should_also_save_in_span: bool = True, span: Span | None = None
     ) -> None:
         """Register the number of chunks retrieved (``retrieval.top_k``)."""
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
         self._register(
             {"retrieval.top_k": value},
             overwrite=False,
             save_in_span=should_also_save_in_span,
-            span=span,
+            target=target,
         )
 
     # Context attributes -----------------------------------------------------
@@ -308,8 +357,36 @@ class ParamSetAPI:
     def _register_setting(
         self, name: str, value: Any, save_in_span: bool, span: Span | None
     ) -> None:
-        params, gen_ai = _params.generation_setting(name, value, self._capture.limits.max_length)
-        self._register(params, overwrite=False, save_in_span=save_in_span, span=span, extra=gen_ai)
+        target = span_or_current(span)
+        if not target.is_recording() and self._nothing_to_register(target, span):
+            return
+        params, gen_ai = _params.generation_setting(
+            name,
+            value,
+            self._capture.limits.max_length,
+            mirror=save_in_span and target.is_recording(),
+        )
+        self._register(
+            params, overwrite=False, save_in_span=save_in_span, target=target, extra=gen_ai
+        )
+
+    def _nothing_to_register(self, target: Span, span: Span | None) -> bool:
+        """True when a registration for ``target`` (which does not record) has nowhere to go.
+
+        That is a sampled-out trace, or a span that records nothing because
+        tracing is off (a no-op provider, ``OTEL_SDK_DISABLED``: no trace state
+        is kept at all). Only with no span at all does a registration go to the
+        tracer's defaults: one made inside a request must never leak into every
+        later request. Decided before any check or copy.
+        """
+        context = target.get_span_context()
+        if context.is_valid:
+            # A remote parent, or a local span that has ended, is let through to be
+            # warned about, where there is trace state to miss.
+            return self._processor is None or (
+                isinstance(target, NonRecordingSpan) and not context.is_remote
+            )
+        return span is not None or in_a_span()
 
     def _register(
         self,
@@ -317,16 +394,14 @@ class ParamSetAPI:
         *,
         overwrite: bool,
         save_in_span: bool,
-        span: Span | None,
+        target: Span,
         extra: Mapping[str, AttributeValue] | None = None,
         sensitive: bool = False,
     ) -> None:
-        target = span_or_current(span)
+        """Register ``params`` for ``target``, which ``_nothing_to_register`` let through."""
         context = target.get_span_context()
         local = context.is_valid and not context.is_remote
         if not local or isinstance(target, NonRecordingSpan):
-            if local:
-                return  # sampled out: the trace records nothing, neither do its params
             if context.is_valid:
                 # Only a remote parent is current: registering now would change the
                 # defaults of every later trace, which is surely not what is meant.

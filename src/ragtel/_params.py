@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._arguments import read_mapping
 from ragtel._config import CaptureConfig
 from ragtel._encoding import apply_mask, clean_text, encode_attribute, quoted
 from ragtel._redaction import REDACTED, is_sensitive_name
@@ -65,9 +66,11 @@ def validated_params(params: Any, *, argument: str = "params") -> dict[str, Any]
         raise TypeError(
             f"{argument} must be a mapping of str to values; got {type(params).__name__}"
         )
-    return {
-        validate_param_key(key, argument=f"{argument} key"): value for key, value in params.items()
-    }
+    if type(params) is dict and all(type(key) is str and key in _valid_keys for key in params):
+        return params.copy()  # keys seen before (they repeat on every trace): all valid
+    label = f"{argument} key"
+    entries = params if type(params) is dict else read_mapping(params, argument)
+    return {validate_param_key(key, argument=label): value for key, value in entries.items()}
 
 
 def param_attributes(
@@ -164,18 +167,20 @@ def generation_params(
     *,
     max_length: int,
     argument: str = "model_params",
+    mirror: bool = True,
 ) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
     """The ParamSet entries of LLM settings, and their ``gen_ai.request.*`` mirror.
 
     Message and prompt content is left out. Values of the mapped keys that do
     not have the GenAI attribute's type (or do not fit it) are kept as params
-    but not mirrored. Errors name ``argument``.
+    but not mirrored. Without ``mirror`` (no span to write it on) the mirror
+    is empty. Errors name ``argument``.
     """
     if not isinstance(model_params, Mapping):
         raise TypeError(f"{argument} must be a mapping; got {type(model_params).__name__}")
     settings = {
         key: value
-        for key, value in model_params.items()
+        for key, value in read_mapping(model_params, argument).items()
         if isinstance(key, str) and key not in _CONTENT_KEYS and value is not None
     }
     params = _present(
@@ -185,7 +190,7 @@ def generation_params(
         },
         extras,
     )
-    return params, _gen_ai_request_attributes(settings, max_length)
+    return params, _gen_ai_request_attributes(settings, max_length) if mirror else {}
 
 
 def _gen_ai_request_attributes(
@@ -227,7 +232,8 @@ def _as_type(value: Any, kind: type, max_length: int) -> AttributeValue | None:
 
 
 def generation_setting(
-    name: str, value: Any, max_length: int
+    name: str, value: Any, max_length: int, *, mirror: bool = True
 ) -> tuple[dict[str, Any], dict[str, AttributeValue]]:
     """One generation setting (``model``, ``temperature``...) as a param and its GenAI mirror."""
-    return {f"generation.{name}": value}, _gen_ai_request_attributes({name: value}, max_length)
+    gen_ai = _gen_ai_request_attributes({name: value}, max_length) if mirror else {}
+    return {f"generation.{name}": value}, gen_ai

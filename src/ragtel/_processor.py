@@ -179,6 +179,15 @@ class TracerProfile:
             if overwrite:
                 defaults.clear()
                 self._sensitive.clear()
+            if (
+                not sensitive
+                and not self._sensitive
+                and len(defaults) + len(params) <= self._max_params
+            ):
+                # The common case, kept short: plain defaults, well within the cap.
+                defaults.update(params)
+                self._encoded = None
+                return
             for key, value in params.items():
                 if key not in defaults and len(defaults) >= self._max_params:
                     dropped += 1
@@ -278,6 +287,9 @@ class RagtelSpanProcessor(SpanProcessor):
         self._unmapped_spans = 0
         self._dropped_params = 0
         self._last_warning: dict[str, float] = {}
+        self.exporting_stopped = False
+        """ragtel's exporters on this provider were shut down and none replaced them."""
+        self._warned_stopped = False
         _register(self)
 
     def _reinit_lock(self) -> None:
@@ -348,6 +360,8 @@ class RagtelSpanProcessor(SpanProcessor):
             self._join(found, profile, started_root=False)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if self.exporting_stopped:
+            self._warn_stopped(span)
         if not self._span_states:
             return
         span_id = span.context.span_id
@@ -593,6 +607,16 @@ class RagtelSpanProcessor(SpanProcessor):
             if state is not None:
                 for span_id in state.spans:
                     self._span_states.pop(span_id, None)
+
+    def _warn_stopped(self, span: ReadableSpan) -> None:
+        if self._warned_stopped or not span.context.trace_flags.sampled:
+            return
+        self._warned_stopped = True
+        _logger.warning(
+            "ragtel: spans are ending after shutdown(): they are dropped, and counted in "
+            "dropped_span_count(); get_lastmile_tracer() with the same name gives a tracer "
+            "that exports again"
+        )
 
     def _warn(self, topic: str, message: str, *args: object) -> None:
         now = time.monotonic()

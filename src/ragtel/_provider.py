@@ -55,6 +55,14 @@ class Installation:
         """The configuration each exporter was built from (log() mirrors it)."""
         self.log_pipeline: Any = None
         """The log() pipeline mirroring the exporters, built on first use (see _log_export)."""
+        self.retired: dict[tuple[str, ...], CountingBatchSpanProcessor] = {}
+        """Exporters stopped by a shutdown, by target, until exporters are added again:
+        still registered on the provider (the SDK cannot remove them), they count the
+        spans that end there meanwhile as dropped."""
+        self.stopped = False
+        """Shut down, and not installed again since."""
+        self.exit_hook = False
+        """ragtel's own flush at exit is registered for this installation."""
         self._retired_drops = DropCounts()
 
     @property
@@ -63,7 +71,8 @@ class Installation:
 
     def drop_counts(self) -> DropCounts:
         with _lock:
-            counts = [self._retired_drops, *(p.drop_counts() for p in self.exporters.values())]
+            processors = [*self.retired.values(), *self.exporters.values()]
+            counts = [self._retired_drops, *(p.drop_counts() for p in processors)]
         return DropCounts(*(sum(column) for column in zip(*counts, strict=True)))
 
     def file_paths(self) -> list[str]:
@@ -74,21 +83,39 @@ class Installation:
         """Stop ragtel's exporters; a later request for the same target builds a new one.
 
         The SDK cannot remove a processor from a provider, so a stopped one
-        stays registered, inert; its drop counts are kept as they were at
-        shutdown.
+        stays registered: until exporters are added again, it counts the spans
+        that still end on the provider as dropped (and ragtel's processor warns
+        once that they are).
         """
         with _lock:
-            retired = list(self.exporters.values())
+            retired = dict(self.exporters)
             self.exporters.clear()
             self.export_configs.clear()
             pipeline, self.log_pipeline = self.log_pipeline, None
+            for key, processor in retired.items():
+                self._replace_retired(key, processor)
+            self.stopped = True
+            if retired:
+                self.processor.exporting_stopped = True
         if pipeline is not None:
             pipeline.shutdown()
-        for processor in retired:
+        for processor in retired.values():
             processor.shutdown()
-        with _lock:
-            counts = [self._retired_drops, *(p.drop_counts() for p in retired)]
+
+    def _replace_retired(
+        self, key: tuple[str, ...], processor: CountingBatchSpanProcessor | None
+    ) -> None:
+        """Make ``processor`` (or none) the retired exporter of ``key`` (the lock is held).
+
+        The one it replaces keeps its drop counts as they are now: the spans it
+        sees from here on are another exporter's to deliver.
+        """
+        previous = self.retired.pop(key, None)
+        if previous is not None:
+            counts = (self._retired_drops, previous.drop_counts())
             self._retired_drops = DropCounts(*(sum(column) for column in zip(*counts, strict=True)))
+        if processor is not None:
+            self.retired[key] = processor
 
 
 _lock = threading.RLock()
@@ -177,13 +204,22 @@ def install(
             installation = Installation(provider, owned=owned)
             provider.add_span_processor(installation.processor)
             _installations[provider] = installation
-            if not owned:
-                # The app's provider may not shut down at exit; ragtel's exporters must still flush.
-                atexit.register(_shutdown_at_exit, weakref.ref(installation))
+        if not installation.exit_hook and (not installation.owned or installation.stopped):
+            # The app's provider may not shut down at exit, and one ragtel shut down
+            # flushes nothing at exit any more: ragtel's exporters must still flush.
+            atexit.register(_shutdown_at_exit, weakref.ref(installation))
+            installation.exit_hook = True
         for key, processor in exporters:
             provider.add_span_processor(processor)
             installation.exporters[key] = processor
             installation.export_configs[key] = export
+        if installation.exporters:
+            # Spans are delivered again: the stopped exporters count no more drops.
+            for key in list(installation.retired):
+                installation._replace_retired(key, None)
+        # Installed again after a shutdown: in use again.
+        installation.stopped = False
+        installation.processor.exporting_stopped = bool(installation.retired)
         has_exporters = bool(installation.exporters)
     if has_exporters:
         install_sigterm_flush(flush_all, _flush_timeout_seconds)

@@ -8,27 +8,26 @@ Where the event goes: to ``span=``, else to the current span. With neither,
 ragtel starts a short span of its own, ``ragtel.event``, records the event on
 it and ends it, so nothing is lost. A span that does not record (sampled out,
 or a no-op provider) makes every helper return at once, without checking or
-encoding anything.
+encoding anything; so does a tracer whose own span would not record either
+(``OTEL_SDK_DISABLED``, a no-op provider, an ``ALWAYS_OFF`` sampler).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from ragtel._config import CaptureConfig
 from ragtel._processor import RagtelSpanProcessor
-from ragtel._span_context import is_local_span, is_sampled_out, span_or_current
+from ragtel._recording import recording_target
+from ragtel._span_context import is_local_span
 from ragtel._types import RAGEventType
 from ragtel.semconv.spans import RAGTEL_EVENT_SPAN
 
 if TYPE_CHECKING:
     from ragtel._rag_attributes import EventRecord
-
-Builder = Callable[[], "EventRecord"]
 
 
 def _builders() -> Any:
@@ -43,6 +42,7 @@ class RagEventsAPI:
 
     _capture: CaptureConfig
     _processor: RagtelSpanProcessor | None
+    _reach: int
 
     def start_span(self, name: str, *args: Any, **kwargs: Any) -> Span:  # provided by the tracer
         raise NotImplementedError
@@ -58,9 +58,9 @@ class RagEventsAPI:
 
             tracer.log_trace_event(input=question, output=answer)
         """
-        current = trace.get_current_span()
-        if is_sampled_out(current):
-            return
+        current = recording_target(None, self._reach)
+        if current is None:
+            return  # nothing would record: no check, no encoding
         record = _builders().trace_event_record(
             input=input, output=output, metadata=metadata, capture=self._capture
         )
@@ -93,18 +93,18 @@ class RagEventsAPI:
 
         A second call for the same span raises ValueError naming the span.
         """
-        self._emit(
-            lambda: _builders().span_event_record(
-                input=input,
-                output=output,
-                event_data=event_data,
-                event_kind=event_kind,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
-            once_per_span=True,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().span_event_record(
+            input=input,
+            output=output,
+            event_data=event_data,
+            event_kind=event_kind,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record, once_per_span=True)
 
     # Kind-specific helpers --------------------------------------------------------
 
@@ -122,16 +122,17 @@ class RagEventsAPI:
 
             tracer.log_chunking_event(Document("doc-1"), [Chunk("c1", "text")])
         """
-        self._emit(
-            lambda: _builders().chunking_record(
-                input_document=input_document,
-                output_chunks=output_chunks,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().chunking_record(
+            input_document=input_document,
+            output_chunks=output_chunks,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record)
 
     def log_embedding_event(
         self,
@@ -142,17 +143,18 @@ class RagEventsAPI:
         span: Span | None = None,
     ) -> None:
         """Record computed embeddings: their count and dimension (vectors only when enabled)."""
-        self._emit(
-            lambda: _builders().embedding_record(
-                embeddings=embeddings,
-                data=data,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-                record_vectors=self._capture.record_embeddings,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().embedding_record(
+            embeddings=embeddings,
+            data=data,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
+            record_vectors=self._capture.record_embeddings,
         )
+        self._emit(target, record)
 
     def log_query_rewrite_event(
         self,
@@ -163,16 +165,17 @@ class RagEventsAPI:
         span: Span | None = None,
     ) -> None:
         """Record a query rewritten, or decomposed into sub-queries."""
-        self._emit(
-            lambda: _builders().query_rewrite_record(
-                query=query,
-                rewritten_query=rewritten_query,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().query_rewrite_record(
+            query=query,
+            rewritten_query=rewritten_query,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record)
 
     def log_retrieval_event(
         self,
@@ -189,16 +192,17 @@ class RagEventsAPI:
             chunks = [RetrievedChunk("c7", text, retrieval_score=0.9)]
             tracer.log_retrieval_event("refunds?", chunks)
         """
-        self._emit(
-            lambda: _builders().retrieval_record(
-                query=query,
-                retrieved_data=retrieved_data,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().retrieval_record(
+            query=query,
+            retrieved_data=retrieved_data,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record)
 
     def log_rerank_event(
         self,
@@ -209,16 +213,17 @@ class RagEventsAPI:
         span: Span | None = None,
     ) -> None:
         """Record retrieved chunks reordered; every reranked id must be among the retrieved."""
-        self._emit(
-            lambda: _builders().rerank_record(
-                retrieved=retrieved,
-                reranked=reranked,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().rerank_record(
+            retrieved=retrieved,
+            reranked=reranked,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record)
 
     def log_tool_call_event(
         self,
@@ -230,17 +235,18 @@ class RagEventsAPI:
         span: Span | None = None,
     ) -> None:
         """Record a tool call: its name, arguments and result."""
-        self._emit(
-            lambda: _builders().tool_call_record(
-                tool=tool,
-                tool_args=tool_args,
-                tool_result=tool_result,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().tool_call_record(
+            tool=tool,
+            tool_args=tool_args,
+            tool_result=tool_result,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record)
 
     def log_query_event(
         self,
@@ -252,28 +258,26 @@ class RagEventsAPI:
         span: Span | None = None,
     ) -> None:
         """Record a query answered: the query, the response and the system prompt."""
-        self._emit(
-            lambda: _builders().query_record(
-                query=query,
-                response=response,
-                system_prompt=system_prompt,
-                metadata=metadata,
-                name=name,
-                capture=self._capture,
-            ),
-            span,
+        target = recording_target(span, self._reach)
+        if target is None:
+            return  # nothing would record: no check, no encoding
+        record = _builders().query_record(
+            query=query,
+            response=response,
+            system_prompt=system_prompt,
+            metadata=metadata,
+            name=name,
+            capture=self._capture,
         )
+        self._emit(target, record)
 
     # Internals ------------------------------------------------------------------
 
-    def _emit(self, builder: Builder, span: Span | None, *, once_per_span: bool = False) -> None:
-        target = span_or_current(span)
+    def _emit(self, target: Span, record: EventRecord, *, once_per_span: bool = False) -> None:
+        """Record on ``target``, or on a span of its own when ``target`` does not record."""
         if not target.is_recording():
-            if is_sampled_out(target) or span is not None:
-                return  # nothing records here: do no work at all
-            self._record_on_own_span(builder())
+            self._record_on_own_span(record)
             return
-        record = builder()
         if once_per_span:
             self._claim_span_event(target)
         target.set_attributes(record.span_attributes)

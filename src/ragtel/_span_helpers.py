@@ -1,7 +1,8 @@
 """Span conveniences on :class:`~ragtel.LastMileTracer`, for Tracium, Adaline and Opik habits.
 
 They act on ``span=`` or the current span (a real OTel span), and do nothing
-on a span that does not record.
+on a span that does not record: they return before checking or encoding
+their arguments (``update_span`` still says which keys it would ignore).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any, Final
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._arguments import read_mapping
 from ragtel._config import CaptureConfig
-from ragtel._context_attributes import checked_tags, context_attributes
+from ragtel._context_attributes import checked_tags, context_attributes, merged_tags
 from ragtel._encoding import apply_mask, clean_text, encode_json, plain_text, quoted
 from ragtel._span_context import ContextLike, span_or_current
 from ragtel._types import RAGEventType
@@ -65,22 +67,25 @@ class SpanHelpersAPI:
         span: Span | None = None,
     ) -> None:
         """Record token counts as ``gen_ai.usage.*``."""
-        from ragtel._generation_attributes import token_usage_attributes
-
-        usage = token_usage_attributes(input_tokens, output_tokens, cached_input_tokens)
-        target = _recording(span)
-        if target is not None:
-            target.set_attributes(usage)
-
-    def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
-        """Add ``tags`` to the span's ``ragtel.tags``."""
-        tags = checked_tags(tags, self._capture.limits.max_length)
         target = _recording(span)
         if target is None:
             return
+        from ragtel._generation_attributes import token_usage_attributes
+
+        target.set_attributes(
+            token_usage_attributes(input_tokens, output_tokens, cached_input_tokens)
+        )
+
+    def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
+        """Add ``tags`` to the span's ``ragtel.tags``."""
+        target = _recording(span)
+        if target is None:
+            return
+        limits = self._capture.limits
+        tags = checked_tags(tags, limits)
         existing = getattr(target, "attributes", None) or {}
         current = existing.get(attrs.RAGTEL_TAGS, ())
-        target.set_attribute(attrs.RAGTEL_TAGS, list(dict.fromkeys([*current, *tags])))
+        target.set_attribute(attrs.RAGTEL_TAGS, merged_tags(current, tags, limits=limits))
 
     def mark_failed(
         self, message: str, span: Span | None = None, *, error_type: str | None = None
@@ -105,12 +110,19 @@ class SpanHelpersAPI:
         error (a failure message). Unknown keys are listed in
         ``ragtel.update.ignored_keys`` and a warning.
         """
-        if not isinstance(fields, Mapping):
-            raise TypeError(f"fields must be a mapping; got {type(fields).__name__}")
+        if type(fields) is not dict:  # read once: a Mapping's own methods may raise
+            fields = read_mapping(fields, "fields")
+        max_length = self._capture.limits.max_length
+        ignored = (
+            []
+            if _UPDATE_KEYS.issuperset(fields)
+            else sorted(plain_text(key, max_length) for key in fields if key not in _UPDATE_KEYS)
+        )
+        target = _recording(span)
+        if target is None:
+            return ignored  # nothing records: no check, no encoding
         from ragtel._generation_attributes import token_usage_attributes
 
-        max_length = self._capture.limits.max_length
-        ignored = sorted(plain_text(key, max_length) for key in fields if key not in _UPDATE_KEYS)
         # Everything is checked before anything is written: a bad field leaves
         # the span as it was.
         status = fields.get("status")
@@ -118,7 +130,7 @@ class SpanHelpersAPI:
             raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
         tags = fields.get("tags")
         if tags is not None:
-            tags = checked_tags(tags, max_length)
+            tags = checked_tags(tags, self._capture.limits)
         labels = (
             context_attributes(
                 session_id=None,
@@ -135,9 +147,6 @@ class SpanHelpersAPI:
             fields.get("output_tokens"),
             fields.get("cached_input_tokens"),
         )
-        target = _recording(span)
-        if target is None:
-            return ignored
         if "input" in fields:
             self.record_input(fields["input"], span=target)
         if "output" in fields:
@@ -200,7 +209,7 @@ class SpanHelpersAPI:
         end = time.time_ns()
         start = end - int((latency or 0) * 1e9)
         given: dict[str, AttributeValue] = {
-            **(attributes or {}),
+            **(read_mapping(attributes, "attributes") if attributes is not None else {}),
             attrs.RAGTEL_SPAN_KIND: step.value,
         }
         span = self.start_span(name, context=context, attributes=given, start_time=start)

@@ -35,6 +35,7 @@ from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
 from ragtel._rag_events import RagEventsAPI
+from ragtel._recording import sampling_reach, sdk_disabled
 from ragtel._span_context import (
     ContextLike,
     get_distributed_trace_headers,
@@ -81,6 +82,9 @@ class LastMileTracer(
         self._installation = installation
         self._profile = profile
         self._processor = installation.processor if installation is not None else None
+        # Known once: whether spans this tracer starts can record at all (see _recording).
+        self._reach = sampling_reach(delegate)
+        self._sdk_disabled = installation is None and sdk_disabled()
 
     @property
     def name(self) -> str:
