@@ -180,3 +180,26 @@ def test_forked_children_flush_when_ragtel_is_set_up_before_multiprocessing_or_i
     assert collections.Counter(_case_of(span) for span in _spans_in_file(path)) == expected
     received = receiver.wait_for_spans(TASKS * SPANS_PER_TASK, timeout=30)
     assert collections.Counter(span["attributes"].get("app.case") for span in received) == expected
+
+
+def test_ragtel_never_imports_multiprocessing_itself(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from ragtel import get_lastmile_tracer
+
+        tracer = get_lastmile_tracer("quiet", output_filepath=sys.argv[1])
+        with tracer.start_as_current_span("request"):
+            tracer.register_param("k", 1)
+        tracer.force_flush()
+        print("multiprocessing" in sys.modules)
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "t.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip() == "False"
