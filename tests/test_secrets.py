@@ -213,7 +213,7 @@ SWEEP_APP = textwrap.dedent(
             current.register_params({"retrieval.top_k": 3, "db": {"password": secrets["param"]}})
             current.log({"apiKeys": [secrets["logged"]], "doc": Doc()})
             current.log_feedback({"secrets": secrets["feedback"], "doc": Doc()})
-            current.log_binary_feedback(True, metadata={"cookies": secrets["metadata"], "d": Doc()})
+            current.log_binary_feedback(True, metadata={"cookies": secrets["feedback"], "d": Doc()})
         current.force_flush(5_000)
     print("done")
     """
