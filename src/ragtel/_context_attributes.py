@@ -22,7 +22,8 @@ from typing import Any, Final, TypeVar, cast
 from opentelemetry import context as context_api
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._config import CaptureConfig
+from ragtel._arguments import MORE, capped_texts, more_entries, read_mapping_head, report_cap
+from ragtel._config import CaptureConfig, ValueLimits
 from ragtel._encoding import apply_mask, clean_text, encode_attribute, quoted
 from ragtel._params import validate_param_key
 from ragtel._redaction import REDACTED, is_sensitive_name
@@ -66,18 +67,33 @@ def context_attributes(
         _check_text("user_id", user_id)
         attributes[USER_ID] = clean_text(user_id, max_length)
     if tags is not None:
-        attributes[RAGTEL_TAGS] = list(dict.fromkeys(checked_tags(tags, max_length)))
+        attributes[RAGTEL_TAGS] = checked_tags(tags, capture.limits)
     if metadata is not None:
-        if not isinstance(metadata, Mapping):
-            raise TypeError(f"metadata must be a mapping; got {type(metadata).__name__}")
-        for key, value in metadata.items():
-            validate_param_key(key, argument="metadata key")
-            if is_sensitive_name(key):
-                encoded: AttributeValue | None = REDACTED
-            else:
-                encoded = encode_attribute(apply_mask(value, capture.mask), capture.limits)
-            if encoded is not None:
-                attributes[RAGTEL_METADATA_PREFIX + key] = encoded
+        attributes.update(metadata_attributes(metadata, capture))
+    return attributes
+
+
+def metadata_attributes(metadata: Any, capture: CaptureConfig) -> dict[str, AttributeValue]:
+    """``ragtel.metadata.<key>`` attributes: the first ``max_items`` entries, then a count.
+
+    Entries past the cap are neither read nor checked; ``ragtel.metadata.…``
+    says how many were left out (an attribute per entry: a huge mapping would
+    cost seconds per span, and overflow the span's attribute limit).
+    """
+    limits = capture.limits
+    entries, total = read_mapping_head(metadata, "metadata", limits.max_items)
+    attributes: dict[str, AttributeValue] = {}
+    for key, value in entries.items():
+        validate_param_key(key, argument="metadata key")
+        if is_sensitive_name(key):
+            encoded: AttributeValue | None = REDACTED
+        else:
+            encoded = encode_attribute(apply_mask(value, capture.mask), limits)
+        if encoded is not None:
+            attributes[RAGTEL_METADATA_PREFIX + key] = encoded
+    if total > len(entries):
+        report_cap("metadata entries", limits)
+        attributes[RAGTEL_METADATA_PREFIX + MORE] = more_entries(total - len(entries))
     return attributes
 
 
@@ -88,8 +104,13 @@ def merged(
     result = {**outer, **inner}
     outer_tags, inner_tags = outer.get(RAGTEL_TAGS), inner.get(RAGTEL_TAGS)
     if isinstance(outer_tags, (list, tuple)) and isinstance(inner_tags, (list, tuple)):
-        result[RAGTEL_TAGS] = list(dict.fromkeys([*outer_tags, *inner_tags]))
+        result[RAGTEL_TAGS] = merged_tags(outer_tags, inner_tags, limits=_MERGE_LIMITS)
     return MappingProxyType(result)
+
+
+# Tags were cleaned and capped when each scope was made; merging nested scopes
+# only keeps the whole within the default caps.
+_MERGE_LIMITS: Final = ValueLimits()
 
 
 class AttributeScope:
@@ -177,14 +198,56 @@ def attached(attributes: Mapping[str, AttributeValue]) -> Iterator[None]:
             context_api.detach(token)  # type: ignore[arg-type]
 
 
-def checked_tags(tags: Any, max_length: int) -> list[str]:
-    """``tags`` as a list of recorded texts (a generator is read once); TypeError naming tags."""
-    listed = (
-        None if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable) else list(tags)
-    )
+def checked_tags(tags: Any, limits: ValueLimits) -> list[str]:
+    """``tags`` as recorded texts, distinct and capped; TypeError naming tags.
+
+    A generator is read once. At most ``max_items`` tags (and ``max_length``
+    characters in all) are kept; a last item counts the others.
+    """
+    try:
+        listed = (
+            None if isinstance(tags, (str, bytes)) or not isinstance(tags, Iterable) else list(tags)
+        )
+    except Exception as error:  # noqa: BLE001 - the iterable's own methods broke
+        raise TypeError(
+            f"tags must be a sequence of str that can be read; reading it raised "
+            f"{type(error).__name__}"
+        ) from None
     if listed is None or not all(isinstance(tag, str) for tag in listed):
         raise TypeError(f"tags must be a sequence of str; got {quoted(tags)}")
-    return [clean_text(tag, max_length) for tag in listed]
+    return merged_tags(listed, limits=limits)
+
+
+def merged_tags(*tag_lists: Iterable[str], limits: ValueLimits) -> list[str]:
+    """Distinct tags of each list in turn, capped (see :func:`checked_tags`).
+
+    A list capped before ends with an item counting what it left out: those
+    counts are carried into the new one.
+    """
+    distinct: dict[str, None] = {}
+    left_out = 0
+    for tags in tag_lists:
+        for tag in tags:
+            count = _left_out_count(tag)
+            if count is None:
+                distinct[tag] = None
+            else:
+                left_out += count
+    return capped_texts(
+        (clean_text(tag, limits.max_length) for tag in distinct),
+        len(distinct),
+        limits,
+        "tags",
+        left_out=left_out,
+    )
+
+
+def _left_out_count(tag: str) -> int | None:
+    """N for the item ``…[N more tags]`` that ends a capped list, else None."""
+    if not tag.startswith(f"{MORE}[") or not tag.endswith(" more tags]"):
+        return None
+    number = tag[2 : -len(" more tags]")]
+    return int(number) if number.isdigit() else None
 
 
 def _check_text(argument: str, value: Any) -> None:

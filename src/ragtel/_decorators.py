@@ -35,7 +35,7 @@ from opentelemetry.util import types
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
-from ragtel._encoding import apply_mask, clean_text, encode_json, plain_text
+from ragtel._encoding import apply_mask, clean_text, encode_json, finish_json, plain_text
 from ragtel.semconv.attributes import RAGTEL_INPUT, RAGTEL_OUTPUT
 
 _logger = logging.getLogger("ragtel")
@@ -283,7 +283,8 @@ class _ItemCollector:
         pieces = self.pieces
         if self.extra:
             pieces = [*pieces, encode_json(f"…[{self.extra} more items]", self.limits)]
-        return clean_text("[" + ", ".join(pieces) + "]", self.limits.max_length)
+        # Pieces of JSON whose texts were cleaned as they were encoded.
+        return finish_json("[" + ", ".join(pieces) + "]", self.limits.max_length)
 
 
 def _wrap_generator(

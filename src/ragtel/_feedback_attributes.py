@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._arguments import capped_texts, read_mapping
 from ragtel._config import CaptureConfig
 from ragtel._encoding import clean_text, masked_json, masked_text, quoted
 from ragtel.semconv import attributes as attrs
@@ -103,6 +104,13 @@ def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> At
             "categories must be a list of strings; "
             f"got {type(categories).__name__} {quoted(categories)}"
         )
+    try:
+        categories = list(categories)  # read once: a Sequence's own methods may raise
+    except Exception as error:  # noqa: BLE001 - the sequence's own methods broke
+        raise TypeError(
+            f"categories must be a list of strings that can be read; reading it raised "
+            f"{type(error).__name__}"
+        ) from None
     if not categories:
         raise ValueError("categories must list at least one category; got an empty list")
     seen: set[str] = set()
@@ -112,23 +120,32 @@ def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> At
                 "categories must hold strings only; "
                 f"got {type(category).__name__} {quoted(category)}"
             )
-        if category in seen:
+        text = str.__str__(category)  # compared as plain text: no __hash__ or __eq__ of theirs
+        if text in seen:
             raise ValueError(
                 f"categories must be distinct; {quoted(category)} appears more than once"
             )
-        seen.add(category)
+        seen.add(text)
     if not isinstance(value, str):
         raise TypeError(f"value must be a str, one of the categories; got {type(value).__name__}")
-    if value not in seen:
+    if str.__str__(value) not in seen:
         raise ValueError(
             f"value must be one of the categories {quoted(list(categories))}; got {quoted(value)}"
         )
-    limit = capture.limits.max_length
-    label = clean_text(value, limit)
+    limits = capture.limits
+    label = clean_text(value, limits.max_length)
+    # Capped like any captured collection: every category is checked above,
+    # but a list of a hundred thousand is not worth recording whole.
+    recorded = capped_texts(
+        (clean_text(category, limits.max_length) for category in categories),
+        len(categories),
+        limits,
+        "categories",
+    )
     return {
         _KIND: _CATEGORICAL,
         attrs.RAGTEL_FEEDBACK_VALUE_TEXT: label,
-        attrs.RAGTEL_FEEDBACK_CATEGORIES: [clean_text(category, limit) for category in categories],
+        attrs.RAGTEL_FEEDBACK_CATEGORIES: recorded,
         GEN_AI_EVALUATION_SCORE_LABEL: label,
     }
 
@@ -179,8 +196,8 @@ def feedback_attributes(
         )
     if explanation is not None and not isinstance(explanation, str):
         raise TypeError(f"explanation must be a str; got {type(explanation).__name__}")
-    if metadata is not None and not isinstance(metadata, Mapping):
-        raise TypeError(f"metadata must be a mapping; got {type(metadata).__name__}")
+    if metadata is not None:  # read once: a Mapping's own methods may raise
+        metadata = read_mapping(metadata, "metadata")
     attributes = value_attributes
     attributes[GEN_AI_EVALUATION_NAME] = (
         DEFAULT_NAME if name is None else clean_text(name, capture.limits.max_length)

@@ -22,6 +22,7 @@ from typing import Any, Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._arguments import read_mapping
 from ragtel._config import CaptureConfig
 from ragtel._encoding import (
     apply_mask,
@@ -34,7 +35,7 @@ from ragtel._encoding import (
     quoted,
     recorded_text,
 )
-from ragtel._redaction import may_hold_url_credentials
+from ragtel._redaction import may_hold_secrets, may_hold_url_credentials
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv import events
@@ -118,6 +119,8 @@ def chunk_data(item: Any, argument: str, *, scored: bool, max_length: int) -> Ch
         except AttributeError:  # a declared field this instance lacks
             chunk_id, content, embedding, score, extras = _read_any(item)
     elif type(item) is dict or isinstance(item, Mapping):
+        if type(item) is not dict:  # read once: a Mapping's own methods may raise
+            item = read_mapping(item, argument, expected="Chunk objects or dicts")
         chunk_id, content = item.get("id"), item.get("content")
         embedding, score = item.get("embedding"), item.get("retrieval_score", item.get("score"))
         extras = item.get("extras")
@@ -139,7 +142,7 @@ def chunk_data(item: Any, argument: str, *, scored: bool, max_length: int) -> Ch
         type(chunk_id) is str
         and len(chunk_id) <= max_length
         and chunk_id.isascii()
-        and not may_hold_url_credentials(chunk_id)
+        and not may_hold_secrets(chunk_id)
     ):
         text_id = chunk_id
     else:
@@ -181,7 +184,7 @@ def _contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
             and type(content) is str
             and len(content) <= limit
             and content.isascii()
-            and not may_hold_url_credentials(content)
+            and not may_hold_secrets(content)
         ):
             texts.append(content)  # nothing to mask, clean or cut: the common case
         else:

@@ -86,7 +86,10 @@ _DESCRIPTOR_WORDS: Final = frozenset(
         "counts",
         "endpoint",
         "env",
+        "error",  # TokenError: a message follows, not a secret
+        "errors",
         "estimate",
+        "exception",
         "file",
         "ids",
         "len",

@@ -1,0 +1,402 @@
+"""Hostile values through the public API: mappings that break, huge collections and
+arguments, objects with side effects, secrets beside values that cannot be converted.
+
+Spans go to a real OTLP JSON Lines file; what is checked is what was written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pathlib
+import threading
+import time
+import tracemalloc
+import xmlrpc.client
+import xmlrpc.server
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from ragtel import LastMileTracer, get_lastmile_tracer
+
+# A tracer writing to a file ---------------------------------------------------------
+
+
+@pytest.fixture
+def tracer(tmp_path: pathlib.Path) -> Iterator[LastMileTracer]:
+    traced = get_lastmile_tracer(
+        "hostile", project_name="hostile", output_filepath=tmp_path / "traces.jsonl"
+    )
+    yield traced
+    traced.shutdown()
+
+
+def exported_spans(tracer: LastMileTracer) -> list[dict[str, Any]]:
+    assert tracer.force_flush(10_000)
+    spans = []
+    for path in tracer.output_filepaths:
+        if not pathlib.Path(path).exists() or not str(path).endswith("traces.jsonl"):
+            continue
+        for line in pathlib.Path(path).read_text("utf-8").splitlines():
+            for resource in json.loads(line)["resourceSpans"]:
+                for scope in resource["scopeSpans"]:
+                    spans.extend(scope["spans"])
+    return spans
+
+
+def attributes_of(span: Mapping[str, Any]) -> dict[str, Any]:
+    def value(wrapped: Mapping[str, Any]) -> Any:
+        if "arrayValue" in wrapped:
+            return [value(item) for item in wrapped["arrayValue"].get("values", [])]
+        return next(iter(wrapped.values()), None)
+
+    return {item["key"]: value(item["value"]) for item in span.get("attributes", [])}
+
+
+def exported_text(tracer: LastMileTracer) -> str:
+    assert tracer.force_flush(10_000)
+    return "".join(
+        pathlib.Path(path).read_text("utf-8", errors="replace")
+        for path in tracer.output_filepaths
+        if pathlib.Path(path).exists()
+    )
+
+
+# Mappings whose own methods break (issue 15, 15a) -------------------------------------
+
+
+class BrokenMapping(Mapping[str, Any]):
+    """A Mapping whose ``broken`` method raises RuntimeError."""
+
+    def __init__(self, broken: str) -> None:
+        self.broken = broken
+
+    def _check(self, name: str) -> None:
+        if name == self.broken:
+            raise RuntimeError(f"{name} exploded")
+
+    def __getitem__(self, key: str) -> Any:
+        self._check("__getitem__")
+        return 1
+
+    def __iter__(self) -> Iterator[str]:
+        self._check("__iter__")
+        yield "chunk_size"
+
+    def __len__(self) -> int:
+        self._check("__len__")
+        return 1
+
+    def items(self) -> Any:
+        self._check("items")
+        return super().items()
+
+    def keys(self) -> Any:
+        self._check("keys")
+        return super().keys()
+
+
+BROKEN = ("items", "__iter__", "__getitem__", "__len__", "keys")
+
+
+def _in_span(tracer: LastMileTracer, call: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        with tracer.start_as_current_span("outer"):
+            return call()
+
+    return run
+
+
+def _enter(scope: Any) -> None:
+    with scope:
+        pass
+
+
+# (label, argument named in the error, the call given a broken mapping)
+MAPPING_CALLS: list[tuple[str, str, Callable[[LastMileTracer, Any], Any]]] = [
+    ("update_span", "fields", lambda t, m: _in_span(t, lambda: t.update_span(m))()),
+    (
+        "update_span metadata",
+        "metadata",
+        lambda t, m: _in_span(t, lambda: t.update_span({"metadata": m}))(),
+    ),
+    ("using_attributes", "metadata", lambda t, m: t.using_attributes(metadata=m)),
+    ("using_metadata", "metadata", lambda t, m: t.using_metadata(m)),
+    ("start_span", "metadata", lambda t, m: t.start_span("s", metadata=m).end()),
+    (
+        "start_as_current_span",
+        "metadata",
+        lambda t, m: _enter(t.start_as_current_span("s", metadata=m)),
+    ),
+    ("register_params", "params", lambda t, m: _in_span(t, lambda: t.register_params(m))()),
+    ("register_params, no span", "params", lambda t, m: t.register_params(m)),
+    (
+        "register_generation_params",
+        "model_params",
+        lambda t, m: _in_span(t, lambda: t.register_generation_params(m))(),
+    ),
+    (
+        "register_retrieval_params extras",
+        "extras",
+        lambda t, m: _in_span(t, lambda: t.register_retrieval_params(top_k=3, extras=m))(),
+    ),
+    (
+        "log_llm_call params",
+        "params",
+        lambda t, m: _in_span(t, lambda: t.log_llm_call(model="m", params=m))(),
+    ),
+    (
+        "log_feedback metadata",
+        "metadata",
+        lambda t, m: _in_span(t, lambda: t.log_feedback("fine", metadata=m))(),
+    ),
+    (
+        "log_binary_feedback metadata",
+        "metadata",
+        lambda t, m: _in_span(t, lambda: t.log_binary_feedback(True, metadata=m))(),
+    ),
+    (
+        "log_retrieval_event chunk",
+        "retrieved_data",
+        lambda t, m: _in_span(t, lambda: t.log_retrieval_event("q", [m]))(),
+    ),
+    ("record_span attributes", "attributes", lambda t, m: t.record_span("r", attributes=m)),
+    (
+        "initial_params",
+        "initial_params",
+        lambda t, m: get_lastmile_tracer("hostile-initial", initial_params=m, set_global=False),
+    ),
+]
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [(call, argument) for _, argument, call in MAPPING_CALLS],
+    ids=[label for label, _, _ in MAPPING_CALLS],
+)
+def test_a_mapping_that_cannot_be_read_gives_the_documented_type_error(
+    tracer: LastMileTracer, call: Callable[[LastMileTracer, Any], Any], argument: str, broken: str
+) -> None:
+    try:
+        call(tracer, BrokenMapping(broken))
+    except TypeError as error:
+        assert argument in str(error)
+    except ValueError as error:  # read, then refused for what it holds
+        assert broken in ("__len__", "keys") and argument in str(error)
+    # Anything else escaping (the mapping's own RuntimeError) fails the test.
+    exported_spans(tracer)
+
+
+# Collections are capped (issue 15, 15b and 15c) ---------------------------------------
+
+
+class SdkWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def sdk_warnings() -> Iterator[SdkWarnings]:
+    handler = SdkWarnings()
+    logger = logging.getLogger("opentelemetry")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_huge_metadata_is_capped_counted_and_cheap(
+    tracer: LastMileTracer, sdk_warnings: SdkWarnings, caplog: pytest.LogCaptureFixture
+) -> None:
+    metadata = {f"key{number}": number for number in range(100_000)}
+    started = time.perf_counter()
+    with tracer.using_attributes(metadata=metadata):
+        for _ in range(3):
+            with tracer.start_as_current_span("labelled"):
+                pass
+    elapsed = time.perf_counter() - started
+    with tracer.start_as_current_span("direct", metadata=metadata):
+        pass
+    spans = exported_spans(tracer)
+    assert len(spans) == 4
+    for span in spans:
+        attributes = attributes_of(span)
+        entries = [key for key in attributes if key.startswith("ragtel.metadata.")]
+        assert len(entries) == 1_000 + 1
+        assert attributes["ragtel.metadata.key0"] == "0"  # OTLP JSON: int64 as a string
+        assert attributes["ragtel.metadata.…"] == "[99000 more entries]"
+    assert elapsed < 1.0  # 2.2 s per span before the cap
+    assert not sdk_warnings.records, sdk_warnings.records[:3]
+    capped = [r for r in caplog.records if "metadata entries capped" in r.getMessage()]
+    assert len(capped) == 1  # warned once
+
+
+def test_huge_category_lists_are_capped(tracer: LastMileTracer) -> None:
+    categories = [f"category-{number}" for number in range(100_000)]
+    with tracer.start_as_current_span("judged"):
+        tracer.log_categorical_feedback("category-7", categories)
+    recorded = next(
+        attributes_of(item)["ragtel.feedback.categories"]
+        for span in exported_spans(tracer)
+        for item in (span, *span.get("events", []))
+        if "ragtel.feedback.categories" in attributes_of(item)
+    )
+    assert len(recorded) <= 1_001
+    assert recorded[:2] == ["category-0", "category-1"]
+    assert recorded[-1] == f"…[{100_000 - len(recorded) + 1} more categories]"
+    assert len(exported_text(tracer)) < 100_000  # was a 2.5 MB line
+
+
+def test_huge_tag_lists_are_capped_also_when_added_again_and_again(
+    tracer: LastMileTracer,
+) -> None:
+    with tracer.start_as_current_span("tagged", tags=[f"t{n}" for n in range(50_000)]) as span:
+        for number in range(2_000):
+            tracer.add_tags([f"more{number}"], span=span)
+    [exported] = exported_spans(tracer)
+    tags = attributes_of(exported)["ragtel.tags"]
+    assert len(tags) <= 1_001
+    assert tags[-1] == f"…[{50_000 + 2_000 - len(tags) + 1} more tags]"
+
+
+# Decorator cost bounded by what is kept (issue 15, 15d) --------------------------------
+
+
+class Text(str):
+    pass
+
+
+ARGUMENT_SHAPES: dict[str, Callable[[int], Any]] = {
+    "str": lambda size: "a" * size,
+    "str subclass": lambda size: Text("a" * size),
+    "bytes": lambda size: b"a" * size,
+    "list of str": lambda size: ["a" * (size // 4)] * 4,
+    "dict": lambda size: {"doc": "a" * size},
+    "numpy": lambda size: np.zeros(size // 8),
+    "many items": lambda size: list(range(size // 100)),
+}
+
+
+@pytest.mark.parametrize("shape", ARGUMENT_SHAPES)
+def test_decorator_cost_does_not_grow_with_the_argument(tracer: LastMileTracer, shape: str) -> None:
+    @tracer.trace_function()
+    def handle(document: Any) -> Any:
+        return document
+
+    def cost(size: int) -> tuple[float, int]:
+        argument = ARGUMENT_SHAPES[shape](size)
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            handle(argument)
+            best = min(best, time.perf_counter() - started)
+        tracemalloc.start()
+        try:
+            handle(argument)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        return best, peak
+
+    small_time, _ = cost(1_000_000)
+    large_time, large_peak = cost(100_000_000)
+    # A 100 MB argument added 1.2 s and 210 MB before; now it costs what 1 MB does.
+    assert large_time < max(5 * small_time, 0.01), (small_time, large_time)
+    assert large_peak < 3_000_000, large_peak
+    for span in exported_spans(tracer):
+        for key in ("ragtel.input", "ragtel.output"):
+            assert len(attributes_of(span)[key]) <= 16_384
+
+
+# No side effects on user objects (issue 15, defect 2) ---------------------------------
+
+
+class CountingHandler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+    calls: ClassVar[list[str]]
+
+    def do_POST(self) -> None:
+        type(self).calls.append(self.path)
+        super().do_POST()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def xmlrpc_proxy() -> Iterator[tuple[xmlrpc.client.ServerProxy, list[str]]]:
+    calls: list[str] = []
+    handler = type("Handler", (CountingHandler,), {"calls": calls})
+    server = xmlrpc.server.SimpleXMLRPCServer(
+        ("127.0.0.1", 0), requestHandler=handler, logRequests=False, allow_none=True
+    )
+    server.register_function(lambda *args: {"api_key": "sk-remote"}, "model_dump")
+    server.register_function(lambda *args: {"api_key": "sk-remote"}, "dict")
+    server.register_function(lambda *args: [1, 2], "tolist")
+    server.register_introspection_functions()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    proxy = xmlrpc.client.ServerProxy(f"http://{host}:{port}/", allow_none=True)
+    try:
+        assert proxy.system.listMethods()  # the server answers: a call is counted
+        assert calls == ["/"]
+        calls.clear()
+        yield proxy, calls
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class RecordsLookups:
+    def __init__(self) -> None:
+        object.__setattr__(self, "lookups", [])
+
+    def __getattr__(self, name: str) -> Any:
+        self.lookups.append(name)
+        return lambda *args, **kwargs: {"token": "sk-lookup"}
+
+
+def _every_api(tracer: LastMileTracer, value: Any) -> None:
+    @tracer.trace_function()
+    def handle(value: Any, **kwargs: Any) -> Any:
+        return value
+
+    with tracer.start_as_current_span("side effects") as span:
+        handle(value, nested={"client": value}, items=[value])
+        tracer.register_param("client", value)
+        tracer.log(value)
+        tracer.log({"client": value})
+        tracer.log_feedback({"client": value}, metadata={"client": value})
+        tracer.log_retrieval_event("q", [{"id": "c1", "score": 0.5, "extras": value}])
+        tracer.log_span_event(input=value, output=[value], event_data={"client": value})
+        tracer.record_input(value)
+        tracer.record_output(value)
+        tracer.update_span({"input": value, "metadata": {"client": value}}, span=span)
+        with tracer.using_attributes(metadata={"client": value}):
+            tracer.start_span("labelled").end()
+
+
+def test_no_remote_call_is_made_through_an_xmlrpc_proxy(
+    tracer: LastMileTracer, xmlrpc_proxy: tuple[xmlrpc.client.ServerProxy, list[str]]
+) -> None:
+    proxy, calls = xmlrpc_proxy
+    _every_api(tracer, proxy)
+    text = exported_text(tracer)
+    assert calls == []
+    assert "ServerProxy for 127.0.0.1" in text and "sk-remote" not in text
+
+
+def test_no_attribute_of_a_captured_object_is_looked_up(tracer: LastMileTracer) -> None:
+    value = RecordsLookups()
+    _every_api(tracer, value)
+    assert value.lookups == []
+    assert "sk-lookup" not in exported_text(tracer)
