@@ -33,6 +33,14 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogsData
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from cli_hostile_lines import (
+    ATTACK,
+    ATTACK_ESCAPED,
+    dangerous_bytes,
+    forged_lines,
+    hostile_file,
+    hostile_lines,
+)
 from otlp_receiver import OTLPReceiver, any_value
 from ragtel import get_lastmile_tracer
 from ragtel._otlp_json import message_fields
@@ -491,6 +499,58 @@ def test_a_line_protobuf_cannot_hold_is_skipped_by_number(
     # Line 2 is blank: the bad line is the third.
     assert "skipped 1 corrupt line of " in done.stderr
     assert ": 3 (not OTLP JSON: id 'not-hex' is not hex)" in done.stderr
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_hostile_lines_are_skipped_alone_and_every_other_span_arrives(
+    tmp_path: Path, receiver: OTLPReceiver, protocol: str
+) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(hostile_file())
+    number = {name: index + 2 for index, name in enumerate(hostile_lines())}
+
+    done = send(path, "--endpoint", endpoint_for(receiver, protocol), "--protocol", protocol)
+
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    # The good lines, and the hostile lines a collector can take: a NaN double, a name
+    # with a lone surrogate (U+FFFD over protobuf), duplicate keys. In one request: no
+    # line cost another its batch, the line nested too deep for receivers included.
+    arrived = wait_for_spans(receiver, 7)
+    assert sorted(int(span["traceId"], 16) for span in arrived) == [1, 1, 2, 2, 111, 123, 124]
+    assert len(request_span_counts(receiver)) == 1
+    assert f"{number['deeply nested JSON']} (JSON nested too deeply)" in done.stderr
+    assert f"{number['deeply nested value']} (not OTLP JSON: messages nested more than 96" in (
+        done.stderr
+    )
+    assert f"{number['start in the year 3170843']} (not OTLP JSON: start_time_unix_nano: " in (
+        done.stderr
+    )
+    assert "sent 7 spans in 1 request" in done.stderr
+
+
+def test_text_from_the_collector_is_escaped_in_messages(
+    traces_file: Path, scripted: tuple[ScriptedServer, str]
+) -> None:
+    server, url = scripted
+    response = ExportTraceServiceResponse()
+    response.partial_success.rejected_spans = 1
+    response.partial_success.error_message = ATTACK
+    server.answers = [
+        (200, {"Content-Type": "application/x-protobuf"}, response.SerializeToString()),
+        (400, {"Content-Type": "text/plain"}, ATTACK.encode()),
+    ]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ragtel", "send", str(traces_file), "--endpoint", url],
+        env=clean_env(),
+        capture_output=True,
+        timeout=TIMEOUT,
+    )
+
+    assert done.returncode == 1
+    assert b"partial success, 1 span rejected: " + ATTACK_ESCAPED.encode() in done.stderr
+    assert dangerous_bytes(done.stderr) == [] and forged_lines(done.stderr) == []
 
 
 # 5. Rejections and retries -----------------------------------------------------

@@ -83,7 +83,8 @@ def message_fields(data: dict[str, Any], descriptor: Descriptor) -> dict[str, An
     64-bit integers decimal strings or numbers, enums numbers or names.
 
     Raises ``ValueError`` when ``data`` does not have the message's shape,
-    including an integer out of its field's range and nesting too deep to walk.
+    including an integer out of its field's range and messages nested deeper
+    than :data:`MAX_MESSAGE_DEPTH`.
     """
     try:
         return _fields(data, descriptor)
@@ -93,6 +94,12 @@ def message_fields(data: dict[str, Any], descriptor: Descriptor) -> dict[str, An
         raise ValueError("not OTLP JSON: nested too deeply") from None
 
 
+MAX_MESSAGE_DEPTH = 96
+"""Protobuf parsers (C++, Java, Python, JavaScript) refuse messages nested more than
+100 deep by default, and with them the whole request: deeper data, nested values
+only a crafted line holds, is refused here, alone. Four levels are kept for the
+request around the data."""
+
 _Converter = Callable[[Any], Any]
 # How _fields treats a field; plain strings and messages, most of a span, go without a call.
 _STRING, _MESSAGE, _MESSAGES, _CONVERTED = range(4)
@@ -100,9 +107,11 @@ _FieldEntry = tuple[str, int, Any]
 _FIELD_TABLES: dict[str, dict[str, _FieldEntry]] = {}
 
 
-def _fields(data: Any, descriptor: Descriptor) -> dict[str, Any]:
+def _fields(data: Any, descriptor: Descriptor, depth: int = 0) -> dict[str, Any]:
     if type(data) is not dict:
         raise ValueError(f"{descriptor.name}: expected a JSON object, got {_json_type(data)}")
+    if depth > MAX_MESSAGE_DEPTH:
+        raise ValueError(f"messages nested more than {MAX_MESSAGE_DEPTH} deep")
     table = _FIELD_TABLES.get(descriptor.full_name) or _field_table(descriptor)
     fields: dict[str, Any] = {}
     for key, value in data.items():
@@ -114,11 +123,11 @@ def _fields(data: Any, descriptor: Descriptor) -> dict[str, Any]:
         if kind == _STRING and type(value) is str:
             fields[name] = value
         elif kind == _MESSAGE:
-            fields[name] = _fields(value, arg)
+            fields[name] = _fields(value, arg, depth + 1)
         elif kind == _MESSAGES:
             if type(value) is not list:
                 raise ValueError(f"{key}: expected a JSON list, got {_json_type(value)}")
-            fields[name] = [_fields(item, arg) for item in value]
+            fields[name] = [_fields(item, arg, depth + 1) for item in value]
         else:
             fields[name] = arg(value)
     return fields

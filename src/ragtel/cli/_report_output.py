@@ -72,7 +72,7 @@ def csv_text(report: Report) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         [
-            *report.by,
+            *map(_text_cell, report.by),
             "traces",
             "latency_p50_ms",
             "latency_p95_ms",
@@ -90,7 +90,7 @@ def csv_text(report: Report) -> str:
     for group in report.groups:
         writer.writerow(
             [
-                *map(format_param, group.values),
+                *map(_value_cell, group.values),
                 group.traces,
                 _ms(group.latency(0.5)),
                 _ms(group.latency(0.95)),
@@ -100,12 +100,32 @@ def csv_text(report: Report) -> str:
                 _round(group.thumbs_up_rate),
                 group.numeric_count,
                 _round(group.score_mean),
-                ";".join(f"{label}={count}" for label, count in sorted(group.categories.items())),
+                _text_cell(
+                    ";".join(
+                        f"{label}={count}" for label, count in sorted(group.categories.items())
+                    )
+                ),
                 group.text_count,
                 group.json_count,
             ]
         )
     return out.getvalue()
+
+
+# A spreadsheet opening the CSV runs a cell starting with one of these as a formula
+# (CSV injection): such text gets a leading apostrophe, which shows it as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _value_cell(value: Any) -> str:
+    """A param value as a CSV cell: numbers as they are, text guarded against formulas."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_param(value)
+    return _text_cell(format_param(value))
+
+
+def _text_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def json_object(report: Report, path: str, stats: LineStats) -> dict[str, Any]:

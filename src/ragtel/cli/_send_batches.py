@@ -174,7 +174,7 @@ def export_request(batch: Batch) -> Encoded:
 
 def _item_by_item(batch: Batch, request_type: Any) -> Encoded:
     layout = batch.layout
-    kept = Batcher(layout, max(batch.size, 1))
+    kept = Batcher(layout, batch.size + 1)  # never full: one batch holds every kept item
     left_out = 0
     reason = ""
     for resource in batch.resources:
