@@ -458,11 +458,12 @@ class RagtelSpanProcessor(SpanProcessor):
                 name = RAGTEL_PARAM_PREFIX + key
                 recorded = attributes.get(name)
                 previous = encoded_now.get(key)
-                growth = (0 if recorded is None else _size(recorded)) - (
-                    0 if previous is None else _size(previous)
+                # Inline for the common values (text, or no value yet): this runs per param.
+                growth = (len(recorded) if type(recorded) is str else _size(recorded)) - (
+                    len(previous) if type(previous) is str else _size(previous)
                 )
-                if (key not in current and len(current) >= self._max_params) or (
-                    growth > 0 and size + growth > self._max_param_bytes
+                if (growth > 0 and size + growth > self._max_param_bytes) or (
+                    key not in current and len(current) >= self._max_params
                 ):
                     dropped += 1
                     attributes.pop(name, None)
@@ -483,8 +484,8 @@ class RagtelSpanProcessor(SpanProcessor):
             state.encoded_bytes = size
             if removed is not None:
                 removed = sorted(state.removed)
-            root = state.root
-            if root.is_recording():
+            root = state._root()
+            if root is not None and root.is_recording():
                 if removed is not None:
                     # OpenTelemetry cannot delete an attribute: a removed key keeps its
                     # last value on the root, and this list says it no longer applies.
@@ -628,8 +629,10 @@ class RagtelSpanProcessor(SpanProcessor):
         _logger.warning(message, *args)
 
 
-def _size(value: AttributeValue) -> int:
+def _size(value: AttributeValue | None) -> int:
     """The size of a recorded value as the byte caps count it: characters, or 8 a number."""
+    if value is None:
+        return 0
     if isinstance(value, str):
         return len(value)
     if isinstance(value, (list, tuple)):
