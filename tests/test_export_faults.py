@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,3 +262,75 @@ def test_a_bad_request_bound_in_the_environment_is_ignored_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="ragtel"):
         assert resolve_batch().max_export_batch_bytes == DEFAULT_MAX_EXPORT_BATCH_BYTES
     assert "RAGTEL_MAX_EXPORT_BATCH_BYTES" in caplog.text
+
+
+# Any span at all -----------------------------------------------------------------
+
+
+def hostile_spans() -> Any:
+    from hypothesis import strategies as st
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.trace import Link, SpanContext, Status, StatusCode
+
+    from fuzz_strategies import any_char_text, deep, huge_ints, nested, odd_text
+
+    texts = st.one_of(any_char_text, odd_text, st.integers(), st.none())
+    times = st.one_of(
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(),
+        st.datetimes(timezones=st.none() | st.just(datetime.timezone.utc)),
+        huge_ints,
+        st.none(),
+        st.text(max_size=5),
+    )
+    keys = st.one_of(any_char_text, st.integers())
+    values = st.one_of(nested, deep, huge_ints)
+    attributes = st.dictionaries(keys, values, max_size=5)
+    ids = st.integers(min_value=0, max_value=2**140)
+    contexts = st.builds(SpanContext, ids, ids, st.booleans())
+    events = st.builds(Event, texts, attributes, times)
+    links = st.builds(Link, contexts, attributes)
+    return st.builds(
+        ReadableSpan,
+        name=texts,
+        context=contexts,
+        parent=st.none() | contexts,
+        attributes=attributes,
+        events=st.lists(events, max_size=3),
+        links=st.lists(links, max_size=2),
+        kind=st.sampled_from([*SpanKind, "client", 7]),
+        status=st.builds(Status, st.sampled_from(list(StatusCode)), texts),
+        start_time=times,
+        end_time=times,
+    )
+
+
+def test_any_span_is_prepared_into_one_the_encoder_takes_whole_or_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    from ragtel._otlp_json import encode_spans_line
+    from ragtel._span_prepare import prepare, resource_size
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(hostile_spans())
+    def check(span: Any) -> None:
+        caplog.clear()
+        ready, size = prepare(span)
+        if ready is None:
+            return
+        data = encode_spans([ready]).SerializeToString()  # raises on anything it refuses
+        encode_spans_line([ready])
+        # Nothing left for the encoder to leave out (it logs each attribute it drops).
+        here = threading.get_ident()  # not the export threads of earlier tests
+        assert not [
+            r for r in caplog.records if r.name.startswith("opentelemetry") and r.thread == here
+        ]
+        assert prepare(ready)[0] is ready  # a prepared span needs nothing more
+        # The estimate is in the encoded size's range: it bounds requests.
+        estimate = size + resource_size(ready.resource)
+        assert len(data) * 0.5 - 64 <= estimate <= len(data) * 2 + 512
+
+    check()

@@ -49,6 +49,15 @@ APP = textwrap.dedent(
         )
         for protocol in ("http/protobuf", "grpc")
     ]
+    # Credentials in a dead endpoint's URL: a password, a query token.
+    tracers += [
+        get_lastmile_tracer(
+            "dead-url-" + protocol,
+            otlp_endpoint=f"http://user:{token.strip()}@127.0.0.1:9/?key={token.strip()}",
+            otlp_protocol=protocol, otlp_timeout=1, set_global=False,
+        )
+        for protocol in ("http/protobuf", "grpc")
+    ]
     for tracer in tracers:
         with tracer.start_as_current_span("request"):
             pass

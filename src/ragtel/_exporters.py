@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel import _environment as env
@@ -19,10 +19,10 @@ from ragtel._config import (
     OtlpConfig,
     resolve_batch,
 )
+from ragtel._log_hygiene import hide_in_logs, protect_loggers, url_credentials
 from ragtel._log_hygiene import (
     hide_malformed_header_entries as hide_malformed_header_entries,  # used by ragtel send
 )
-from ragtel._log_hygiene import protect_loggers
 from ragtel._otlp_headers import environment_headers, merged_headers
 from ragtel._tls import tls_reporting_session
 
@@ -191,6 +191,17 @@ def _resolve_otlp(
         raise ValueError(f"otlp_timeout must be a positive number of seconds; got {timeout!r}")
     if certificate is not None and not os.access(certificate, os.R_OK):
         raise ValueError(f"otlp_certificate must be a readable CA file; got {certificate!r}")
+    # An endpoint's password or query token must not reach a log line either.
+    hide_in_logs(
+        credential
+        for url in (
+            endpoint,
+            os.environ.get(env.OTEL_EXPORTER_OTLP_ENDPOINT),
+            os.environ.get(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+            os.environ.get(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT),
+        )
+        for credential in url_credentials(url)
+    )
     resolved_protocol = protocol or _protocol_from_environment()
     if endpoint is not None and resolved_protocol == "http/protobuf":
         endpoint = _http_traces_url(endpoint)
@@ -218,8 +229,17 @@ def _protocol_from_environment() -> str:
 
 def _http_traces_url(endpoint: str) -> str:
     # Like OTEL_EXPORTER_OTLP_ENDPOINT, the argument is the collector's base URL.
-    base = endpoint.rstrip("/")
-    return base if base.endswith(_TRACES_PATH) else base + _TRACES_PATH
+    return _with_path(
+        endpoint, lambda path: path if path.endswith(_TRACES_PATH) else path + _TRACES_PATH
+    )
+
+
+def _with_path(url: str, change: Callable[[str], str]) -> str:
+    """``url`` with its path changed; a query string stays after it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=change(parts.path.rstrip("/"))))
 
 
 def build_processors(config: ExportConfig) -> list[CountingBatchSpanProcessor]:
@@ -317,8 +337,13 @@ def logs_path_for(traces_path: str | os.PathLike[str]) -> str:
 def _http_logs_url(traces_url: str | None) -> str | None:
     if traces_url is None:
         return None  # the exporter reads the logs endpoint from the environment itself
-    base = traces_url[: -len(_TRACES_PATH)] if traces_url.endswith(_TRACES_PATH) else traces_url
-    return base.rstrip("/") + _LOGS_PATH
+    return _with_path(
+        traces_url,
+        lambda path: (
+            (path[: -len(_TRACES_PATH)] if path.endswith(_TRACES_PATH) else path).rstrip("/")
+            + _LOGS_PATH
+        ),
+    )
 
 
 def _traces_only_endpoint() -> str | None:

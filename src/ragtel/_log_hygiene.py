@@ -76,6 +76,21 @@ def hide_in_logs(values: Iterable[str]) -> None:
     protect_loggers()
 
 
+def url_credentials(url: str | None) -> list[str]:
+    """The password and query values of ``url``: credentials some endpoints carry."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+        found = [parts.password or ""]
+        found += [value for _, value in parse_qsl(parts.query)]
+    except ValueError:
+        return []
+    return [value for value in found if value]
+
+
 def protect_loggers() -> None:
     """Put the filter on every logger that may write a credential, including newly created ones."""
     existing = [

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -31,7 +32,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 _INT64_MIN: Final = -(2**63)
@@ -52,6 +53,7 @@ _MAX_NESTING: Final = 32
 
 _NEEDS_REPAIR: Final = -1
 _LEFT_OUT: Final = object()
+_scope_seen: list[InstrumentationScope | None] = [None]
 
 
 def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
@@ -69,6 +71,8 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
         and type(end) is int
         and 0 <= end <= _UINT64_MAX
         and type(span.kind) is SpanKind
+        and _ids_fit(span.context)
+        and _ids_fit(span.parent)
     )
     size = _SPAN_OVERHEAD + name_size
     description = span.status.description
@@ -77,9 +81,13 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
         repair = repair or description_size < 0
         size += description_size
     scope = span.instrumentation_scope
-    if scope is not None and not (_encodes(scope.name) and _encodes(scope.version or "")):
-        repair = True
-    attributes_size = _attributes_size(span.attributes)
+    if scope is not None and scope is not _scope_seen[0]:
+        if _encodes(scope.name) and _encodes(scope.version or ""):
+            _scope_seen[0] = scope  # a tracer's spans share one: checked once in a row
+        else:
+            repair = True
+    # The span's own BoundedAttributes when the SDK keeps one: not the read-only view.
+    attributes_size = _attributes_size(getattr(span, "_attributes", None) or span.attributes)
     repair = repair or attributes_size < 0
     size += attributes_size
     for event in span.events:
@@ -123,7 +131,11 @@ def _attributes_size(attributes: Attributes) -> int:
     if not attributes:
         return 0
     total = 0
-    for key, value in attributes.items():
+    # The SDK's BoundedAttributes keeps a plain dict: iterating it directly
+    # saves a Python-level call per item (a third of the walk).
+    inner = getattr(attributes, "_dict", None)
+    items = inner.items() if type(inner) is dict else attributes.items()
+    for key, value in items:
         # Plain text under a plain key, most of what ragtel records, costs no call.
         if type(value) is str and value.isascii() and type(key) is str and key.isascii():
             total += len(key) + len(value) + _ATTRIBUTE_OVERHEAD
@@ -223,12 +235,13 @@ def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
         for link in span.links
         if _ids_fit(link.context)
     ]
-    description = span.status.description
-    status = (
-        Status(span.status.status_code, _text(description))
-        if description is not None
-        else span.status
-    )
+    status = span.status
+    if status.description is not None:
+        # A description is kept on an error only (Status warns about any other);
+        # Status lets a falsy non-text one through.
+        code = status.status_code
+        text = _text(status.description) if type(status.description) is str else None
+        status = Status(code, text if code is StatusCode.ERROR else None)
     scope = span.instrumentation_scope
     if scope is not None:
         scope = InstrumentationScope(
@@ -268,31 +281,39 @@ def _keep_dropped(items: list[Any], dropped: int) -> Sequence[Any]:
 def _nanos(value: Any) -> int | None:
     """``value`` as integer nanoseconds since the epoch, or None when it is no time OTLP holds."""
     if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.astimezone()  # a naive datetime is local time, as timestamp() takes it
-        delta = value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        try:
+            if value.tzinfo is None:
+                value = value.astimezone()  # naive means local time, as timestamp() takes it
+            delta = value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        except (OverflowError, ValueError):  # years near 1 or 9999
+            return None
         value = delta // datetime.timedelta(microseconds=1) * 1_000
     elif isinstance(value, float):
         if not math.isfinite(value):
             return None
         value = int(value)
-    elif value is None:
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)  # numpy and pandas integers
+    if type(value) is not int or not 0 <= value <= _UINT64_MAX:
         return None
-    if not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
-        return None
-    return int(value)
+    return value
 
 
 def _text(value: Any) -> str:
     """``value`` as text the encoder takes: lone surrogates escaped, a non-text value named."""
     if type(value) is not str:
         # Never the value's own __str__: user code does not run on the export thread.
-        if isinstance(value, (int, float)):
+        if type(value) in (int, float):
             return repr(value)
         return f"<{type(value).__name__}>"
     if _text_size(value) >= 0:
         return value
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _wide_int_text(value: int) -> str:
+    # str() refuses ints over 4,300 digits; hex has no such limit.
+    return str(value) if value.bit_length() <= 10_000 else hex(value)
 
 
 def _attributes(attributes: Attributes) -> dict[str, Any]:
@@ -314,7 +335,7 @@ def _value(value: Any, depth: int) -> Any:
     if kind is bool or kind is float or kind is bytes or value is None:
         return value
     if kind is int:
-        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+        return value if _INT64_MIN <= value <= _INT64_MAX else _wide_int_text(value)
     if depth >= _MAX_NESTING:
         return _LEFT_OUT
     if kind is tuple or kind is list:
