@@ -83,10 +83,14 @@ def get_lastmile_tracer(
         tracer_name: The tracer's name, also its OTel instrumentation scope.
         lastmile_api_token: Sent as ``Authorization: Bearer <token>`` on OTLP
             export (default: ``LASTMILE_API_TOKEN``). Never logged or recorded.
+            Surrounding whitespace is stripped; ValueError if it still holds a
+            line break or another character outside printable ASCII.
         project_name: Recorded on each trace root as ``ragtel.project.name``.
         initial_params: Parameters recorded on every trace root as
             ``ragtel.param.<key>``.
         output_filepath: Also write spans to this file as OTLP JSON Lines.
+            ValueError if it is a link, not a regular file, or a non-empty file
+            that does not hold OTLP JSON Lines of traces (it is left untouched).
         rag_flow_type: ``"ingestion"`` or ``"query"``, recorded on trace roots.
         project_id: Recorded as ``ragtel.project.id`` (default: ``LASTMILE_PROJECT_ID``).
         pipeline_type: Alias of ``rag_flow_type``.
@@ -96,7 +100,9 @@ def get_lastmile_tracer(
             (a list or a comma-separated string). Default: see below.
         otlp_endpoint: Collector URL; for HTTP the base URL (``/v1/traces`` is added).
         otlp_protocol: ``"http/protobuf"`` (default) or ``"grpc"``.
-        otlp_headers: Extra headers for OTLP export.
+        otlp_headers: Extra headers for OTLP export. Values are stripped;
+            ValueError (naming the header, never showing the value) for a value
+            with a line break or another character outside printable ASCII.
         otlp_compression: ``"gzip"``, ``"deflate"`` (HTTP only) or ``"none"``.
         otlp_timeout: Seconds per export request.
         otlp_certificate: CA certificate file for TLS.
