@@ -4,8 +4,9 @@ A child started with ``fork`` or ``forkserver`` ends through ``os._exit``
 once its target returns: ``atexit`` never runs there, so without a flush of
 its own everything the child queued would be lost. Each scenario runs a real
 application (a script file, as ``spawn`` and ``forkserver`` need one) that
-starts children with ``Process``, a ``Pool`` closed and joined, and a
-``ProcessPoolExecutor``; every child records 100 spans.
+starts children with ``Process``, a ``Pool`` closed and joined, a ``Pool``
+used as a context manager (it ends with ``terminate()``) and a
+``ProcessPoolExecutor``; every task records 100 spans.
 """
 
 from __future__ import annotations
@@ -64,13 +65,18 @@ APP = _HEADER + textwrap.dedent(
         pool.map(work, [f"pool-{i}" for i in range(TASKS)])
         pool.close()
         pool.join()
+        # As a context manager, a Pool ends with terminate(): SIGTERM to workers
+        # that may already be on their way out.
+        with context.Pool(TASKS) as pool:
+            pool.map(work, [f"terminated-pool-{i}" for i in range(TASKS)])
         with concurrent.futures.ProcessPoolExecutor(TASKS, mp_context=context) as executor:
             list(executor.map(work, [f"executor-{i}" for i in range(TASKS)]))
         print("done")
     """
 )
 
-CASES = [f"{kind}-{i}" for kind in ("process", "pool", "executor") for i in range(TASKS)]
+KINDS = ("process", "pool", "terminated-pool", "executor")
+CASES = [f"{kind}-{i}" for kind in KINDS for i in range(TASKS)]
 
 
 def _spans_in_file(path: Path) -> list[dict[str, object]]:

@@ -9,17 +9,19 @@ finalizers registered with an ``exitpriority`` (``util.Finalize``) run in
 the child just before ``os._exit``. ragtel registers one that flushes its
 exporters, bounded by the export timeout.
 
-A child clears the finalizers it inherited as it starts, then runs the
-after-fork hooks (``util.register_after_fork``); so ragtel registers an
-after-fork hook that registers the finalizer in the child:
+A forked child (``fork``, ``forkserver``) clears the finalizers it inherited
+as it starts, then runs the after-fork hooks (``util.register_after_fork``);
+a spawned child runs no such hooks but keeps the finalizers registered while
+it imported the main module. So, once ragtel has exporters in a process that
+has loaded multiprocessing, it registers both:
 
-* in the process that sets ragtel up, once ragtel has exporters (a parent
-  that forks; the forkserver process, which imports the main module; a
-  spawned child importing the main module before it starts);
-* in a forked child, from the OS-level fork hook, when the app loaded
-  multiprocessing only after setting ragtel up;
-* and when ragtel is set up inside a running child (by the target itself),
-  the finalizer is registered at once.
+* the finalizer, in that process itself: a spawned child setting ragtel up as
+  it imports the main module, or a target setting it up inside a running
+  child (in a parent, it is one more flush at exit, with nothing left to send);
+* an after-fork hook that registers the finalizer in each forked child (from
+  a parent that forks, or the forkserver process, which imports the main
+  module); a forked child also registers that hook from the OS-level fork
+  hook when the app loaded multiprocessing only after setting ragtel up.
 
 ragtel never imports multiprocessing itself: these hooks are only registered
 when the app has loaded it.
@@ -27,13 +29,10 @@ when the app has loaded it.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable
 from typing import Any, Final
-
-_logger = logging.getLogger("ragtel")
 
 _EXIT_PRIORITY: Final = 10
 """Runs before multiprocessing's own exit finalizers of lower priority (queues, pools)."""
@@ -46,6 +45,7 @@ class _Anchor:
 _ANCHOR: Final = _Anchor()
 
 _flush: Callable[[], None] | None = None
+_timeout_seconds: Callable[[], float] | None = None
 _hook_registered = False
 """The after-fork hook is in this process's multiprocessing registry (children inherit it)."""
 _finalizer_pid: int | None = None
@@ -53,10 +53,14 @@ _finalizer_pid: int | None = None
 _fork_hook_installed = False
 
 
-def enable(flush: Callable[[], None]) -> None:
-    """Flush with ``flush`` at the end of every multiprocessing child from now on."""
-    global _flush, _fork_hook_installed
-    _flush = flush
+def enable(flush: Callable[[], None], timeout_seconds: Callable[[], float]) -> None:
+    """Flush with ``flush`` at the end of every multiprocessing child from now on.
+
+    ``timeout_seconds`` bounds the wait; it is read at exit, so exporters
+    added later count.
+    """
+    global _flush, _timeout_seconds, _fork_hook_installed
+    _flush, _timeout_seconds = flush, timeout_seconds
     if not _fork_hook_installed and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_os_fork)
         _fork_hook_installed = True
@@ -64,8 +68,7 @@ def enable(flush: Callable[[], None]) -> None:
     if multiprocessing is None:
         return  # not loaded (yet): the fork hook registers in children if it is later
     _register_hook(multiprocessing)
-    if multiprocessing.parent_process() is not None:
-        _register_finalizer()  # set up inside a running child
+    _register_finalizer()
 
 
 def _after_os_fork() -> None:
@@ -102,10 +105,12 @@ def _register_finalizer(*, again: bool = False) -> None:
 
 
 def _flush_at_exit() -> None:
-    flush = _flush
-    if flush is None:
+    flush, timeout_seconds = _flush, _timeout_seconds
+    if flush is None or timeout_seconds is None:
         return
-    try:
-        flush()
-    except Exception:  # the child's exit must go on
-        _logger.exception("ragtel: flush at the end of a multiprocessing child failed")
+    # On a thread of its own: a Pool's terminate() sends SIGTERM to workers that
+    # may be exiting here already, and the SIGTERM flush must not wait on a lock
+    # this thread holds.
+    from ragtel._sigterm import flush_bounded
+
+    flush_bounded(flush, timeout_seconds(), what="flush at the end of a multiprocessing child")

@@ -224,7 +224,7 @@ def install(
     if has_exporters:
         install_sigterm_flush(flush_all, _flush_timeout_seconds)
         # multiprocessing children end through os._exit: no atexit there.
-        _child_exit.enable(flush_all)
+        _child_exit.enable(flush_all, _flush_timeout_seconds)
     return installation
 
 

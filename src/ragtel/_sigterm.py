@@ -55,7 +55,7 @@ def install_once(flush: Callable[[], None], timeout_seconds: Callable[[], float]
         return
 
     def flush_then_chain(signum: int, frame: FrameType | None) -> None:
-        _flush_bounded(flush, timeout_seconds())
+        flush_bounded(flush, timeout_seconds(), what="SIGTERM flush")
         if callable(previous):
             previous(signum, frame)
             return
@@ -69,18 +69,23 @@ def install_once(flush: Callable[[], None], timeout_seconds: Callable[[], float]
     _installed = True
 
 
-def _flush_bounded(flush: Callable[[], None], timeout: float) -> None:
-    # The interrupted main thread may hold a lock the flush needs; flushing on a
-    # thread of its own keeps the wait bounded by the timeout instead of hanging.
-    worker = threading.Thread(target=_flush_logging_errors, args=(flush,), daemon=True)
+def flush_bounded(flush: Callable[[], None], timeout: float, *, what: str) -> None:
+    """Run ``flush`` on a thread of its own and wait for it at most ``timeout`` seconds.
+
+    The calling thread may hold a lock the flush needs (a signal handler
+    interrupts whatever the main thread was doing), and while it waits here
+    it holds none of ragtel's, so a handler interrupting this wait can flush
+    too: the wait stays bounded by the timeout instead of hanging.
+    """
+    worker = threading.Thread(target=_flush_logging_errors, args=(flush, what), daemon=True)
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        _logger.warning("ragtel: SIGTERM flush did not finish within %.1f s", timeout)
+        _logger.warning("ragtel: %s did not finish within %.1f s", what, timeout)
 
 
-def _flush_logging_errors(flush: Callable[[], None]) -> None:
+def _flush_logging_errors(flush: Callable[[], None], what: str) -> None:
     try:
         flush()
     except Exception:  # the app's own shutdown must go on
-        _logger.exception("ragtel: flush on SIGTERM failed")
+        _logger.exception("ragtel: %s failed", what)
