@@ -614,9 +614,9 @@ class RagtelSpanProcessor(SpanProcessor):
             return
         self._warned_stopped = True
         _logger.warning(
-            "ragtel: spans are ending after shutdown(): they are dropped, and counted in "
-            "dropped_span_count(); get_lastmile_tracer() with the same name gives a tracer "
-            "that exports again"
+            "ragtel: spans are ending after ragtel's exporters were shut down (by shutdown() "
+            "or at exit): they are dropped, and counted in dropped_span_count(); after "
+            "shutdown(), get_lastmile_tracer() with the same name gives a tracer that exports"
         )
 
     def _warn(self, topic: str, message: str, *args: object) -> None:
