@@ -61,7 +61,7 @@ _logger = logging.getLogger("ragtel")
 DEFAULT_MAX_TRACES: Final = 10_000
 DEFAULT_MAX_PARAMS: Final = 256
 DEFAULT_MAX_PARAM_BYTES: Final = 65_536
-"""Recorded (encoded) param values one trace, or one tracer's defaults, may hold."""
+"""Characters of recorded (encoded) param keys and values one trace may hold."""
 _MAX_KEPT_TRACE_STATE: Final = 512
 """Characters of a remembered root's W3C tracestate kept (longer ones are left out)."""
 _SPANS_PER_TRACE: Final = 64
@@ -462,8 +462,11 @@ class RagtelSpanProcessor(SpanProcessor):
                 growth = (len(recorded) if type(recorded) is str else _size(recorded)) - (
                     len(previous) if type(previous) is str else _size(previous)
                 )
+                new = key not in current
+                if new:
+                    growth += len(key)  # a key is recorded too
                 if (growth > 0 and size + growth > self._max_param_bytes) or (
-                    key not in current and len(current) >= self._max_params
+                    new and len(current) >= self._max_params
                 ):
                     dropped += 1
                     attributes.pop(name, None)
