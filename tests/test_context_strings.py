@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ragtel import get_traceparent, serialize_span_context
+from ragtel import get_traceparent, serialize_span_context, traced
 from ragtel._span_context import (
     MAX_CONTEXT_STRING_LENGTH,
     span_context_from,
@@ -65,7 +65,15 @@ def _callers(recorder: SpanRecorder) -> Iterator[tuple[str, Callable[[Any], obje
     def trace_function(context: Any) -> object:
         return tracer.trace_function("f", context=context)(lambda: None)()
 
+    def traced_function(context: Any) -> object:
+        return traced(tracer, "f", context=context)(lambda: None)()
+
+    def traced_with_a_plain_tracer(context: Any) -> object:
+        return traced(recorder.provider.get_tracer("plain"), "f", context=context)(lambda: None)()
+
     yield "start_span", start_span
+    yield "traced", traced_function
+    yield "traced, any OpenTelemetry tracer", traced_with_a_plain_tracer
     yield "start_as_current_span", start_as_current_span
     yield "trace_function", trace_function
     yield "log_binary_feedback", lambda c: tracer.log_binary_feedback(True, context=c)
