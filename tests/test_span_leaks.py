@@ -86,12 +86,19 @@ LEAK_APP = textwrap.dedent(
     trace.get_tracer_provider().force_flush()
     gc.collect()
     after = memory_kb()
-    tracked = None
+    # Children of the kept root that never end, and are dropped.
+    with trace.use_span(kept, end_on_exit=False):
+        for index in range(count):
+            tracer.start_span("leaked-child", attributes={"app.query": QUERY})
+    gc.collect()
+    children_after = memory_kb()
+    tracked = tracked_spans = None
     if side == "ragtel":
         with trace.use_span(kept, end_on_exit=False):
             tracer.register_param("kept.after", 2)  # the kept root is still tracked
             params = tracer.get_params()
         tracked = tracer._processor.tracked_traces
+        tracked_spans = tracer._processor.tracked_spans
     else:
         params = {}
     kept.end()
@@ -102,6 +109,8 @@ LEAK_APP = textwrap.dedent(
         "growth_kb": after["VmRSS"] - before["VmRSS"],
         "peak_growth_kb": after["VmHWM"] - before["VmRSS"],
         "tracked": tracked,
+        "tracked_spans": tracked_spans,
+        "children_growth_kb": children_after["VmRSS"] - after["VmRSS"],
         "params": sorted(params),
     }))
     """
@@ -148,8 +157,10 @@ def test_spans_never_ended_cost_no_more_memory_than_with_plain_opentelemetry(
     margin_kb = 16 * 1024  # allocator noise; a leak of 5,000 such spans is hundreds of MB
     assert ours["growth_kb"] <= plain["growth_kb"] + margin_kb, (ours, plain)  # type: ignore[operator]
     assert ours["peak_growth_kb"] <= plain["peak_growth_kb"] + margin_kb, (ours, plain)  # type: ignore[operator]
-    # The leaked traces are forgotten; the root the app kept is still tracked.
+    assert ours["children_growth_kb"] <= plain["children_growth_kb"] + margin_kb, (ours, plain)  # type: ignore[operator]
+    # The leaked traces and children are forgotten; the root the app kept is still tracked.
     assert ours["tracked"] == 1, ours
+    assert ours["tracked_spans"] == 1, ours
     assert ours["params"] == ["kept.after", "kept.before"], ours
     (kept,) = _exported(path, "kept")
     assert _attributes(kept)["ragtel.param.kept.after"] == "2"

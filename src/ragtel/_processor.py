@@ -278,11 +278,11 @@ class RagtelSpanProcessor(SpanProcessor):
         # Trace id -> its first local root: lets feedback given a trace id alone
         # find the root, after the root has ended too. As bounded as the roots.
         self._recent_roots: OrderedDict[int, SpanContext] = OrderedDict()
-        # Ids of roots the garbage collector took before they ended. Filled from
+        # Ids of spans the garbage collector took before they ended. Filled from
         # weakref callbacks, which may run on any thread at any moment (even
         # while this thread holds the lock): a deque append takes no lock.
-        self._collected_roots: deque[int] = deque()
-        self._forget_root = self._collected_roots.append
+        self._collected: deque[int] = deque()
+        self._forget = self._collected.append
         self._evicted = 0
         self._unmapped_spans = 0
         self._dropped_params = 0
@@ -299,13 +299,16 @@ class RagtelSpanProcessor(SpanProcessor):
 
     @property
     def tracked_traces(self) -> int:
-        if self._collected_roots:
+        if self._collected:
             with self._lock:
                 self._purge_collected()
         return len(self._roots)
 
     @property
     def tracked_spans(self) -> int:
+        if self._collected:
+            with self._lock:
+                self._purge_collected()
         return len(self._span_states)
 
     @property
@@ -342,7 +345,7 @@ class RagtelSpanProcessor(SpanProcessor):
             if context_api.get_value(CARRIER_KEY, parent_context):
                 return  # a carrier: part of the trace, not a request with a ParamSet
             root_id = span.context.span_id
-            forget = self._forget_root
+            forget = self._forget
             state = TraceState(span, lambda _, root_id=root_id: forget(root_id))
             self._track_root(state, span.context)
             remote = context_api.get_value(REMOTE_PARAMS_KEY, parent_context)
@@ -382,7 +385,7 @@ class RagtelSpanProcessor(SpanProcessor):
             self._roots.clear()
             self._span_states.clear()
             self._recent_roots.clear()
-            self._collected_roots.clear()
+            self._collected.clear()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
@@ -563,7 +566,7 @@ class RagtelSpanProcessor(SpanProcessor):
     def _track_root(self, state: TraceState, root_context: SpanContext) -> None:
         span_id = state.root_id
         with self._lock:
-            if self._collected_roots:
+            if self._collected:
                 self._purge_collected()
             recent = self._recent_roots
             if root_context.trace_id not in recent:
@@ -600,17 +603,30 @@ class RagtelSpanProcessor(SpanProcessor):
             )
             return
         span_id = span.context.span_id
+        if self._collected:
+            with self._lock:
+                self._purge_collected()
+        forget = self._forget
         self._span_states[span_id] = state
-        state.spans[span_id] = weakref.ref(span)
+        state.spans[span_id] = weakref.ref(span, lambda _, span_id=span_id: forget(span_id))
 
     def _purge_collected(self) -> None:
-        """Forget the traces whose roots the garbage collector took (the lock is held)."""
-        collected = self._collected_roots
+        """Forget the spans the garbage collector took before they ended (the lock is held).
+
+        A root takes its whole trace with it; a span below a root only its own entries.
+        """
+        collected = self._collected
         while collected:
-            state = self._roots.pop(collected.popleft(), None)
+            span_id = collected.popleft()
+            state = self._roots.pop(span_id, None)
             if state is not None:
-                for span_id in state.spans:
-                    self._span_states.pop(span_id, None)
+                for tracked in state.spans:
+                    self._span_states.pop(tracked, None)
+                continue
+            state = self._span_states.pop(span_id, None)
+            if state is not None:
+                state.spans.pop(span_id, None)
+                state.span_events.discard(span_id)
 
     def _warn_stopped(self, span: ReadableSpan) -> None:
         if self._warned_stopped or not span.context.trace_flags.sampled:
