@@ -235,6 +235,25 @@ def test_big_values_reach_the_real_receiver_in_requests_under_its_limit(
     assert max(per_request) < 230
 
 
+def test_big_log_records_reach_the_real_receiver_over_grpc(
+    provider: TracerProvider, receiver: OTLPReceiver
+) -> None:
+    # The sibling for log() records: 512 records of 16 KB (the SDK's batch) are 8 MB.
+    tracer = get_lastmile_tracer(
+        "bounded-logs",
+        tracer_provider=provider,
+        otlp_endpoint=receiver.grpc_endpoint,
+        otlp_protocol="grpc",
+    )
+    with tracer.start_as_current_span("request"):
+        for index in range(600):
+            tracer.log(f"{index:04d}" + VALUE)
+    assert tracer.force_flush(60_000)
+
+    records = receiver.wait_for_log_records(600, timeout=60)
+    assert sorted(record["body"][1:5] for record in records) == [f"{i:04d}" for i in range(600)]
+
+
 def test_the_request_bound_is_set_by_its_variable(
     provider: TracerProvider, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

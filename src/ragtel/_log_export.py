@@ -41,6 +41,7 @@ from opentelemetry.sdk._logs.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from ragtel import _environment as env
 from ragtel._encoding import masked_repr
 from ragtel._file_exporter import JsonLinesFile
 from ragtel._fork import reinit_in_child
@@ -50,12 +51,16 @@ from ragtel.semconv.attributes import RAGTEL_LOG_DATA_TYPE
 from ragtel.semconv.events import RAGTEL_LOG_EVENT
 
 if TYPE_CHECKING:
+    from ragtel._config import ExportConfig
     from ragtel._tracer import LastMileTracer
 
 _logger = logging.getLogger("ragtel")
 
 MAX_PATH_LOGGERS: Final = 16
 """Files given as ``logger=`` that stay open at once."""
+
+_SDK_LOG_BATCH_SIZE: Final = 512  # the SDK's default OTEL_BLRP_MAX_EXPORT_BATCH_SIZE
+_RECORD_OVERHEAD_BYTES: Final = 1_024  # ids, times, severity, attributes, framing
 
 
 def log(
@@ -120,13 +125,31 @@ class LogPipeline:
         self.provider = LoggerProvider(resource=resource, shutdown_on_exit=True)
         for key, config in configs.items():
             exporter = build_log_exporter(key[0], config)
-            self.provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+            self.provider.add_log_record_processor(
+                BatchLogRecordProcessor(exporter, max_export_batch_size=_log_batch_size(config))
+            )
 
     def shutdown(self) -> None:
         self.provider.shutdown()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.provider.force_flush(timeout_millis)
+
+
+def _log_batch_size(config: ExportConfig) -> int:
+    """Records per export request: the SDK's batch size, capped by the request size.
+
+    The SDK batches log records by count only: 512 records of 16 KB would
+    make an 8 MB request, twice what a gRPC collector takes by default. So
+    the batch holds at most as many of the largest records ragtel writes (a
+    ``repr`` at the value cap, 4 bytes a character at worst) as fit in
+    ``RAGTEL_MAX_EXPORT_BATCH_BYTES``.
+    """
+    from ragtel._config import env_int, resolve_capture
+
+    largest = 4 * resolve_capture(None, None).limits.max_length + _RECORD_OVERHEAD_BYTES
+    fitting = max(1, config.batch.max_export_batch_bytes // largest)
+    return min(env_int(env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, _SDK_LOG_BATCH_SIZE), fitting)
 
 
 _lock = threading.Lock()

@@ -23,6 +23,8 @@ import threading
 from collections.abc import Iterable
 from typing import Final
 
+from ragtel._fork import reinit_in_child
+
 MIN_SECRET_LENGTH: Final = 8
 REDACTED: Final = "[REDACTED]"
 
@@ -55,6 +57,14 @@ _KNOWN_LOGGERS: Final = (
 )
 
 _lock = threading.Lock()
+
+
+def _reinit_lock() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+reinit_in_child(_reinit_lock)
 _secrets: tuple[str, ...] = ()
 _filtered: set[str] = set()
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from ragtel import _environment as env
+from ragtel._fork import reinit_in_child
 from ragtel._log_hygiene import hide_in_logs, hide_malformed_header_entries
 
 _logger = logging.getLogger("ragtel")
@@ -40,6 +41,14 @@ _NOT_SHOWN: Final = (
 )
 
 _warned_lock = threading.Lock()
+
+
+def _reinit_lock() -> None:
+    global _warned_lock
+    _warned_lock = threading.Lock()
+
+
+reinit_in_child(_reinit_lock)
 _warned: set[tuple[str, str]] = set()
 
 
