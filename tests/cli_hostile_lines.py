@@ -231,6 +231,9 @@ def hostile_lines() -> dict[str, bytes]:
         "kvlist of a string": _with_span(
             125, attributes=[{"key": "ragtel.param.k", "value": {"kvlistValue": "x"}}]
         ),
+        "double value a bare NaN": _with_span(
+            127, attributes=[{"key": "ragtel.param.k", "value": {"doubleValue": float("nan")}}]
+        ),
         "bool value a string": _with_span(
             126, attributes=[{"key": "ragtel.param.k", "value": {"boolValue": "yes"}}]
         ),

@@ -513,11 +513,21 @@ def test_hostile_lines_are_skipped_alone_and_every_other_span_arrives(
 
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 1, done.stderr
-    # The good lines, and the hostile lines a collector can take: a NaN double, a name
-    # with a lone surrogate (U+FFFD over protobuf), duplicate keys. In one request: no
-    # line cost another its batch, the line nested too deep for receivers included.
-    arrived = wait_for_spans(receiver, 7)
-    assert sorted(int(span["traceId"], 16) for span in arrived) == [1, 1, 2, 2, 111, 123, 124]
+    # The good lines, and the hostile lines a collector can take: NaN doubles (as the
+    # string OTLP/JSON has, and bare), a name with a lone surrogate (U+FFFD over
+    # protobuf), duplicate keys. In one request: no line cost another its batch, the
+    # line nested too deep for receivers included.
+    arrived = wait_for_spans(receiver, 8)
+    assert sorted(int(span["traceId"], 16) for span in arrived) == [
+        1,
+        1,
+        2,
+        2,
+        111,
+        123,
+        124,
+        127,
+    ]
     assert len(request_span_counts(receiver)) == 1
     assert f"{number['deeply nested JSON']} (JSON nested too deeply)" in done.stderr
     assert f"{number['deeply nested value']} (not OTLP JSON: messages nested more than 96" in (
@@ -526,7 +536,7 @@ def test_hostile_lines_are_skipped_alone_and_every_other_span_arrives(
     assert f"{number['start in the year 3170843']} (not OTLP JSON: start_time_unix_nano: " in (
         done.stderr
     )
-    assert "sent 7 spans in 1 request" in done.stderr
+    assert "sent 8 spans in 1 request" in done.stderr
 
 
 def test_text_from_the_collector_is_escaped_in_messages(

@@ -1,4 +1,4 @@
-"""JSON output of ``view --json`` and ``report --format json``: always valid JSON.
+"""JSON output of ``view --json``, ``report --format json`` and ``send``: always valid JSON.
 
 Python's ``json`` writes a NaN or infinite float as the bare ``NaN`` or
 ``Infinity``, which JSON parsers refuse; a file may hold such values (OTLP/JSON
@@ -14,16 +14,16 @@ import math
 from typing import Any
 
 
-def json_text(data: Any, indent: int | None = None) -> str:
-    """``data`` as JSON text, non-finite floats as OTLP/JSON's strings."""
+def json_text(data: Any, **options: Any) -> str:
+    """``data`` as JSON text, non-finite floats as OTLP/JSON's strings.
+
+    ``options`` are ``json.dumps``'s (by default non-ASCII text is written as is).
+    """
+    options = {"ensure_ascii": False, "default": str, **options, "allow_nan": False}
     try:
-        return _dumps(data, indent)
+        return json.dumps(data, **options)
     except ValueError:  # a NaN or an infinity: rare, so the walk is paid only then
-        return _dumps(_finite(data), indent)
-
-
-def _dumps(data: Any, indent: int | None) -> str:
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, default=str, indent=indent)
+        return json.dumps(_finite(data), **options)
 
 
 def _finite(value: Any) -> Any:

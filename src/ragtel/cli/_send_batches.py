@@ -16,12 +16,12 @@ use only.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ragtel.cli._json_text import json_text
 from ragtel.cli._jsonl import Layout
 
 
@@ -130,8 +130,13 @@ def _without(entry: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def json_body(batch: Batch) -> bytes:
-    """The OTLP/JSON request body: the file's own JSON, re-batched."""
-    return json.dumps(batch.payload(), separators=(",", ":")).encode("ascii")
+    """The OTLP/JSON request body: the file's own JSON, re-batched.
+
+    A bare ``NaN`` or ``Infinity`` in the file (Python reads them, JSON has
+    none) goes out as OTLP/JSON's string, or the collector would refuse the
+    whole request.
+    """
+    return json_text(batch.payload(), separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 @dataclass(frozen=True)
