@@ -3,7 +3,9 @@
 ``anything`` is the hostile value: nested containers, cycles, huge strings,
 lone surrogates, bytes, NaN and infinities, ints beyond 64 bits (and beyond
 ``int``'s string conversion limit), objects whose ``repr``/``str`` raise or
-return something that is not text. The other strategies are the valid forms
+return something that is not text, whose ``==``/``hash()`` raise, proxies
+that answer any attribute, mappings and lists whose own iteration or length
+raises. The other strategies are the valid forms
 of typed arguments (ids, chunks, contexts...), so a test can draw each
 argument either valid or wild.
 """
@@ -15,7 +17,7 @@ import datetime
 import decimal
 import enum
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
@@ -65,6 +67,80 @@ class HostileText(str):
         raise RuntimeError("__str__ exploded")
 
 
+class RaisingCompare:
+    """``==``, ``<``, ``hash()`` and ``bool()`` raise, as broken ``__eq__``/``__hash__`` do."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("__eq__ exploded")
+
+    def __lt__(self, other: object) -> bool:
+        raise RuntimeError("__lt__ exploded")
+
+    def __hash__(self) -> int:
+        raise RuntimeError("__hash__ exploded")
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("__bool__ exploded")
+
+    def __repr__(self) -> str:
+        return "RaisingCompare()"
+
+
+ATTRIBUTE_LOOKUPS: list[str] = []
+"""Every lookup made on a :class:`AnswersAnything` (a test asserts it stays empty)."""
+
+
+class AnswersAnything:
+    """A proxy (an XML-RPC ServerProxy, a mock): any attribute exists; each lookup is recorded.
+
+    Calling what a lookup returns would be a remote call with side effects.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        ATTRIBUTE_LOOKUPS.append(name)
+        return lambda *args, **kwargs: {"side": "effect"}
+
+    def __repr__(self) -> str:
+        return "AnswersAnything()"
+
+
+class BrokenMapping(Mapping[str, Any]):
+    """A Mapping whose iteration (so ``items()``, ``keys()``, ``dict()``...) raises part way."""
+
+    def __getitem__(self, key: str) -> Any:
+        return "value"
+
+    def __iter__(self) -> Iterator[str]:
+        yield "first"
+        raise RuntimeError("__iter__ exploded")
+
+    def __len__(self) -> int:
+        return 2
+
+
+class UncountedMapping(Mapping[str, Any]):
+    """A Mapping whose ``__len__`` raises (and so ``bool()``)."""
+
+    def __getitem__(self, key: str) -> Any:
+        return 1
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["a"])
+
+    def __len__(self) -> int:
+        raise RuntimeError("__len__ exploded")
+
+
+class BrokenList(list):  # type: ignore[type-arg]
+    """A list whose own ``__iter__`` and ``__len__`` raise."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise RuntimeError("__iter__ exploded")
+
+    def __len__(self) -> int:
+        raise RuntimeError("__len__ exploded")
+
+
 class Color(enum.Enum):
     RED = "red"
     NAN = float("nan")
@@ -94,6 +170,11 @@ HOSTILE_OBJECTS: tuple[Callable[[], Any], ...] = (
     lambda: NotImplemented,
     lambda: 1 + 2j,
     lambda: range(10**12),
+    RaisingCompare,
+    AnswersAnything,
+    BrokenMapping,
+    UncountedMapping,
+    lambda: BrokenList([1, 2]),
 )
 
 # Text ---------------------------------------------------------------------------

@@ -586,6 +586,9 @@ class Exported:
         assert dropped == 0, f"{dropped} spans were dropped"
         validate_spans(spans)
         assert not (errors := self.encoder_errors.take()), f"attributes dropped: {errors[:3]}"
+        # No attribute of a user object is looked up (a proxy's lookups are remote calls).
+        lookups, fs.ATTRIBUTE_LOOKUPS[:] = list(fs.ATTRIBUTE_LOOKUPS), []
+        assert not lookups, f"attributes looked up on a user object: {lookups[:5]}"
         records = [r for line in self.logs.new_lines() for r in parse_logs_line(line)]
         assert len(records) == self.logged, f"{self.logged} logged, {len(records)} exported"
         self.logged = 0

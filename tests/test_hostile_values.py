@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import pathlib
 import threading
 import time
 import tracemalloc
+import types
+import uuid
 import xmlrpc.client
 import xmlrpc.server
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+import pydantic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import fuzz_strategies as fs
 from ragtel import LastMileTracer, get_lastmile_tracer
 
 # A tracer writing to a file ---------------------------------------------------------
@@ -400,3 +407,193 @@ def test_no_attribute_of_a_captured_object_is_looked_up(tracer: LastMileTracer) 
     _every_api(tracer, value)
     assert value.lookups == []
     assert "sk-lookup" not in exported_text(tracer)
+
+
+# Hostile values with secrets inside, through every public API (hypothesis) -----------
+
+CANARY_ID = uuid.uuid4().hex
+CANARY = f"canary{CANARY_ID}"
+# What must never be written: the canary, or any sizeable piece of it.
+LEAK_MARKERS = (CANARY_ID[:12], CANARY_ID[-12:])
+
+
+class SettingsRepr:
+    """An object with no JSON form whose repr holds a credential field."""
+
+    def __repr__(self) -> str:
+        return f"Settings(user='bob', password='{CANARY}', timeout=3)"
+
+
+class PasswordModel(pydantic.BaseModel):
+    user: str
+    password: str
+
+
+class UserDictLike(Mapping[str, Any]):
+    """A Mapping that is no dict, holding a secret under a sensitive key."""
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, key: str) -> Any:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+SECRET_HOLDERS: tuple[Callable[[], Any], ...] = (
+    lambda: {"api_key": CANARY},
+    lambda: {"auth": ("bob", CANARY)},
+    lambda: {"apiKeys": [CANARY, CANARY]},
+    lambda: {"secrets": {"openai": CANARY}},
+    lambda: {"cookies": {"session": CANARY}},
+    lambda: {"nested": {"deeper": {"client_secret": CANARY}}},
+    lambda: {"x-api-key": CANARY, "Proxy-Authorization": f"Basic {CANARY}"},
+    lambda: [("Authorization", f"Bearer {CANARY}"), ("Accept", "json")],
+    lambda: (("authorization", CANARY),),
+    lambda: f"Driver={{ODBC Driver 18}};Server=db;Uid=app;Pwd={CANARY};Encrypt=yes",
+    lambda: f"Server=db;Database=rag;User ID=app;Password={CANARY};",
+    lambda: f"postgresql+psycopg://app:{CANARY}@db:5432/rag",
+    lambda: f"see https://api.example.com/v1?q=1&api_key={CANARY}&n=2 for details",
+    lambda: f"Authorization: Bearer {CANARY}",
+    lambda: f"password={CANARY}".encode(),
+    SettingsRepr,
+    lambda: PasswordModel(user="bob", password=CANARY),
+    lambda: fs.Record(name="bob", password=CANARY),
+    lambda: fs.Point(1, CANARY),
+    lambda: types.SimpleNamespace(region="eu", token=CANARY),
+    lambda: UserDictLike({"passwords": [CANARY]}),
+    lambda: {"aws_secret_access_key": CANARY, "aws_session_token": CANARY},
+)
+secret_holders = st.sampled_from(SECRET_HOLDERS).map(lambda make: make())
+hostile_objects = st.sampled_from(fs.HOSTILE_OBJECTS).map(lambda make: make())
+
+
+def _mixed(shape: str, wild: Any, secret: Any, hostile: Any) -> Any:
+    """The secret beside a wild value and a hostile object, in one of several shapes."""
+    if shape == "dict":
+        return {"wild": wild, "data": secret, "obj": hostile, 3: hostile}
+    if shape == "list":
+        return [hostile, wild, secret]
+    if shape == "tuple":
+        return (secret, hostile)
+    if shape == "set":
+        return [{"b", "a", 3, (1, "c")}, frozenset({secret}) if _hashable(secret) else secret]
+    if shape == "cycle":
+        looped: dict[str, Any] = {"data": secret, "obj": hostile}
+        looped["self"] = looped
+        return [looped, wild]
+    if shape == "deep":
+        value: Any = secret
+        for _ in range(12):
+            value = {"level": [value, hostile]}
+        return value
+    if shape == "wide":
+        return [hostile] * 50 + [secret] + [wild]
+    if shape == "huge text":
+        return {"text": "x" * 200_000, "data": secret}
+    return secret
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+hostile_with_secrets = st.builds(
+    _mixed,
+    st.sampled_from(["dict", "list", "tuple", "set", "cycle", "deep", "wide", "huge text", "bare"]),
+    fs.anything,
+    secret_holders,
+    hostile_objects,
+)
+
+
+def _push_through_every_api(tracer: LastMileTracer, value: Any, exported: Any) -> None:
+    """``value`` as an argument, a result, a param, feedback, metadata, event data and a log."""
+
+    @tracer.trace_function()
+    def handle(query: str, document: Any, **options: Any) -> Any:
+        return document
+
+    with tracer.start_as_current_span("request") as span:
+        handle("q", value, extra=value)
+        tracer.register_param("document", value)
+        tracer.log(value)
+        exported.logged += 1
+        tracer.log_feedback(value if value is not None else {}, metadata={"m": value})
+        tracer.log_binary_feedback(True, metadata={"m": value}, explanation="fine")
+        tracer.log_retrieval_event(
+            "q", [{"id": "c1", "score": 0.5, "content": "text", "extras": value}], metadata=value
+        )
+        tracer.log_span_event(input=value, output=value, event_data=value)
+        tracer.log_llm_call(model="m", messages=value, output=value, params={"p": value})
+        tracer.record_input(value)
+        tracer.record_output(value)
+        tracer.update_span({"input": value, "metadata": {"m": value}}, span=span)
+        with tracer.using_attributes(metadata={"m": value}):
+            tracer.start_span("labelled").end()
+    tracer.record_span("done", input=value, output=value)
+
+
+@pytest.fixture
+def exported_harness(tmp_path: pathlib.Path) -> Iterator[Any]:
+    from test_fuzz import Exported
+
+    harness = Exported(tmp_path)
+    with harness.encoder_errors.attached():
+        yield harness
+        harness.any_tracer.shutdown()
+
+
+class Everything(logging.Handler):
+    """Every log line anyone writes during the test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@settings(
+    max_examples=int(os.environ.get("RAGTEL_HOSTILE_EXAMPLES", "60")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_hostile_values_never_crash_leak_or_break_the_export(
+    exported_harness: Any, data: st.DataObject
+) -> None:
+    """Whatever the value: no exception escapes, no secret is written, the line is OTLP JSON."""
+    tracer = exported_harness.draw(data)
+    value = data.draw(hostile_with_secrets, label="value")
+    logs = Everything()
+    root = logging.getLogger()
+    root.addHandler(logs)
+    started = time.perf_counter()
+    try:
+        with exported_harness.example():  # every line parsed as OTLP, counts and caps checked
+            _push_through_every_api(tracer, value, exported_harness)
+    finally:
+        root.removeHandler(logs)
+    # A dozen API calls on values of up to 250,000 characters or 100,000 items.
+    assert time.perf_counter() - started < 10.0
+    written = [
+        pathlib.Path(path).read_text("utf-8", errors="replace")
+        for path in exported_harness.directory.rglob("*")
+        if path.is_file()
+    ]
+    for text in [*written, *logs.lines]:
+        for marker in LEAK_MARKERS:
+            assert marker not in text, f"secret written: …{text[text.index(marker) - 80 :][:200]}"
+    assert fs.ATTRIBUTE_LOOKUPS == []
