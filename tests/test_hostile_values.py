@@ -597,3 +597,26 @@ def test_hostile_values_never_crash_leak_or_break_the_export(
         for marker in LEAK_MARKERS:
             assert marker not in text, f"secret written: …{text[text.index(marker) - 80 :][:200]}"
     assert fs.ATTRIBUTE_LOOKUPS == []
+
+
+# Error messages quote bad values: redacted too ---------------------------------------
+
+ERROR_CALLS: list[tuple[str, Callable[[LastMileTracer], Any]]] = [
+    ("trace_id dict", lambda t: t.log_binary_feedback(True, trace_id={"api_key": CANARY})),
+    ("trace_id text", lambda t: t.log_binary_feedback(True, trace_id=f"token={CANARY}")),
+    ("context text", lambda t: t.start_span("s", context=f"password={CANARY}")),
+    ("param key", lambda t: t.register_param(f"x password={CANARY}", 1)),
+    ("status", lambda t: t.record_span("s", status={"secret": CANARY})),  # type: ignore[arg-type]
+    ("tags", lambda t: t.add_tags(["ok", ("auth", CANARY)])),  # type: ignore[list-item]
+    ("numeric value", lambda t: t.log_numeric_feedback(f"api_key={CANARY}")),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize("call", [call for _, call in ERROR_CALLS], ids=[i for i, _ in ERROR_CALLS])
+def test_error_messages_never_quote_a_secret(
+    tracer: LastMileTracer, call: Callable[[LastMileTracer], Any]
+) -> None:
+    with tracer.start_as_current_span("outer"), pytest.raises((TypeError, ValueError)) as raised:
+        call(tracer)
+    assert "[REDACTED]" in str(raised.value)
+    assert all(marker not in str(raised.value) for marker in LEAK_MARKERS)

@@ -105,12 +105,15 @@ def _parse_id(value: object, digits: int, argument: str) -> int:
 
 
 def _quote(text: str) -> str:
-    text = str.__str__(text)  # the repr of a str subclass may raise
+    from ragtel._redaction import redact_text  # error path only: this module stays standalone
+
+    # The repr of a str subclass may raise; a quoted credential would reach logs.
+    text = redact_text(str.__getitem__(text, slice(0, 160)))
     return repr(text if len(text) <= 80 else text[:80] + "…")
 
 
 def _repr(value: object) -> str:
-    """``repr(value)``, which never raises (a broken ``__repr__``, an int past the digit limit)."""
-    from ragtel._encoding import stable_repr  # error path only: this module stays standalone
+    """``repr(value)``: redacted, bounded, never raising (a broken ``__repr__``, a huge int)."""
+    from ragtel._safe_repr import safe_repr  # error path only: this module stays standalone
 
-    return stable_repr(value)
+    return safe_repr(value, 160, max_items=20)

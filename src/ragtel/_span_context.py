@@ -236,7 +236,10 @@ def _parse_w3c(text: str) -> SpanContext | None:
 
 
 def _quote(text: str) -> str:
-    text = str.__str__(text)  # the repr of a str subclass may raise
+    from ragtel._redaction import redact_text  # error path only
+
+    # The repr of a str subclass may raise; a quoted credential would reach logs.
+    text = redact_text(str.__getitem__(text, slice(0, 240)))
     return repr(text if len(text) <= 120 else text[:120] + "…")
 
 
