@@ -39,7 +39,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -231,7 +231,9 @@ class TraceState:
         "trace_event",
     )
 
-    def __init__(self, root: Span, on_collected: Any = None) -> None:
+    def __init__(
+        self, root: Span, on_collected: Callable[[weakref.ref[Span]], None] | None = None
+    ) -> None:
         self.root_id: int = root.get_span_context().span_id
         self._root = weakref.ref(root, on_collected)
         self.lock = threading.Lock()
@@ -344,9 +346,7 @@ class RagtelSpanProcessor(SpanProcessor):
         if parent is None or parent.is_remote:
             if context_api.get_value(CARRIER_KEY, parent_context):
                 return  # a carrier: part of the trace, not a request with a ParamSet
-            root_id = span.context.span_id
-            forget = self._forget
-            state = TraceState(span, lambda _, root_id=root_id: forget(root_id))
+            state = TraceState(span, _forgetting(self._forget, span.context.span_id))
             self._track_root(state, span.context)
             remote = context_api.get_value(REMOTE_PARAMS_KEY, parent_context)
             if isinstance(remote, Mapping) and remote:
@@ -606,9 +606,8 @@ class RagtelSpanProcessor(SpanProcessor):
         if self._collected:
             with self._lock:
                 self._purge_collected()
-        forget = self._forget
         self._span_states[span_id] = state
-        state.spans[span_id] = weakref.ref(span, lambda _, span_id=span_id: forget(span_id))
+        state.spans[span_id] = weakref.ref(span, _forgetting(self._forget, span_id))
 
     def _purge_collected(self) -> None:
         """Forget the spans the garbage collector took before they ended (the lock is held).
@@ -646,6 +645,11 @@ class RagtelSpanProcessor(SpanProcessor):
                 return
             self._last_warning[topic] = now
         _logger.warning(message, *args)
+
+
+def _forgetting(forget: Callable[[int], None], span_id: int) -> Callable[[weakref.ref[Span]], None]:
+    """A weakref callback that hands ``span_id`` to ``forget`` once the span is collected."""
+    return lambda _: forget(span_id)
 
 
 def _size(value: AttributeValue | None) -> int:
