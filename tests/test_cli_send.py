@@ -38,8 +38,10 @@ from cli_hostile_lines import (
     ATTACK_ESCAPED,
     dangerous_bytes,
     forged_lines,
+    good_span,
     hostile_file,
     hostile_lines,
+    line_of,
 )
 from otlp_receiver import OTLPReceiver, any_value
 from ragtel import get_lastmile_tracer
@@ -200,6 +202,8 @@ class ScriptedServer:
 
     answers: list[tuple[int, dict[str, str], bytes]]
     received: list[tuple[float, str, dict[str, str], bytes]] = field(default_factory=list)
+    max_body: int | None = None
+    """Bodies longer than this are answered 413, as a collector with a size limit does."""
 
     def handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         server = self
@@ -211,6 +215,8 @@ class ScriptedServer:
                 server.received.append((time.monotonic(), self.path, headers, body))
                 index = min(len(server.received), len(server.answers)) - 1
                 status, answer_headers, answer = server.answers[index]
+                if server.max_body is not None and len(body) > server.max_body:
+                    status, answer_headers, answer = 413, {}, b"request entity too large"
                 self.send_response(status)
                 for key, value in {"Content-Length": str(len(answer)), **answer_headers}.items():
                     self.send_header(key, value)
@@ -537,6 +543,62 @@ def test_hostile_lines_are_skipped_alone_and_every_other_span_arrives(
         done.stderr
     )
     assert "sent 8 spans in 1 request" in done.stderr
+
+
+def padded_spans_file(path: Path, pads: list[int]) -> None:
+    """One line per span, span ``n`` carrying an attribute of ``pads[n - 1]`` bytes."""
+    lines = []
+    for number, pad in enumerate(pads, start=1):
+        span = good_span(number)
+        span["attributes"].append({"key": "pad", "value": {"stringValue": "x" * pad}})
+        lines.append(json.dumps(line_of(span)))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_batch_refused_as_too_large_is_sent_in_halves_down_to_one_span(
+    tmp_path: Path, scripted: tuple[ScriptedServer, str]
+) -> None:
+    server, url = scripted
+    server.max_body = 25_000
+    path = tmp_path / "padded.jsonl"
+    padded_spans_file(path, [10_000] * 6 + [60_000] + [10_000] * 6)
+
+    done = send(path, "--endpoint", url, "--batch-size", "13")
+
+    accepted = [
+        ExportTraceServiceRequest.FromString(body)
+        for _, _, _, body in server.received
+        if len(body) <= 25_000
+    ]
+    names = [
+        int(span.trace_id.hex(), 16)
+        for request in accepted
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    # Every span but the one over the limit arrived, each once.
+    assert sorted(names) == [*range(1, 7), *range(8, 14)]
+    assert done.returncode == 1, done.stderr
+    assert f"sent 12 spans in {len(server.received)} requests" in done.stderr
+    assert (
+        "ragtel: 1 of 1 batches rejected (1 span): HTTP 413: request entity too large "
+        "(one span alone is over the limit)" in done.stderr
+    )
+
+
+def test_a_grpc_request_over_the_receivers_4_mib_is_split(
+    tmp_path: Path, receiver: OTLPReceiver
+) -> None:
+    path = tmp_path / "padded.jsonl"
+    padded_spans_file(path, [300_000] * 24)  # 7.2 MB: over gRPC's default 4 MiB
+
+    done = send(path, "--endpoint", receiver.grpc_endpoint, "--protocol", "grpc")
+
+    assert done.returncode == 0, done.stderr
+    arrived = wait_for_spans(receiver, 24)
+    assert sorted(int(span["traceId"], 16) for span in arrived) == list(range(1, 25))
+    assert len(request_span_counts(receiver)) >= 2
 
 
 def test_text_from_the_collector_is_escaped_in_messages(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ragtel._version import __version__
 from ragtel.cli._errors import CliError, shorten
-from ragtel.cli._send_batches import Batch, Encoded, export_request, json_body
+from ragtel.cli._send_batches import Batch, Encoded, export_request, halves, json_body
 from ragtel.cli._send_destination import Destination
 
 if TYPE_CHECKING:
@@ -63,6 +63,21 @@ class Outcome:
     left_out: int = 0
     """Items never sent: protobuf could not encode them (see :func:`export_request`)."""
     left_out_reason: str = ""
+    too_large: bool = False
+    """The collector refused the request for its size: smaller parts may pass."""
+    requests: int = 1
+    """Requests the batch took (more when it was split, none when nothing was left)."""
+
+    def __add__(self, other: Outcome) -> Outcome:
+        """The outcome of two parts of a batch, together."""
+        return Outcome(
+            rejected=self.rejected + other.rejected,
+            reason=self.reason or other.reason,
+            stop=self.stop or other.stop,
+            left_out=self.left_out + other.left_out,
+            left_out_reason=self.left_out_reason or other.left_out_reason,
+            requests=self.requests + other.requests,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,8 +99,33 @@ class Sender(Protocol):
 def open_sender(destination: Destination) -> Sender:
     """A sender for ``destination``'s protocol; close it when done."""
     if destination.protocol == "grpc":
-        return GrpcSender(destination)
-    return HttpSender(destination)
+        return SplittingSender(GrpcSender(destination))
+    return SplittingSender(HttpSender(destination))
+
+
+class SplittingSender:
+    """Sends a batch the collector refuses for its size (HTTP 413, gRPC "larger than
+    max") again in halves, down to single items, so that one big span costs only
+    itself; a single item over the limit is rejected and counted."""
+
+    def __init__(self, inner: Sender) -> None:
+        self._inner = inner
+
+    def send(self, batch: Batch) -> Outcome:
+        outcome = self._inner.send(batch)
+        if not outcome.too_large:
+            return outcome
+        if batch.size <= 1:
+            reason = f"{outcome.reason} (one {batch.layout.noun} alone is over the limit)"
+            return dataclasses.replace(outcome, reason=reason, too_large=False)
+        total = Outcome(requests=outcome.requests)  # the refused request counts too
+        for part in halves(batch):
+            # Once a part stops the sending, the parts after it are not sent either.
+            total += Outcome(part.size, stop=True, requests=0) if total.stop else self.send(part)
+        return total
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def retrying(
@@ -148,7 +188,7 @@ class HttpSender:
             return self._post(url, body, sent, seconds_left)
 
         if not sent.size:
-            return _with_left_out(Outcome(), encoded)
+            return _with_left_out(Outcome(requests=0), encoded)
         return _with_left_out(retrying(attempt, self._destination.timeout, sent.size), encoded)
 
     def close(self) -> None:
@@ -174,7 +214,7 @@ class HttpSender:
         reason = f"HTTP {response.status_code}: {_response_text(response)}"
         if response.status_code in _RETRYABLE_HTTP_STATUSES:
             return _Retry(reason, retry_after_seconds(response.headers.get("Retry-After")))
-        return Outcome(batch.size, reason)
+        return Outcome(batch.size, reason, too_large=response.status_code == 413)
 
     def _partial_success(self, response: requests.Response, batch: Batch) -> Outcome:
         if not response.content:
@@ -213,7 +253,7 @@ class GrpcSender:
         request = encoded.request
         batch = _without_left_out(batch, encoded)
         if not batch.size:
-            return _with_left_out(Outcome(), encoded)
+            return _with_left_out(Outcome(requests=0), encoded)
         export = self._stubs[batch.layout.signal].Export
 
         def attempt(seconds_left: float) -> _Attempt:
@@ -282,7 +322,11 @@ def _grpc_channel(url: str, certificate: str | None) -> Any:
 def _grpc_failure(error: Any, batch: Batch) -> _Attempt:
     code = error.code()
     name = getattr(code, "name", str(code))
-    reason = f"gRPC {name}: {_shorten(error.details() or '')}".rstrip(": ")
+    details = error.details() or ""
+    reason = f"gRPC {name}: {_shorten(details)}".rstrip(": ")
+    if name == "RESOURCE_EXHAUSTED" and "larger than max" in details.lower():
+        # A message over the server's size limit: retrying the same would fail the same.
+        return Outcome(batch.size, reason, too_large=True)
     if name in _RETRYABLE_GRPC_CODES:
         return _Retry(reason)
     return Outcome(batch.size, reason)

@@ -91,6 +91,14 @@ class Batcher:
         self._batch.size += len(items)
 
 
+def halves(batch: Batch) -> list[Batch]:
+    """``batch`` in two batches of (about) half its items each, in order."""
+    batcher = Batcher(batch.layout, (batch.size + 1) // 2)
+    parts = batcher.add(batch.payload())
+    last = batcher.finish()
+    return [*parts, last] if last is not None else parts
+
+
 def rebatch(lines: Iterable[dict[str, Any]], batchers: Sequence[Batcher]) -> Iterator[Batch]:
     """Each batch full as soon as it is, then the remainders, for lines holding several signals."""
     for line in lines:

@@ -133,6 +133,7 @@ class Tally:
 
     started: float
     batches: int = 0
+    requests: int = 0
     rejected_batches: int = 0
     delivered: Counter[str] = field(default_factory=Counter)
     """Items the collector took, by noun (``span``, ``log record``)."""
@@ -148,6 +149,7 @@ class Tally:
     def add(self, batch: Batch, outcome: Outcome) -> None:
         noun = batch.layout.noun
         self.batches += 1
+        self.requests += outcome.requests
         self.signals.add(batch.layout.signal)
         self.delivered[noun] += batch.size - outcome.rejected - outcome.left_out
         if outcome.left_out:
@@ -253,8 +255,8 @@ def _report(path: str, stats: LineStats, tally: Tally, destination: Destination)
         return status
     if sum(tally.delivered.values()):
         _say(
-            f"sent {tally.delivered_text()} in {tally.batches:,} "
-            f"{'request' if tally.batches == 1 else 'requests'} "
+            f"sent {tally.delivered_text()} in {tally.requests:,} "
+            f"{'request' if tally.requests == 1 else 'requests'} "
             f"to {_destination_text(destination, tally.signals)} ({tally.rate_text()})"
         )
     if tally.left_out:
