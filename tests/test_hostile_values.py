@@ -620,3 +620,121 @@ def test_error_messages_never_quote_a_secret(
         call(tracer)
     assert "[REDACTED]" in str(raised.value)
     assert all(marker not in str(raised.value) for marker in LEAK_MARKERS)
+
+
+# Every argument of every helper, given each hostile object -------------------------
+
+# (label, argument named by a documented error, the call with the value in that argument)
+ARGUMENT_CALLS: list[tuple[str, str, Callable[[LastMileTracer, Any], Any]]] = [
+    ("start_span context", "context", lambda t, v: t.start_span("s", context=v).end()),
+    ("start_span tags", "tags", lambda t, v: t.start_span("s", tags=v).end()),
+    ("start_span metadata", "metadata", lambda t, v: t.start_span("s", metadata=v).end()),
+    ("start_span session_id", "session_id", lambda t, v: t.start_span("s", session_id=v).end()),
+    ("using_attributes tags", "tags", lambda t, v: _enter(t.using_attributes(tags=v))),
+    ("register_param value", "-", lambda t, v: t.register_param("k", v)),
+    ("register_param key", "key", lambda t, v: t.register_param(v, 1)),
+    ("register_params", "params", lambda t, v: t.register_params(v)),
+    ("register_generation_params", "model_params", lambda t, v: t.register_generation_params(v)),
+    ("extras", "extras", lambda t, v: t.register_retrieval_params(top_k=3, extras=v)),
+    ("log_trace_event", "-", lambda t, v: t.log_trace_event(input=v, output=v, metadata=v)),
+    ("log_span_event", "-", lambda t, v: t.log_span_event(input=v, output=v, event_data=v)),
+    ("log_span_event kind", "event_kind", lambda t, v: t.log_span_event(event_kind=v)),
+    ("log_span_event name", "name", lambda t, v: t.log_span_event(name=v)),
+    (
+        "log_chunking_event document",
+        "input_document",
+        lambda t, v: t.log_chunking_event(v, [{"id": "c"}]),
+    ),
+    (
+        "log_chunking_event chunks",
+        "output_chunks",
+        lambda t, v: t.log_chunking_event({"id": "d"}, v),
+    ),
+    (
+        "log_chunking_event chunk",
+        "output_chunks",
+        lambda t, v: t.log_chunking_event({"id": "d"}, [v]),
+    ),
+    ("log_embedding_event", "embeddings", lambda t, v: t.log_embedding_event(v)),
+    ("log_embedding_event vector", "embeddings", lambda t, v: t.log_embedding_event([v])),
+    (
+        "log_embedding_event data",
+        "-",
+        lambda t, v: t.log_embedding_event([[0.5]], data=v, metadata=v),
+    ),
+    ("log_query_rewrite_event", "rewritten_query", lambda t, v: t.log_query_rewrite_event("q", v)),
+    ("log_retrieval_event query", "query", lambda t, v: t.log_retrieval_event(v, [])),
+    ("log_retrieval_event data", "retrieved_data", lambda t, v: t.log_retrieval_event("q", v)),
+    ("log_retrieval_event chunk", "retrieved_data", lambda t, v: t.log_retrieval_event("q", [v])),
+    ("log_rerank_event", "retrieved", lambda t, v: t.log_rerank_event(v, [])),
+    (
+        "log_rerank_event reranked",
+        "reranked",
+        lambda t, v: t.log_rerank_event([{"id": "a", "score": 1.0}], v),
+    ),
+    ("log_tool_call_event", "-", lambda t, v: t.log_tool_call_event("tool", v, v, metadata=v)),
+    ("log_query_event", "response", lambda t, v: t.log_query_event("q", v)),
+    ("log_llm_call model", "model", lambda t, v: t.log_llm_call(model=v)),
+    ("log_llm_call content", "-", lambda t, v: t.log_llm_call(model="m", messages=v, output=v)),
+    ("log_llm_call params", "params", lambda t, v: t.log_llm_call(model="m", params=v)),
+    ("finish_reason", "finish_reason", lambda t, v: t.log_llm_call(model="m", finish_reason=v)),
+    ("stream_chunks", "stream_chunks", lambda t, v: t.log_llm_call(model="m", stream_chunks=v)),
+    ("input_tokens", "input_tokens", lambda t, v: t.log_llm_call(model="m", input_tokens=v)),
+    ("cost", "cost", lambda t, v: t.log_llm_call(model="m", cost=v)),
+    ("log_image_generation", "-", lambda t, v: t.log_image_generation(prompt=v, params=v)),
+    ("image_url", "image_url", lambda t, v: t.log_image_generation(prompt="p", image_url=v)),
+    ("log_feedback", "feedback", lambda t, v: t.log_feedback(v)),
+    ("feedback metadata", "metadata", lambda t, v: t.log_feedback("ok", metadata=v)),
+    ("feedback explanation", "explanation", lambda t, v: t.log_feedback("ok", explanation=v)),
+    ("feedback annotator", "annotator", lambda t, v: t.log_feedback("ok", annotator=v)),
+    ("feedback context", "context", lambda t, v: t.log_feedback("ok", context=v)),
+    ("feedback trace_id", "trace_id", lambda t, v: t.log_feedback("ok", trace_id=v)),
+    ("log_binary_feedback", "value", lambda t, v: t.log_binary_feedback(v)),
+    ("log_numeric_feedback", "value", lambda t, v: t.log_numeric_feedback(v)),
+    ("log_text_feedback", "value", lambda t, v: t.log_text_feedback(v)),
+    ("categories", "categor", lambda t, v: t.log_categorical_feedback("a", v)),
+    ("categorical value", "value", lambda t, v: t.log_categorical_feedback(v, ["a"])),
+    ("log", "-", lambda t, v: t.log(v)),
+    ("log logger", "logger", lambda t, v: t.log("x", logger=v)),
+    ("record_input", "-", lambda t, v: (t.record_input(v), t.record_output(v))),
+    ("add_tags", "tags", lambda t, v: t.add_tags(v)),
+    ("mark_failed", "message", lambda t, v: t.mark_failed(v)),
+    ("set_token_usage", "input_tokens", lambda t, v: t.set_token_usage(input_tokens=v)),
+    ("update_span", "fields", lambda t, v: t.update_span(v)),
+    ("update_span tags", "tags", lambda t, v: t.update_span({"tags": v})),
+    ("update_span model", "model", lambda t, v: t.update_span({"model": v})),
+    ("update_span error", "error", lambda t, v: t.update_span({"error": v})),
+    ("update_span status", "status", lambda t, v: t.update_span({"status": v})),
+    ("update_span content", "-", lambda t, v: t.update_span({"input": v, "output": v})),
+    ("record_span kind", "kind", lambda t, v: t.record_span("r", kind=v)),
+    ("record_span content", "-", lambda t, v: t.record_span("r", input=v, output=v)),
+    ("record_span latency", "latency", lambda t, v: t.record_span("r", latency=v)),
+    ("record_span status", "status", lambda t, v: t.record_span("r", status=v)),
+    ("record_span context", "context", lambda t, v: t.record_span("r", context=v)),
+]
+
+
+@pytest.mark.parametrize(
+    "make", fs.HOSTILE_OBJECTS, ids=lambda make: getattr(make, "__name__", "?")
+)
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [(call, argument) for _, argument, call in ARGUMENT_CALLS],
+    ids=[label for label, _, _ in ARGUMENT_CALLS],
+)
+def test_every_argument_takes_any_hostile_object(
+    tracer: LastMileTracer,
+    call: Callable[[LastMileTracer, Any], Any],
+    argument: str,
+    make: Callable[[], Any],
+) -> None:
+    """Accepted and recorded, or refused with TypeError/ValueError naming the argument."""
+    with tracer.start_as_current_span("outer"):
+        try:
+            call(tracer, make())
+        except (TypeError, ValueError) as error:
+            assert argument != "-", f"{type(error).__name__}: {error}"
+            assert argument in str(error), str(error)
+    exported_spans(tracer)
+    lookups, fs.ATTRIBUTE_LOOKUPS[:] = list(fs.ATTRIBUTE_LOOKUPS), []
+    assert not lookups

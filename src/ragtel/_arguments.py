@@ -1,9 +1,11 @@
 """Reading the collections a caller hands over: once, safely, and within the limits.
 
 A mapping argument (``metadata=``, ``params``, ``fields``...) is read here
-into a plain dict before anything else looks at it. A ``Mapping`` whose
-``items()``, ``__iter__``, ``__getitem__`` or ``__len__`` raises then gives
-the documented TypeError naming the argument, not the object's own error
+into a plain dict, a list argument (``retrieved_data``, ``embeddings``,
+``stream_chunks``...) into a plain list, before anything else looks at it. A ``Mapping`` whose
+``items()``, ``__iter__``, ``__getitem__`` or ``__len__`` raises (a list
+subclass whose ``__iter__`` does) then gives the documented TypeError naming
+the argument, not the object's own error
 from deep inside ragtel, and the rest of ragtel works on a dict that cannot
 change or fail under it.
 
@@ -55,6 +57,23 @@ def read_mapping_head(
     except Exception as error:  # noqa: BLE001 - the mapping's own methods broke
         raise _unreadable(argument, expected, error) from None
     return head, max(total, len(head))
+
+
+def read_sequence(value: Any, argument: str, *, expected: str = "a list") -> list[Any]:
+    """The items of a list argument (any iterable but text and mappings) as a list.
+
+    TypeError naming ``argument`` for text, a mapping or no iterable at all,
+    and for an iterable whose own ``__iter__``, ``__len__`` or items raise (or
+    that is too big to list). A plain ``list`` is returned as it is.
+    """
+    if type(value) is list:
+        return value
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"{argument} must be {expected}; got {type(value).__name__}")
+    try:
+        return list(value)
+    except Exception as error:  # noqa: BLE001 - the iterable's own methods broke
+        raise _unreadable(argument, expected, error) from None
 
 
 def _unreadable(argument: str, expected: str, error: Exception) -> TypeError:

@@ -190,7 +190,8 @@ def feedback_attributes(
     """The attributes of one feedback: its value's, plus name, annotator and context."""
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise TypeError(f"name must be a non-empty str; got {quoted(name)}")
-    if annotator not in ANNOTATORS:
+    # Compared as plain text: an object's own __eq__ is not called.
+    if not isinstance(annotator, str) or str.__str__(annotator) not in ANNOTATORS:
         raise ValueError(
             f"annotator must be one of {', '.join(ANNOTATORS)}; got {quoted(annotator)}"
         )
@@ -202,7 +203,7 @@ def feedback_attributes(
     attributes[GEN_AI_EVALUATION_NAME] = (
         DEFAULT_NAME if name is None else clean_text(name, capture.limits.max_length)
     )
-    attributes[attrs.RAGTEL_FEEDBACK_ANNOTATOR] = annotator
+    attributes[attrs.RAGTEL_FEEDBACK_ANNOTATOR] = str.__str__(annotator)
     if capture.capture_content:
         if explanation:
             attributes[GEN_AI_EVALUATION_EXPLANATION] = masked_text(explanation, capture)

@@ -14,6 +14,7 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _params
+from ragtel._arguments import read_sequence
 from ragtel._config import CaptureConfig, ValueLimits
 from ragtel._encoding import apply_mask, clean_text, masked_text, quoted, recorded_text
 from ragtel.semconv import attributes as attrs
@@ -117,7 +118,11 @@ def llm_call_attributes(
         )
         attributes.update({k: v for k, v in gen_ai.items() if k != GEN_AI_REQUEST_MODEL})
     if finish_reason is not None:
-        reasons = [finish_reason] if isinstance(finish_reason, str) else finish_reason
+        reasons = (
+            [finish_reason]
+            if isinstance(finish_reason, str)
+            else read_sequence(finish_reason, "finish_reason", expected="a str or a list of str")
+        )
         if not isinstance(reasons, Sequence) or not all(isinstance(r, str) for r in reasons):
             raise TypeError(
                 f"finish_reason must be a str or a list of str; got {quoted(finish_reason)}"
@@ -136,7 +141,7 @@ def llm_call_attributes(
         # Listed first: an iterator would be used up by the check.
         try:
             chunks = None if isinstance(stream_chunks, str) else list(stream_chunks)
-        except TypeError:
+        except Exception:  # noqa: BLE001 - not iterable, or its own methods broke
             chunks = None
         if chunks is None or not all(isinstance(c, str) for c in chunks):
             raise TypeError(f"stream_chunks must be a list of str; got {quoted(stream_chunks)}")

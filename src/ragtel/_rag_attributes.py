@@ -14,6 +14,7 @@ Scores: NaN and infinities are accepted and recorded as they are in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any, Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._arguments import read_mapping
+from ragtel._arguments import read_mapping, read_sequence
 from ragtel._config import CaptureConfig
 from ragtel._encoding import (
     apply_mask,
@@ -169,6 +170,8 @@ def _chunks(items: Any, argument: str, *, scored: bool, max_length: int) -> list
         isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Sequence)
     ):
         raise TypeError(f"{argument} must be a list of chunks; got {type(items).__name__}")
+    if type(items) is not list:  # read once: a sequence's own methods may raise
+        items = read_sequence(items, argument, expected="a list of chunks")
     return [chunk_data(item, argument, scored=scored, max_length=max_length) for item in items]
 
 
@@ -312,7 +315,7 @@ def _document(document: Any) -> tuple[Any, Any, Any]:
             field.name: getattr(document, field.name) for field in dataclasses.fields(document)
         }
     elif isinstance(document, Mapping):
-        fields = dict(document)
+        fields = read_mapping(document, "input_document", expected="a Document or a dict")
     else:
         raise TypeError(
             f"input_document must be a Document or a dict; got {type(document).__name__}"
@@ -333,6 +336,7 @@ def embedding_record(
 ) -> EventRecord:
     if isinstance(embeddings, (str, bytes, Mapping)) or not isinstance(embeddings, Sequence):
         raise TypeError(f"embeddings must be a list of vectors; got {type(embeddings).__name__}")
+    embeddings = read_sequence(embeddings, "embeddings", expected="a list of vectors")
     dimensions = {_vector_length(vector) for vector in embeddings}
     attributes: Attributes = {attrs.RAGTEL_EMBEDDING_COUNT: len(embeddings)}
     span_extra: dict[str, AttributeValue] = {GEN_AI_OPERATION_NAME: "embeddings"}
@@ -354,7 +358,10 @@ def embedding_record(
             raise TypeError("embeddings must be a list of vectors of numbers") from None
         attributes[attrs.RAGTEL_EMBEDDING_VECTORS] = encode_json(rounded, capture.limits)
     if capture.capture_content and data is not None:
-        texts = data if isinstance(data, (list, tuple)) else [data]
+        texts = [data]  # one value, unless a list or tuple that can be read
+        if isinstance(data, (list, tuple)):
+            with contextlib.suppress(TypeError):
+                texts = read_sequence(data, "data")
         attributes[attrs.RAGTEL_CHUNK_CONTENTS] = _capped_texts(texts, capture)
     masked_metadata = _common(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.EMBEDDING
@@ -379,16 +386,26 @@ def _capped_texts(items: Sequence[Any], capture: CaptureConfig) -> list[str]:
 
 
 def _vector_length(vector: Any) -> int:
-    if isinstance(vector, (str, bytes, Mapping)) or not hasattr(vector, "__len__"):
+    # __len__ looked up on the type: a proxy answers any name asked of the instance.
+    if isinstance(vector, (str, bytes, Mapping)) or not hasattr(type(vector), "__len__"):
         raise TypeError(f"embeddings must be a list of vectors; got an item {quoted(vector)}")
-    return len(vector)
+    try:
+        return len(vector)
+    except Exception as error:  # noqa: BLE001 - the vector's own __len__ broke
+        raise TypeError(
+            f"embeddings must be a list of vectors; an item's len() raised {type(error).__name__}"
+        ) from None
 
 
 def query_rewrite_record(
     *, query: Any, rewritten_query: Any, metadata: Any, name: str | None, capture: CaptureConfig
 ) -> EventRecord:
     _check_text("query", query)
-    rewritten = [rewritten_query] if isinstance(rewritten_query, str) else rewritten_query
+    rewritten = (
+        [rewritten_query]
+        if isinstance(rewritten_query, str)
+        else read_sequence(rewritten_query, "rewritten_query", expected="a str or a list of str")
+    )
     if not isinstance(rewritten, Sequence) or not all(isinstance(q, str) for q in rewritten):
         raise TypeError(
             f"rewritten_query must be a str or a list of str; got {quoted(rewritten_query)}"
@@ -575,6 +592,8 @@ def query_record(
     capture: CaptureConfig,
 ) -> EventRecord:
     _check_text("query", query)
+    if not isinstance(response, str):
+        response = read_sequence(response, "response", expected="a str or a list of str")
     if not isinstance(response, str) and not (
         isinstance(response, Sequence) and all(isinstance(part, str) for part in response)
     ):

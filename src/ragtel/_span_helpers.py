@@ -126,8 +126,10 @@ class SpanHelpersAPI:
         # Everything is checked before anything is written: a bad field leaves
         # the span as it was.
         status = fields.get("status")
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
+        if status is not None:
+            if not _is_status(status):
+                raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
+            status = str.__str__(status)
         tags = fields.get("tags")
         if tags is not None:
             tags = checked_tags(tags, self._capture.limits)
@@ -193,8 +195,9 @@ class SpanHelpersAPI:
             step = RAGEventType(kind)
         except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
             raise ValueError(f"kind must be a RAGEventType value; got {quoted(kind)}") from None
-        if status not in STATUSES:
+        if not _is_status(status):
             raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
+        status = str.__str__(status)
         if latency is not None and (
             isinstance(latency, bool)
             or not isinstance(latency, (int, float))
@@ -239,6 +242,11 @@ _UPDATE_KEYS: Final = frozenset(
         "error",
     }
 )
+
+
+def _is_status(status: Any) -> bool:
+    # Compared as plain text: an object's own __eq__ is not called.
+    return isinstance(status, str) and str.__str__(status) in STATUSES
 
 
 def _recording(span: Span | None) -> Span | None:
