@@ -275,17 +275,26 @@ def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     """Fast path: the C encoder's text for small, plain JSON data, else None.
 
     It gives the same text the walk below would, in the cases it accepts (see
-    :func:`_is_small_plain`), text short enough that the walk's character
-    budget (which overcounts at most 4x) cannot run out, and no NaN or
-    infinity (the encoder raises on those).
+    :func:`_small_plain_keys`), text short enough that the walk's character
+    budget (which overcounts at most 4x) cannot run out, no NaN or infinity
+    (the encoder raises on those), and no text that may hold a secret.
     """
-    if not _is_small_plain(value, limits.max_items, limits.max_length // 4):
+    max_chars = limits.max_length // 4
+    keys = _small_plain_keys(value, limits.max_items, max_chars)
+    if keys < 0:
         return None
     try:
         text: str = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _JSON.encode(value)
     except (ValueError, RecursionError):
         return None
-    return text if len(text) <= limits.max_length // 4 else None
+    if len(text) > max_chars:
+        return None
+    # A secret field in a string needs a "=" or a ":" there. The encoder writes
+    # no "=" and one ":" per key, so one search of the whole text tells whether
+    # any string may hold one; only then are the strings looked at one by one.
+    if ("=" in text or text.count(":") > keys) and _holds_secret_text(value):
+        return None
+    return text
 
 
 # Keys seen plain (not sensitive, no secret inside): keys repeat on every call.
@@ -305,28 +314,28 @@ def _is_plain_key(key: str) -> bool:
     return plain
 
 
-def _is_small_plain(value: Any, limit: int, max_chars: int) -> bool:
-    """True if the walk would have nothing to convert, redact or cut in ``value``.
+def _small_plain_keys(value: Any, limit: int, max_chars: int) -> int:
+    """How many dict keys ``value`` holds if the walk would have nothing to convert,
+    redact or cut in it but text; -1 if it would.
 
     That is: only ``dict`` (``str`` keys), ``list``, ``tuple`` and JSON scalars,
     exact types (a NamedTuple or a ``str`` subclass takes the walk); at most
     ``limit`` values in all, so no collection cap applies; at most
     ``max_chars`` characters of text, so no text is cut (and the check costs
-    no more than the text is long); no sensitive key, no ``(name, value)``
-    pair with a sensitive name, and no text that may hold a secret.
+    no more than the text is long); no sensitive key and no ``(name, value)``
+    pair with a sensitive name. Secrets inside strings are the caller's check.
     """
     kind = type(value)
     if kind is str:
-        return len(value) <= max_chars and not (
-            ("=" in value or ":" in value) and may_hold_secrets(value)
-        )
+        return 0 if len(value) <= max_chars else -1
     if kind in _NON_TEXT_SCALARS:
-        return True
+        return 0
     # Hot path: one pass, inlined checks (the key cache is read directly).
     plain_keys = _PLAIN_KEYS
     non_text = _NON_TEXT_SCALARS
     pending = [value]
     count = 0
+    keys = 0
     chars = 0
     while pending:
         item = pending.pop()
@@ -334,35 +343,48 @@ def _is_small_plain(value: Any, limit: int, max_chars: int) -> bool:
         if kind is dict:
             for key in item:
                 if type(key) is not str:
-                    return False
+                    return -1
                 plain = plain_keys.get(key)
                 if plain is None:
                     plain = _is_plain_key(key)
                 if not plain:
-                    return False
+                    return -1
+            keys += len(item)
             children: Any = item.values()
         elif kind is list or kind is tuple:
             if len(item) == 2 and type(item[0]) is str and is_sensitive_name(item[0]):
-                return False
+                return -1
             children = item
         else:
-            return False
+            return -1
         count += len(children)
         if count > limit:
-            return False  # also ends the scan of a cycle
+            return -1  # also ends the scan of a cycle
         for child in children:
             child_kind = type(child)
             if child_kind is str:
                 chars += len(child)
                 if chars > max_chars:
-                    return False  # before any search: a huge text costs nothing here
-                if ("=" in child or ":" in child) and may_hold_secrets(child):
-                    return False
+                    return -1  # before the encoder copies it: a huge text costs nothing here
             elif child_kind not in non_text:
                 pending.append(child)
-        if chars > max_chars:
-            return False
-    return True
+    return keys
+
+
+def _holds_secret_text(value: Any) -> bool:
+    """True if a string in ``value`` (plain data: see :func:`_small_plain_keys`) may hold one."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if may_hold_secrets(item):
+                return True
+        elif kind is dict:
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+    return False
 
 
 def _walked_json(value: Any, limits: ValueLimits) -> str:
