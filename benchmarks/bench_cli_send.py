@@ -41,7 +41,6 @@ SPANS = 3_072
 """Spans per round and side: six requests of 512, a few seconds of a busy service."""
 
 
-
 def _unavailable() -> str | None:
     import shutil
 

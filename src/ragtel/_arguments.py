@@ -78,8 +78,7 @@ def read_sequence(value: Any, argument: str, *, expected: str = "a list") -> lis
 
 def _unreadable(argument: str, expected: str, error: Exception) -> TypeError:
     return TypeError(
-        f"{argument} must be {expected} that can be read; reading it raised "
-        f"{type(error).__name__}"
+        f"{argument} must be {expected} that can be read; reading it raised {type(error).__name__}"
     )
 
 

@@ -464,9 +464,7 @@ def _to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any
 _CONTAINERS: Final = (Mapping, list, tuple, set, frozenset)
 
 
-def _object_to_jsonable(
-    value: Any, kind: type, budget: _Budget, depth: int, path: set[int]
-) -> Any:
+def _object_to_jsonable(value: Any, kind: type, budget: _Budget, depth: int, path: set[int]) -> Any:
     if kind is dict or kind is list or kind is tuple or isinstance(value, _CONTAINERS):
         return _tracked(value, kind, None, budget, depth, path)
     converted = _scalar_to_jsonable(value, budget, depth, path)
