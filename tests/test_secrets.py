@@ -99,11 +99,26 @@ def canaries() -> dict[str, str]:
     return {name: f"canary{name.replace('_', '')}{uuid.uuid4().hex}" for name in names}
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without OpenTelemetry's or LastMile's settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LASTMILE_"))}
+
+
+def leaks(secrets: dict[str, str], written: dict[str, str]) -> list[str]:
+    """Which secret appears where, in everything a run wrote."""
+    return sorted(
+        f"{name} in {where}"
+        for where, text in written.items()
+        for name, secret in secrets.items()
+        if secret in text
+    )
+
+
 def test_no_secret_appears_in_anything_the_run_wrote(
     receiver: OTLPReceiver, tmp_path: Path
 ) -> None:
     secrets = canaries()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LASTMILE_"))}
+    env = clean_environment()
     # A malformed entry too (a bare value with no name): it is dropped, never echoed.
     env["OTEL_EXPORTER_OTLP_HEADERS"] = (
         f"x-api-key={secrets['env_header']},{secrets['malformed_header']}"
@@ -150,13 +165,7 @@ def test_no_secret_appears_in_anything_the_run_wrote(
     for path in created:
         written[str(path.relative_to(tmp_path))] = path.read_text(errors="replace")
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    leaks = [
-        f"{name} in {where}"
-        for where, text in written.items()
-        for name, secret in secrets.items()
-        if secret in text
-    ]
-    assert not leaks, leaks
+    assert not leaks(secrets, written), leaks(secrets, written)
 
 
 SWEEP_APP = textwrap.dedent(
@@ -264,7 +273,7 @@ def test_canary_sweep_every_sensitive_name_with_failing_exports(
         secrets[name] = f"canary{name.replace('_', '')}{uuid.uuid4().hex}"
     token_file = tmp_path / "token"
     token_file.write_text(secrets["token"] + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LASTMILE_"))}
+    env = clean_environment()
     # A header value with a line break inside is refused at set-up, never echoed.
     env["OTEL_EXPORTER_OTLP_HEADERS"] = f"x-env-key={secrets['header_crlf']}\r\nx-evil: 1"
     run = subprocess.run(
@@ -305,10 +314,4 @@ def test_canary_sweep_every_sensitive_name_with_failing_exports(
     }
     for path in (p for p in tmp_path.rglob("*") if p.is_file() and p != token_file):
         written[str(path.relative_to(tmp_path))] = path.read_text(errors="replace")
-    leaks = sorted(
-        f"{name} in {where}"
-        for where, text in written.items()
-        for name, secret in secrets.items()
-        if secret in text
-    )
-    assert not leaks, leaks
+    assert not leaks(secrets, written), leaks(secrets, written)
