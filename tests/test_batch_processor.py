@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -229,3 +230,32 @@ def test_a_span_name_that_cannot_be_encoded_does_not_lose_its_batch(tmp_path: Pa
     assert [s["name"] for s in spans] == ["before", "broken \\udcff name", "after"]
     assert {s["status"]["message"] for s in spans} == {"message \\udfff"}
     assert {e["name"] for s in spans for e in s["events"]} == {"event \\ud800"}
+
+
+class _BrokenZone(datetime.tzinfo):
+    """A time zone whose offset raises: accepted by ``Span.end``, fatal when read."""
+
+    def utcoffset(self, dt: datetime.datetime | None) -> datetime.timedelta:
+        raise RuntimeError("no offset")
+
+    def dst(self, dt: datetime.datetime | None) -> None:
+        return None
+
+
+def test_a_span_whose_end_time_raises_loses_only_itself_and_the_worker_goes_on() -> None:
+    exporter = GatedExporter()
+    processor = CountingBatchSpanProcessor(exporter, BatchConfig(), label="test")
+    provider = provider_with(processor)
+    tracer = provider.get_tracer("t")
+    tracer.start_span("before").end()
+    hostile_end = datetime.datetime(2024, 1, 1, tzinfo=_BrokenZone())
+    tracer.start_span("hostile").end(end_time=hostile_end)  # type: ignore[arg-type]
+    tracer.start_span("after").end()
+    assert processor.force_flush(5_000)
+    tracer.start_span("later").end()
+    assert processor.force_flush(5_000)
+
+    assert exporter.received == ["before", "after", "later"]
+    assert processor.drop_counts().unencodable == 1
+    assert processor._worker.is_alive()
+    provider.shutdown()

@@ -70,6 +70,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
         self._unencodable = 0
         self._repair_reported = False
         self._split_reported = False
+        self._fault_reported = False
         self._exported = 0
         self._reported_total = 0
         self._last_warning = 0.0
@@ -199,7 +200,10 @@ class CountingBatchSpanProcessor(SpanProcessor):
             with self._lock:
                 requests, self._flush_requests = self._flush_requests, []
                 stopping = self._is_shutdown
-            self._export_queued()
+            try:
+                self._export_queued()
+            except Exception as error:  # noqa: BLE001 - the only export thread must not die
+                self._report_fault(error)
             for request in requests:
                 request.set()
             if stopping:
@@ -228,7 +232,10 @@ class CountingBatchSpanProcessor(SpanProcessor):
                 span = self._queue.popleft()
             except IndexError:
                 break
-            ready, size = prepare(span)
+            try:
+                ready, size = prepare(span)
+            except Exception:  # noqa: BLE001 - its values' own methods may raise (a tzinfo)
+                ready, size = None, 0
             if ready is None:
                 self._count_drop("unencodable", 1)
                 continue
@@ -294,6 +301,18 @@ class CountingBatchSpanProcessor(SpanProcessor):
             "datetime or float, text with lone surrogates, an integer wider than 64 bits, "
             "...); they were repaired before export to the %s exporter. Reported once",
             self._label,
+        )
+
+    def _report_fault(self, error: Exception) -> None:
+        # Reported once: a fault that repeats on every wake-up must not flood the app's log.
+        if self._fault_reported:
+            return
+        self._fault_reported = True
+        _logger.warning(
+            "ragtel: the %s export thread met an unexpected %s and carries on; "
+            "spans of that round may be lost. Reported once",
+            self._label,
+            type(error).__name__,
         )
 
     def _report_split(self, count: int) -> None:
