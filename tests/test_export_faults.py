@@ -353,3 +353,29 @@ def test_any_span_is_prepared_into_one_the_encoder_takes_whole_or_is_dropped(
         assert len(data) * 0.5 - 64 <= estimate <= len(data) * 2 + 512
 
     check()
+
+
+# Odd times: read for what they mean, never a reason to lose a span ---------------
+
+
+def file_span(path: Path, name: str) -> dict[str, Any]:
+    return next(span for span in file_spans(path) if span["name"] == name)
+
+
+def test_an_event_at_an_impossible_time_is_dropped_alone_and_counted(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("bad-event", tracer_provider=provider, output_filepath=path)
+    with tracer.start_as_current_span("keep-me") as span:
+        span.add_event("first")
+        span.add_event("before-1970", timestamp=-5)
+        span.set_attribute("important", "data")
+        span.add_event("last")
+    assert tracer.force_flush(10_000)
+
+    kept = file_span(path, "keep-me")
+    assert [event["name"] for event in kept["events"]] == ["first", "last"]
+    assert kept["droppedEventsCount"] == 1
+    assert {"key": "important", "value": {"stringValue": "data"}} in kept["attributes"]
+    assert drop_counts(tracer) == DropCounts()

@@ -12,8 +12,10 @@ checked on its own, on the export thread, before it joins a request:
   integer nanoseconds, text is escaped (``\\udcff``), a too-wide integer
   becomes its decimal text, a value of a type OTLP has no form for is left
   out (as the SDK itself does with such attribute values);
-* a span that cannot be repaired (a timestamp before 1970 or after 2554, an
-  id wider than OTLP's) is dropped alone, and counted.
+* an event at a time OTLP cannot hold (before 1970 or after 2554) is left
+  out alone, and counted in the span's dropped events;
+* a span that cannot be repaired (a start or end time before 1970 or after
+  2554, an id wider than OTLP's) is dropped alone, and counted.
 
 The same walk adds up an estimate of the span's encoded size, which bounds
 each request by bytes. A span with nothing to repair is passed on as it is,
@@ -227,9 +229,8 @@ def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     events = []
     for event in span.events:
         timestamp = _nanos(event.timestamp)
-        if timestamp is None:
-            return None, 0
-        events.append(Event(_text(event.name), _attributes(event.attributes), timestamp))
+        if timestamp is not None:  # one event at no time OTLP holds is left out, and counted
+            events.append(Event(_text(event.name), _attributes(event.attributes), timestamp))
     links = [
         Link(link.context, _attributes(link.attributes))
         for link in span.links
@@ -256,7 +257,7 @@ def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
         parent=span.parent,
         resource=span.resource,
         attributes=_attributes(span.attributes),
-        events=_keep_dropped(events, span.dropped_events),
+        events=_keep_dropped(events, span.dropped_events + len(span.events) - len(events)),
         links=_keep_dropped(links, span.dropped_links + len(span.links) - len(links)),
         kind=span.kind if isinstance(span.kind, SpanKind) else SpanKind.INTERNAL,
         status=status,
