@@ -755,3 +755,36 @@ def test_every_argument_takes_any_hostile_object(
     exported_spans(tracer)
     lookups, fs.ATTRIBUTE_LOOKUPS[:] = list(fs.ATTRIBUTE_LOOKUPS), []
     assert not lookups
+
+
+# ("name", value) pairs as whole attribute values -------------------------------------
+
+
+@pytest.mark.parametrize("pair", [("password", "s3cr3t-canary"), ["api_key", "s3cr3t-canary"]])
+def test_a_secret_pair_recorded_as_an_attribute_is_redacted(
+    tracer: LastMileTracer, pair: Any
+) -> None:
+    # A list of strings is an attribute array: its ("name", value) form must be
+    # recognised there too, not only when it is encoded as JSON.
+    with tracer.start_as_current_span("pairs"):
+        tracer.register_param("header", pair)
+        tracer.update_span({"metadata": {"z": pair}})
+    text = exported_text(tracer)
+    assert "s3cr3t-canary" not in text
+    assert text.count("[REDACTED]") >= 2
+
+
+def test_a_secret_pair_param_is_not_propagated_in_baggage(tmp_path: pathlib.Path) -> None:
+    tracer = get_lastmile_tracer(
+        "pairs-baggage", exporter="none", set_global=False, propagate_params=True
+    )
+    try:
+        with tracer.start_as_current_span("ask"):
+            tracer.register_param("header", ("password", "s3cr3t-canary"))
+            tracer.register_param("plain", ("model", "gpt"))
+            headers = tracer.get_distributed_trace_headers()
+    finally:
+        tracer.shutdown()
+    assert "ragtel.param.header" in headers["baggage"]
+    assert "s3cr3t-canary" not in headers["baggage"]
+    assert "gpt" in headers["baggage"]

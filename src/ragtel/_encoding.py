@@ -54,6 +54,7 @@ from ragtel._object_forms import (
 )
 from ragtel._redaction import (
     REDACTED,
+    is_secret_pair,
     is_sensitive_name,
     mask_open_url_credentials,
     mask_url_credentials,
@@ -352,7 +353,7 @@ def _small_plain_keys(value: Any, limit: int, max_chars: int) -> int:
             keys += len(item)
             children: Any = item.values()
         elif kind is list or kind is tuple:
-            if len(item) == 2 and type(item[0]) is str and is_sensitive_name(item[0]):
+            if is_secret_pair(item):
                 return -1
             children = item
         else:
@@ -420,6 +421,8 @@ def _primitive_array(items: Sequence[Any], limits: ValueLimits) -> AttributeValu
     if first is int and any(not _INT64_MIN <= item <= _INT64_MAX for item in items):
         return None
     if first is str:
+        if is_secret_pair(items):
+            return None  # JSON, where the pair's value is masked
         if sum(map(len, items)) > limits.max_length:
             return None  # one value's worth of text in all: JSON cuts it with a marker
         return [clean_text(item, limits.max_length) for item in items]
@@ -510,8 +513,7 @@ def _container_to_jsonable(
         return _sequence_to_jsonable(
             _sorted_set(value, budget.max_items), budget, depth, path, total=len(value)
         )
-    if len(value) == 2 and type(value[0]) is str and is_sensitive_name(value[0]):
-        # A (name, value) pair, as HTTP and gRPC headers often travel.
+    if is_secret_pair(value):
         return [_text_leaf(value[0], budget), REDACTED]
     return _sequence_to_jsonable(value, budget, depth, path, total=_size(value))
 

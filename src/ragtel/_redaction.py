@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from typing import Final
 
 REDACTED: Final = "[REDACTED]"
@@ -146,6 +147,16 @@ def is_sensitive_name(name: str) -> bool:
         if len(_decisions) < _CACHE_LIMIT:
             _decisions[name] = decision
     return decision
+
+
+def is_secret_pair(value: Sequence[object]) -> bool:
+    """True when ``value`` is a ``("name", value)`` pair whose name reads like a credential.
+
+    Headers often travel as such pairs (``[("Authorization", "Bearer ...")]``),
+    and so do ``auth=("user", "password")`` arguments: wherever a list or tuple
+    is recorded, its second item is then masked.
+    """
+    return len(value) == 2 and type(value[0]) is str and is_sensitive_name(value[0])
 
 
 def _classify(name: str) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from ragtel._redaction import REDACTED, is_sensitive_name, redact_repr
+from ragtel._redaction import REDACTED, is_secret_pair, is_sensitive_name, redact_repr
 
 _ADDRESS: Final = r" at 0x[0-9a-fA-F]+"
 _MAX_DEPTH: Final = 32
@@ -135,9 +135,7 @@ class _Writer:
         else:
             opening, closing = ("[", "]") if kind is list else ("(", ")")
         self.add(opening)
-        # A ("name", value) pair, as HTTP and gRPC headers often travel.
-        pair = len(value) == 2 and kind is not set and kind is not frozenset
-        secret = pair and type(value[0]) is str and is_sensitive_name(value[0])
+        secret = kind is not set and kind is not frozenset and is_secret_pair(value)
         for index, item in enumerate(value):
             if index:
                 self.add(", ")
