@@ -67,7 +67,7 @@ def emit_hostile_batch(provider: TracerProvider) -> datetime.datetime:
     raw.start_span("before").end()
     ended_at = datetime.datetime(2030, 1, 2, 3, 4, 5, 678_901, tzinfo=datetime.timezone.utc)
     raw.start_span("ended-with-datetime").end(end_time=ended_at)  # type: ignore[arg-type]
-    raw.start_span("ended-before-1970").end(end_time=-5)
+    raw.start_span("all-before-1970", start_time=-5).end(end_time=-5)
     span = raw.start_span("odd-values", kind=SpanKind.CLIENT)
     span.set_attribute("wide", 2**70)
     span.set_attribute("text", "broken \udcff text")
@@ -378,4 +378,43 @@ def test_an_event_at_an_impossible_time_is_dropped_alone_and_counted(
     assert [event["name"] for event in kept["events"]] == ["first", "last"]
     assert kept["droppedEventsCount"] == 1
     assert {"key": "important", "value": {"stringValue": "data"}} in kept["attributes"]
+    assert drop_counts(tracer) == DropCounts()
+
+
+def test_times_given_in_seconds_are_read_as_seconds(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("seconds", tracer_provider=provider, output_filepath=path)
+    before = time.time_ns()
+    span = tracer.start_span("float-end")
+    span.add_event("float-event", timestamp=time.time())  # type: ignore[arg-type]
+    span.end(end_time=time.time())  # type: ignore[arg-type]
+    span = tracer.start_span("int-seconds-start", start_time=int(time.time()))
+    span.end()
+    after = time.time_ns()
+    assert tracer.force_flush(10_000)
+
+    float_end = file_span(path, "float-end")
+    assert before <= int(float_end["startTimeUnixNano"]) <= int(float_end["endTimeUnixNano"])
+    assert int(float_end["endTimeUnixNano"]) <= after
+    assert before <= int(float_end["events"][0]["timeUnixNano"]) <= after
+    int_start = file_span(path, "int-seconds-start")
+    assert before - 10**9 <= int(int_start["startTimeUnixNano"]) <= after
+    assert drop_counts(tracer) == DropCounts()
+
+
+def test_an_end_before_the_start_is_moved_to_the_start(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("backwards", tracer_provider=provider, output_filepath=path)
+    start = time.time_ns()
+    tracer.start_span("backwards", start_time=start).end(end_time=start - 10**9)
+    tracer.start_span("ended-before-1970", start_time=start).end(end_time=-5)
+    assert tracer.force_flush(10_000)
+
+    for name in ("backwards", "ended-before-1970"):
+        span = file_span(path, name)
+        assert int(span["startTimeUnixNano"]) == int(span["endTimeUnixNano"]) == start
     assert drop_counts(tracer) == DropCounts()

@@ -9,7 +9,9 @@ would lose every span exported with it (up to a thousand). Here each span is
 checked on its own, on the export thread, before it joins a request:
 
 * what can be repaired is: timestamps given as ``datetime`` or float become
-  integer nanoseconds, text is escaped (``\\udcff``), a too-wide integer
+  integer nanoseconds (a number under 10**12 is read as seconds: no real
+  nanosecond time is that small), an end before the start is set to the
+  start, text is escaped (``\\udcff``), a too-wide integer
   becomes its decimal text, a value of a type OTLP has no form for is left
   out (as the SDK itself does with such attribute values);
 * an event at a time OTLP cannot hold (before 1970 or after 2554) is left
@@ -41,6 +43,13 @@ _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _UINT64_MAX: Final = 2**64 - 1
 _TRACE_ID_MAX: Final = 2**128 - 1
+# A time under 10**12 is read as seconds (``time.time()`` given where the API
+# takes nanoseconds): as nanoseconds it would be the first 16 minutes of 1970,
+# which no real span records. Under 1,000 both readings are 1970's first
+# minutes, and the value is kept as nanoseconds, so a repaired time is never
+# read as seconds again.
+_SECONDS_MIN: Final = 1_000
+_NANOS_MIN: Final = 10**12
 
 # Bytes of protobuf framing (field tags, lengths, fixed-size fields) per item,
 # rounded up: the estimate should err on the large side.
@@ -68,10 +77,9 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     name_size = _text_size(name) if type(name) is str else _NEEDS_REPAIR
     repair = not (
         name_size >= 0
-        and type(start) is int
-        and 0 <= start <= _UINT64_MAX
-        and type(end) is int
-        and 0 <= end <= _UINT64_MAX
+        and _is_nanos(start)
+        and _is_nanos(end)
+        and start <= end
         and type(span.kind) is SpanKind
         and _ids_fit(span.context)
         and _ids_fit(span.parent)
@@ -125,7 +133,7 @@ def _encodes(text: Any) -> bool:
 
 
 def _is_nanos(value: Any) -> bool:
-    return type(value) is int and 0 <= value <= _UINT64_MAX
+    return type(value) is int and (_NANOS_MIN <= value <= _UINT64_MAX or 0 <= value < _SECONDS_MIN)
 
 
 def _attributes_size(attributes: Attributes) -> int:
@@ -224,6 +232,12 @@ def _ids_fit(context: SpanContext | None) -> bool:
 
 def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     start, end = _nanos(span.start_time), _nanos(span.end_time)
+    # One time OTLP cannot hold, or an end before the start, is set to the
+    # other: the span's data is kept, its duration becomes zero.
+    if start is None:
+        start = end
+    if end is None or (start is not None and end < start):
+        end = start
     if start is None or end is None or not _ids_fit(span.context) or not _ids_fit(span.parent):
         return None, 0
     events = []
@@ -288,13 +302,17 @@ def _nanos(value: Any) -> int | None:
             delta = value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
         except (OverflowError, ValueError):  # years near 1 or 9999
             return None
-        value = delta // datetime.timedelta(microseconds=1) * 1_000
-    elif isinstance(value, float):
+        nanos = delta // datetime.timedelta(microseconds=1) * 1_000
+        return nanos if 0 <= nanos <= _UINT64_MAX else None
+    if isinstance(value, float):
         if not math.isfinite(value):
             return None
-        value = int(value)
+        seconds = _SECONDS_MIN <= value < _NANOS_MIN  # kept to a float's microseconds
+        value = round(value * 1_000_000) * 1_000 if seconds else int(value)
     elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = int(value)  # numpy and pandas integers
+        if _SECONDS_MIN <= value < _NANOS_MIN:
+            value *= 1_000_000_000
     if type(value) is not int or not 0 <= value <= _UINT64_MAX:
         return None
     return value
