@@ -30,7 +30,7 @@ import datetime
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -132,7 +132,7 @@ def _encodes(text: Any) -> bool:
     return type(text) is str and _text_size(text) >= 0
 
 
-def _is_nanos(value: Any) -> bool:
+def _is_nanos(value: Any) -> TypeGuard[int]:
     return type(value) is int and (_NANOS_MIN <= value <= _UINT64_MAX or 0 <= value < _SECONDS_MIN)
 
 
