@@ -418,3 +418,32 @@ def test_an_end_before_the_start_is_moved_to_the_start(
         span = file_span(path, name)
         assert int(span["startTimeUnixNano"]) == int(span["endTimeUnixNano"]) == start
     assert drop_counts(tracer) == DropCounts()
+
+
+# Texts the SDK records itself ------------------------------------------------------
+
+
+def test_secrets_in_exceptions_the_sdk_records_are_redacted_before_export(
+    provider: TracerProvider, tmp_path: Path
+) -> None:
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("sdk-exception", tracer_provider=provider, output_filepath=path)
+    secret = "S3cr3tCanary"
+    with pytest.raises(KeyError), tracer.start_as_current_span("failing"):
+        raise KeyError(f"lookup failed api_key={secret}")
+    span = tracer.start_span("failing-url")
+    span.record_exception(ConnectionError(f"cannot reach postgresql://app:{secret}@db/main"))
+    span.end()
+    assert tracer.force_flush(10_000)
+
+    text = path.read_text()
+    assert secret not in text
+    failing = file_span(path, "failing")
+    assert failing["status"]["message"].startswith("KeyError: 'lookup failed api_key=")
+    event = {a["key"]: a["value"]["stringValue"] for a in failing["events"][0]["attributes"]}
+    assert event["exception.type"] == "KeyError"
+    assert "lookup failed api_key=" in event["exception.message"]
+    assert "Traceback" in event["exception.stacktrace"]
+    url_event = file_span(path, "failing-url")["events"][0]
+    message = next(a for a in url_event["attributes"] if a["key"] == "exception.message")
+    assert "cannot reach postgresql://app:" in message["value"]["stringValue"]

@@ -299,7 +299,8 @@ class CountingBatchSpanProcessor(SpanProcessor):
         _logger.warning(
             "ragtel: a span held values the OTLP encoder refuses (a timestamp given as a "
             "datetime or float, text with lone surrogates, an integer wider than 64 bits, "
-            "...); they were repaired before export to the %s exporter. Reported once",
+            "...) or a secret in an exception text the SDK recorded; they were repaired "
+            "(the secret masked) before export to the %s exporter. Reported once",
             self._label,
         )
 

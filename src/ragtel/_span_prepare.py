@@ -36,8 +36,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.semconv.attributes.exception_attributes import (
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+)
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes
+
+from ragtel._redaction import redact_text
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
@@ -61,6 +67,12 @@ _EVENT_OVERHEAD: Final = 16
 _LINK_OVERHEAD: Final = 40
 _MAX_NESTING: Final = 32
 """Levels of lists and mappings an attribute value keeps; deeper ones are left out."""
+
+# What the SDK itself records of an exception (``record_exception`` and the
+# status set on leaving ``start_as_current_span``), never through ragtel's
+# encoder: masked here as ragtel masks the texts it records.
+_EXCEPTION_EVENT: Final = "exception"
+_EXCEPTION_TEXTS: Final = (EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE)
 
 _NEEDS_REPAIR: Final = -1
 _LEFT_OUT: Final = object()
@@ -88,7 +100,7 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     description = span.status.description
     if description is not None:
         description_size = _text_size(description) if type(description) is str else _NEEDS_REPAIR
-        repair = repair or description_size < 0
+        repair = repair or description_size < 0 or _reveals(description)
         size += description_size
     scope = span.instrumentation_scope
     if scope is not None and scope is not _scope_seen[0]:
@@ -102,7 +114,7 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     size += attributes_size
     for event in span.events:
         event_size = _event_size(event)
-        repair = repair or event_size < 0
+        repair = repair or event_size < 0 or _exception_reveals(event)
         size += event_size
     for link in span.links:
         link_size = _link_size(link)
@@ -206,6 +218,17 @@ def _event_size(event: Event) -> int:
     return _EVENT_OVERHEAD + _text_size(event.name) + attributes_size
 
 
+def _reveals(text: Any) -> bool:
+    """Whether ``text`` holds a sensitive field or URL password (a cheap test first)."""
+    return type(text) is str and ("=" in text or ":" in text) and redact_text(text) != text
+
+
+def _exception_reveals(event: Event) -> bool:
+    if event.name != _EXCEPTION_EVENT or not event.attributes:
+        return False
+    return any(_reveals(event.attributes.get(key)) for key in _EXCEPTION_TEXTS)
+
+
 def _link_size(link: Link) -> int:
     if not _ids_fit(link.context):
         return _NEEDS_REPAIR
@@ -244,7 +267,12 @@ def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     for event in span.events:
         timestamp = _nanos(event.timestamp)
         if timestamp is not None:  # one event at no time OTLP holds is left out, and counted
-            events.append(Event(_text(event.name), _attributes(event.attributes), timestamp))
+            attributes = _attributes(event.attributes)
+            if event.name == _EXCEPTION_EVENT:
+                for key in _EXCEPTION_TEXTS:
+                    if type(attributes.get(key)) is str:
+                        attributes[key] = redact_text(attributes[key])
+            events.append(Event(_text(event.name), attributes, timestamp))
     links = [
         Link(link.context, _attributes(link.attributes))
         for link in span.links
@@ -255,7 +283,7 @@ def _repaired(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
         # A description is kept on an error only (Status warns about any other);
         # Status lets a falsy non-text one through.
         code = status.status_code
-        text = _text(status.description) if type(status.description) is str else None
+        text = redact_text(_text(status.description)) if type(status.description) is str else None
         status = Status(code, text if code is StatusCode.ERROR else None)
     scope = span.instrumentation_scope
     if scope is not None:
