@@ -259,3 +259,21 @@ def test_a_span_whose_end_time_raises_loses_only_itself_and_the_worker_goes_on()
     assert processor.drop_counts().unencodable == 1
     assert processor._worker.is_alive()
     provider.shutdown()
+
+
+def test_a_flush_during_shutdown_waits_for_the_drain_and_says_whether_it_finished() -> None:
+    exporter = GatedExporter()
+    exporter.gate.clear()
+    config = BatchConfig(export_timeout_millis=10_000, schedule_delay_millis=10)
+    processor = CountingBatchSpanProcessor(exporter, config, label="test")
+    emit(provider_with(processor), 3)
+    time.sleep(0.05)  # let the worker enter the held export
+    stopping = threading.Thread(target=processor.shutdown)
+    stopping.start()
+    time.sleep(0.05)
+    assert processor.force_flush(200) is False  # still draining
+    exporter.gate.set()
+    assert processor.force_flush(5_000) is True
+    assert exporter.received == ["s0", "s1", "s2"]
+    stopping.join(5)
+    assert processor.force_flush(0) is True  # stopped: nothing held

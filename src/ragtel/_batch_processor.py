@@ -88,6 +88,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
     def _init_thread_state(self) -> None:
         # Everything a forked child must not inherit from its parent's threads.
         self._lock = threading.Lock()
+        self._stopped = threading.Event()  # set when shutdown has drained and returned
         self._wake = threading.Event()
         self._flush_requests: list[threading.Event] = []
         self._worker = threading.Thread(
@@ -142,9 +143,10 @@ class CountingBatchSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int | None = None) -> bool:
         """Have the export thread send everything queued; False if the timeout passed first."""
         if self._is_shutdown:
-            # Stopped, and it stays registered on the provider (the SDK cannot
-            # remove it): it holds nothing, so it must not fail the provider's flush.
-            return True
+            # Once stopped it stays registered on the provider (the SDK cannot
+            # remove it) and holds nothing, so it must not fail the provider's
+            # flush; while shutdown still drains, the flush waits for that drain.
+            return self._stopped.wait(self._seconds(timeout_millis))
         done = threading.Event()
         with self._lock:
             self._flush_requests.append(done)
@@ -177,6 +179,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._queue.clear()
             self._count_drop("after_shutdown", leftover)
         self._report_drops(final=True)
+        self._stopped.set()
 
     # Internals ---------------------------------------------------------
 
@@ -187,6 +190,8 @@ class CountingBatchSpanProcessor(SpanProcessor):
             self._init_thread_state()
         else:
             self._lock = threading.Lock()
+            self._stopped = threading.Event()
+            self._stopped.set()  # the parent's drain is the parent's; the child holds nothing
 
     def _seconds(self, timeout_millis: int | None) -> float:
         millis = self._config.export_timeout_millis if timeout_millis is None else timeout_millis
