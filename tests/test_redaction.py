@@ -88,6 +88,11 @@ def test_masking_url_passwords_in_a_long_text_takes_linear_time() -> None:
 # (boto3/botocore, requests/httpx, HTTP headers, OpenAI and Anthropic clients,
 # Azure and database connection settings.)
 SENSITIVE_NAMES = [
+    "pw",
+    "db_pw",
+    "X-Amz-Signature",
+    "sig",
+    "signature",
     # plural and camelCase forms
     "secrets",
     "passwords",
@@ -176,6 +181,12 @@ ORDINARY_NAMES = [
     "monkey",
     "passage",
     "compass",
+    "pwm",
+    "pwr",
+    "signal",
+    "signature_version",
+    "design",
+    "sigma",
 ]
 
 
@@ -219,6 +230,16 @@ SECRET_TEXTS = [
     ("Outer(inner=Inner(api_key='S3CRET'))", "api_key="),
     ("{'headers': {'Authorization': 'Bearer S3CRET'}}", "Authorization"),
     ("token=b'S3CRET'", "token="),
+    ("git clone https://ghp_S3CRET@github.com/org/repo", "https://"),
+    ("https://x-access-token:S3CRET@github.com/org/repo", "x-access-token:"),
+    (
+        "https://bucket.s3.amazonaws.com/k?X-Amz-Credential=AKIA&X-Amz-Signature=S3CRET",
+        "X-Amz-Signature=",
+    ),
+    ("https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sp=r&sig=S3CRET%3D", "sig="),
+    ("Login(user='bob', pw='S3CRET')", "pw="),
+    ("api_key:\n  S3CRET\nmodel: gpt", "api_key:"),
+    ("llm:\n  password:\n    S3CRET\n", "password:"),
 ]
 
 
@@ -239,6 +260,8 @@ def test_secrets_inside_text_are_redacted(text: str, kept: str) -> None:
         "Time: 12:30, key: value, keys=3",
         "postgresql://db.internal:5432/rag",
         "author=Ada Lovelace; authority: high",
+        "password:\nmodel: gpt",  # an empty field: the next line is a key of its own
+        "Contact: ada@example.com, see https://example.com/a?b=1",
     ],
 )
 def test_text_without_secrets_is_left_alone(text: str) -> None:
@@ -263,6 +286,10 @@ def test_header_pairs_in_reprs_are_redacted() -> None:
         "key=" * 50_000,
         "'a': " * 50_000,
         "token: \\" * 30_000,
+        "token:\n " * 50_000,
+        "password:\n\n" * 50_000,
+        "https://" + "a" * 200_000,
+        "a://b" * 50_000 + "@",
     ],
 )
 def test_redacting_hostile_text_takes_linear_time(text: str) -> None:

@@ -10,7 +10,8 @@ are not.
 Text is searched for the same names: ``name=value`` and ``name: value``
 fields (keyword reprs, dict reprs, connection strings such as ODBC's
 ``Pwd=…;``, query strings, header lines) have the value replaced, and the
-password of any ``scheme://user:password@host`` URL is masked. In reprs,
+password of any ``scheme://user:password@host`` URL is masked (userinfo
+without a password part, often a token, is masked whole). In reprs,
 ``('name', value)`` pairs (headers as lists of tuples) are redacted too.
 """
 
@@ -45,9 +46,13 @@ _SENSITIVE_WORDS: Final = frozenset(
         "passwd",
         "password",
         "passwords",
+        "pw",
         "pwd",
         "secret",
         "secrets",
+        # Request signatures: S3 presigned URLs (X-Amz-Signature=), Azure SAS (sig=).
+        "sig",
+        "signature",
         # Singular only: "tokens" is how LLM APIs count (max_tokens, input_tokens).
         "token",
     }
@@ -105,6 +110,7 @@ _DESCRIPTOR_WORDS: Final = frozenset(
         "uri",
         "url",
         "usage",
+        "version",  # signature_version="s3v4"
     }
 )
 # Every sensitive word and pair contains one of these (a test checks it): text
@@ -115,7 +121,8 @@ NAME_HINTS: Final = (
     "token",
     "secret",
     "pass",
-    "pwd",
+    "pw",
+    "sig",
     "cookie",
     "bearer",
     "auth",
@@ -178,14 +185,20 @@ def _classify(name: str) -> bool:
 
 # URLs -----------------------------------------------------------------------------
 
-# userinfo of a URL: scheme://user:password@host — the password part is masked.
+# userinfo of a URL: scheme://user:password@host — the password part is masked;
+# userinfo without a ":" (https://ghp_token@github.com) is a token as often as a
+# user name, and is masked whole.
 # The scheme's length is bounded: unbounded, a match tried at every position of
 # a long alphanumeric run (a base64 blob) scanned the rest of it each time,
 # quadratic in the run's length. Schemes are short, and the scheme is kept as it
 # is, so where a match starts in a longer run changes nothing. The password
 # runs to the last "@" before the host (an unescaped "@" inside a password is
 # common); it cannot cross a "/" or a space, so each try stops at the next URL.
-_URL_CREDENTIALS: Final = r"([A-Za-z][A-Za-z0-9+.-]{0,63}://[^/\s:@]*:)[^\s/]+@"
+# Userinfo without a ":" cannot hold "?" or "#" either: an "@" after one is in the
+# query (https://example.com?to=ada@example.com), not before the host.
+_URL_CREDENTIALS: Final = (
+    r"([A-Za-z][A-Za-z0-9+.-]{0,63}://)(?:(?P<user>[^/\s:@]*:)[^\s/]+|[^/\s:@?#]+)@"
+)
 # The same userinfo cut off by the end of the text, before its "@".
 _OPEN_USERINFO: Final = r"([^/\s:@]*:)[^@\s/]*"
 
@@ -203,7 +216,11 @@ def mask_url_credentials(text: str) -> str:
     """Mask the password of any ``scheme://user:password@host`` URL inside ``text``."""
     if not may_hold_url_credentials(text):
         return text
-    return re.sub(_URL_CREDENTIALS, rf"\g<1>{REDACTED}@", text)
+    return re.sub(_URL_CREDENTIALS, _masked_userinfo, text)
+
+
+def _masked_userinfo(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group('user') or ''}{REDACTED}@"
 
 
 def mask_open_url_credentials(text: str) -> str:
@@ -234,7 +251,7 @@ def mask_open_url_credentials(text: str) -> str:
 # inside the value of an ordinary name (inner=Inner(api_key=...)) are searched too.
 _FIELD: Final = (
     r"""(?:\(\s*(?P<pq>['"])(?<![\w-])(?P<pair>[\w-]+)(?P=pq)\s*,"""
-    r"""|(?P<q>['"]?)(?<![\w-])(?P<name>[\w-]+)(?P=q)\s*[=:])[ \t]*"""
+    r"""|(?P<q>['"]?)(?<![\w-])(?P<name>[\w-]+)(?P=q)\s*(?P<sep>[=:]))[ \t]*"""
 )
 _QUOTES: Final = "'\""
 _OPENERS: Final = "([{"
@@ -307,6 +324,8 @@ def _redact_fields(text: str, *, pairs: bool) -> str:
             position = match.end("name") if match.group("name") else match.end("pair")
             continue
         start = match.end()
+        if match.group("sep") == ":":
+            start = _next_line_value(text, start)
         end = _value_end(text, start)
         if end == start:
             position = start
@@ -324,6 +343,26 @@ def _is_sensitive_field(name: str) -> bool:
     lowered = name.lower()
     # Words of free text are not cached as names: they would crowd out real ones.
     return any(hint in lowered for hint in NAME_HINTS) and is_sensitive_name(name)
+
+
+def _next_line_value(text: str, start: int) -> int:
+    """Where a YAML value written on the line after its ``name:`` starts, else ``start``.
+
+    Only an indented line is the value: an unindented one is a key of its own.
+    """
+    index = start
+    if text.startswith("\r\n", index):
+        index += 2
+    elif text.startswith("\n", index):
+        index += 1
+    else:
+        return start
+    indented = index
+    while indented < len(text) and text[indented] in " \t":
+        indented += 1
+    if indented == index or indented == len(text) or text[indented] in "\r\n":
+        return start
+    return indented
 
 
 def _replacement(first: str) -> str:
