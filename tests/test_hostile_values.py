@@ -10,6 +10,9 @@ import json
 import logging
 import os
 import pathlib
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import tracemalloc
@@ -788,3 +791,42 @@ def test_a_secret_pair_param_is_not_propagated_in_baggage(tmp_path: pathlib.Path
     assert "ragtel.param.header" in headers["baggage"]
     assert "s3cr3t-canary" not in headers["baggage"]
     assert "gpt" in headers["baggage"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_child_forked_while_the_cap_warning_lock_is_held_can_still_warn() -> None:
+    # The lock held by a parent thread at fork() stays held in the child: unless
+    # it is re-created there, the child hangs at its first cap warning.
+    script = textwrap.dedent(
+        """
+        import os, sys, threading
+        from ragtel import _arguments
+        from ragtel._config import ValueLimits
+
+        held, release = threading.Event(), threading.Event()
+
+        def holder():
+            with _arguments._warned_lock:
+                held.set()
+                release.wait()
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            done = threading.Event()
+            worker = threading.Thread(
+                target=lambda: (_arguments.report_cap("tags", ValueLimits()), done.set()),
+                daemon=True,
+            )
+            worker.start()
+            os._exit(0 if done.wait(5) else 3)
+        release.set()
+        thread.join()
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    assert result.returncode == 0

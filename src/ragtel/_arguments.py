@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ragtel._config import ValueLimits
+from ragtel._fork import reinit_in_child
 
 _logger = logging.getLogger("ragtel")
 
@@ -112,6 +113,14 @@ def capped_texts(
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
+
+
+def _reinit_warned_lock() -> None:
+    global _warned_lock
+    _warned_lock = threading.Lock()
+
+
+reinit_in_child(_reinit_warned_lock)
 
 
 def report_cap(what: str, limits: ValueLimits) -> None:
