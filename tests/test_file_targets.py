@@ -227,3 +227,17 @@ def test_the_logs_file_is_reopened_after_rotation_too(tmp_path: Path) -> None:
 
     assert bodies(rotated) == ["'before'"]
     assert bodies(logs) == ["'after'"]
+
+
+def test_a_path_the_system_refuses_at_set_up_is_a_value_error_naming_it(tmp_path: Path) -> None:
+    parent_file = tmp_path / "not-a-dir"
+    parent_file.write_text("")
+    paths = {
+        parent_file / "traces.jsonl": "Not a directory",
+        tmp_path / ("x" * 300 + ".jsonl"): "too long",
+        tmp_path / "nul\x00byte.jsonl": "null byte",
+    }
+    for path, reason in paths.items():
+        with pytest.raises(ValueError, match=f"output_filepath: .*{reason}") as raised:
+            get_lastmile_tracer(f"refused-{len(str(path))}", output_filepath=path, set_global=False)
+        assert repr(str(path)) in str(raised.value)

@@ -140,10 +140,14 @@ def _check_output_file(path: str) -> None:
     """
     from ragtel._jsonl_target import ForeignFileError, check_target
 
+    full_path = os.path.abspath(path)
     try:
-        check_target(os.path.abspath(path), "traces")
+        check_target(full_path, "traces")
     except ForeignFileError as error:
         raise ValueError(f"output_filepath: {error}") from None
+    except (OSError, ValueError) as error:  # the documented error, naming the argument
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise ValueError(f"output_filepath: cannot use {full_path!r}: {reason}") from None
 
 
 def _names_from_environment() -> tuple[str, ...]:
