@@ -277,3 +277,17 @@ def test_a_flush_during_shutdown_waits_for_the_drain_and_says_whether_it_finishe
     assert exporter.received == ["s0", "s1", "s2"]
     stopping.join(5)
     assert processor.force_flush(0) is True  # stopped: nothing held
+
+
+def test_the_exporter_layer_does_not_load_the_processor_layer() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ragtel._otlp_exporters, ragtel._exporters\n"
+        "print('ragtel._batch_processor' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"

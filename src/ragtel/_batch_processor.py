@@ -43,13 +43,12 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ragtel import _environment as env
-from ragtel._config import BatchConfig, DropCounts
+from ragtel._config import EXPORT_THREAD_PREFIX, BatchConfig, DropCounts
 from ragtel._span_prepare import prepare, resource_size
 
 _logger = logging.getLogger("ragtel")
 
 _WARN_INTERVAL_SECONDS: Final = 10.0
-EXPORT_THREAD_PREFIX: Final = "ragtel-export-"
 
 
 class CountingBatchSpanProcessor(SpanProcessor):

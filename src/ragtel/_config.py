@@ -27,6 +27,9 @@ DEFAULT_MAX_ITEMS: Final = 1_000
 
 DEFAULT_TRACES_FILE: Final = "ragtel-traces.jsonl"
 
+EXPORT_THREAD_PREFIX: Final = "ragtel-export-"
+"""Names of ragtel's export threads start so; the exporters tell their own thread by it."""
+
 # Batching defaults. The SDK's (2048 queue, 512 batch, 5 s delay) drop a
 # quarter of a 20,000-span burst even against a fast receiver; a deeper queue
 # and bigger batches keep such bursts while the queue still bounds memory.

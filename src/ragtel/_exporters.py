@@ -20,9 +20,6 @@ from ragtel._config import (
     resolve_batch,
 )
 from ragtel._log_hygiene import hide_in_logs, protect_loggers, url_credentials
-from ragtel._log_hygiene import (
-    hide_malformed_header_entries as hide_malformed_header_entries,  # used by ragtel send
-)
 from ragtel._otlp_headers import environment_headers, merged_headers
 from ragtel._tls import tls_reporting_session
 

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
-from ragtel._batch_processor import EXPORT_THREAD_PREFIX
+from ragtel._config import EXPORT_THREAD_PREFIX
 
 _TOO_LARGE_STATUS: Final = 413
 _TOO_LARGE_DETAIL: Final = "larger than max"  # gRPC core: "Received message larger than max"

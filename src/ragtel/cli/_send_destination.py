@@ -115,7 +115,7 @@ def request_headers(environ: Mapping[str, str], options: Sequence[str]) -> dict[
 def _environment_headers(environ: Mapping[str, str]) -> dict[str, str]:
     from opentelemetry.util.re import parse_env_headers
 
-    from ragtel._exporters import hide_malformed_header_entries
+    from ragtel._log_hygiene import hide_malformed_header_entries
 
     raw = _first(environ, env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, env.OTEL_EXPORTER_OTLP_HEADERS)
     if not raw:
