@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
+import threading
+import time
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -110,3 +115,47 @@ def test_header_names_are_case_insensitive(ragtel_spans: SpanRecorder) -> None:
             pass
     downstream = [span for span in ragtel_spans.spans if span.name == "downstream"]
     assert [span.parent.span_id for span in downstream] == [upstream.get_span_context().span_id] * 2
+
+
+def test_spans_ending_while_a_collected_root_is_purged_raise_nothing() -> None:
+    # A root dropped without end() is purged on a later span start, while its
+    # children keep ending (and starting) in other threads: the purge must not
+    # iterate the trace's spans as they change.
+    processor = RagtelSpanProcessor()
+    processor.register_tracer(
+        TracerProfile("racy", root_attributes={}, defaults={}, capture=CaptureConfig())
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("racy")
+    errors: list[BaseException] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    deadline = time.monotonic() + 1.0
+    try:
+        while time.monotonic() < deadline and not errors:
+            root = tracer.start_span("dropped-root")
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(root.get_span_context()))
+            children = [tracer.start_span("child", context=parent) for _ in range(300)]
+            del root
+            gc.collect()  # the root is gone, never ended: queued for the purge
+
+            def churn(children: list[Any] = children, parent: Any = parent) -> None:
+                try:
+                    for child in children:
+                        child.end()
+                        tracer.start_span("late-child", context=parent).end()
+                except BaseException as error:  # noqa: BLE001 - reported below
+                    errors.append(error)
+
+            worker = threading.Thread(target=churn)
+            worker.start()
+            try:
+                for _ in range(20):
+                    tracer.start_span("trigger").end()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

@@ -619,7 +619,9 @@ class RagtelSpanProcessor(SpanProcessor):
             span_id = collected.popleft()
             state = self._roots.pop(span_id, None)
             if state is not None:
-                for tracked in state.spans:
+                # A snapshot: on_end and _join change state.spans in other threads
+                # without this lock.
+                for tracked in tuple(state.spans):
                     self._span_states.pop(tracked, None)
                 continue
             state = self._span_states.pop(span_id, None)
