@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
 from ragtel import get_lastmile_tracer
 from ragtel._batch_processor import CountingBatchSpanProcessor
@@ -29,6 +30,7 @@ class GatedExporter(SpanExporter):
         self.gate.set()
         self.fail = fail
         self.received: list[str] = []
+        self.spans: list[ReadableSpan] = []
         self.shutdown_called = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -36,6 +38,7 @@ class GatedExporter(SpanExporter):
         if self.fail:
             return SpanExportResult.FAILURE
         self.received.extend(span.name for span in spans)
+        self.spans.extend(spans)
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
@@ -242,20 +245,32 @@ class _BrokenZone(datetime.tzinfo):
         return None
 
 
-def test_a_span_whose_end_time_raises_loses_only_itself_and_the_worker_goes_on() -> None:
+class _BrokenAttributes(dict[str, str]):
+    """Attributes whose reading raises: only a span built by hand can hold them."""
+
+    def items(self) -> Any:
+        raise RuntimeError("unreadable")
+
+
+def test_a_span_whose_values_raise_loses_only_itself_and_the_worker_goes_on() -> None:
     exporter = GatedExporter()
     processor = CountingBatchSpanProcessor(exporter, BatchConfig(), label="test")
     provider = provider_with(processor)
     tracer = provider.get_tracer("t")
     tracer.start_span("before").end()
     hostile_end = datetime.datetime(2024, 1, 1, tzinfo=_BrokenZone())
-    tracer.start_span("hostile").end(end_time=hostile_end)  # type: ignore[arg-type]
+    tracer.start_span("end-zone-raises").end(end_time=hostile_end)  # type: ignore[arg-type]
+    context = SpanContext(1, 2, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    processor.on_end(ReadableSpan("attributes-raise", context, attributes=_BrokenAttributes(a="b")))
     tracer.start_span("after").end()
     assert processor.force_flush(5_000)
     tracer.start_span("later").end()
     assert processor.force_flush(5_000)
 
-    assert exporter.received == ["before", "after", "later"]
+    assert exporter.received == ["before", "end-zone-raises", "after", "later"]
+    kept = exporter.spans[1]
+    assert kept.start_time is not None
+    assert kept.end_time == kept.start_time  # the end it could not read: a zero duration
     assert processor.drop_counts().unencodable == 1
     assert processor._worker.is_alive()
     provider.shutdown()

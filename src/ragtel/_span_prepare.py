@@ -328,7 +328,8 @@ def _nanos(value: Any) -> int | None:
             if value.tzinfo is None:
                 value = value.astimezone()  # naive means local time, as timestamp() takes it
             delta = value - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-        except (OverflowError, ValueError):  # years near 1 or 9999
+        # Years near 1 or 9999 overflow; a tzinfo's own utcoffset may raise anything.
+        except Exception:  # noqa: BLE001 - no readable time: the other one stands in
             return None
         nanos = delta // datetime.timedelta(microseconds=1) * 1_000
         return nanos if 0 <= nanos <= _UINT64_MAX else None
