@@ -192,6 +192,26 @@ def test_no_helper_looks_at_its_arguments_when_nothing_records(
     assert Tripwire.uses == []
 
 
+def test_labels_are_not_looked_at_when_no_span_could_record(off_tracer: LastMileTracer) -> None:
+    tracer = off_tracer
+    if tracer._reach != 2:
+        pytest.skip("a sampled upstream parent could make this tracer's spans record")
+    Tripwire.uses = []
+    value: Any = Tripwire()
+    labels = {"session_id": value, "user_id": value, "tags": value, "metadata": value}
+
+    @tracer.using_attributes(**labels)
+    def labelled() -> int:
+        return 7
+
+    with tracer.using_attributes(**labels), tracer.using_session(value):
+        tracer.start_span("plain", **labels).end()
+        with tracer.start_as_current_span("current", **labels):
+            assert labelled() == 7
+    assert Tripwire.uses == []
+    assert tracer.using_attributes(**labels) is tracer.using_attributes(session_id="s")
+
+
 # OTEL_SDK_DISABLED starts nothing --------------------------------------------------
 
 DISABLED_APP = textwrap.dedent(

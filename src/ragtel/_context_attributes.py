@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, TypeVar, cast
@@ -26,6 +27,7 @@ from ragtel._arguments import MORE, capped_texts, more_entries, read_mapping_hea
 from ragtel._config import CaptureConfig, ValueLimits
 from ragtel._encoding import apply_mask, clean_text, encode_attribute, quoted
 from ragtel._params import validate_param_key
+from ragtel._recording import DROPS_ALL
 from ragtel._redaction import REDACTED, is_sensitive_name
 from ragtel.semconv.attributes import RAGTEL_METADATA_PREFIX, RAGTEL_TAGS
 from ragtel.semconv.references import GEN_AI_CONVERSATION_ID, SESSION_ID, USER_ID
@@ -178,6 +180,44 @@ class AttributeScope:
                 return func(*args, **kwargs)
 
         return cast(F, scoped)
+
+
+class _UnusedLabels(AttributeScope):
+    """The scope of labels no span could record: it does nothing, entered or as a decorator."""
+
+    def __init__(self) -> None:
+        super().__init__(_EMPTY)
+
+    def __enter__(self) -> AttributeScope:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def __call__(self, func: F) -> F:
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            return super().__call__(func)  # the same TypeError as a scope that labels
+        return func
+
+
+UNUSED_LABELS: Final[AttributeScope] = _UnusedLabels()
+"""Shared by every scope whose labels nothing could record."""
+
+
+def labels_unused(reach: int, sdk_is_disabled: bool) -> bool:
+    """True when labels would reach no recorded span and no other service.
+
+    Decided before the labels are looked at, so that tracing turned off costs
+    nothing: with ``OTEL_SDK_DISABLED`` no span records anywhere; a tracer
+    whose spans all drop (see ``_recording.sampling_reach``) records none,
+    and its labels go nowhere else unless ragtel's propagator sends them on.
+    """
+    if sdk_is_disabled:
+        return True
+    if reach != DROPS_ALL:
+        return False
+    propagation = sys.modules.get("ragtel._propagation")  # loaded only when enabled
+    return propagation is None or not propagation.enabled()
 
 
 def _attach(attributes: Mapping[str, AttributeValue]) -> object | None:

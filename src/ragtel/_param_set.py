@@ -29,7 +29,12 @@ from opentelemetry.util.types import AttributeValue
 
 from ragtel import _params
 from ragtel._config import CaptureConfig
-from ragtel._context_attributes import AttributeScope, context_attributes
+from ragtel._context_attributes import (
+    UNUSED_LABELS,
+    AttributeScope,
+    context_attributes,
+    labels_unused,
+)
 from ragtel._processor import RagtelSpanProcessor, TracerProfile
 from ragtel._recording import in_a_span
 from ragtel._span_context import is_local_span, span_or_current
@@ -43,6 +48,8 @@ class ParamSetAPI:
     _capture: CaptureConfig
     _profile: TracerProfile
     _processor: RagtelSpanProcessor | None
+    _reach: int
+    _sdk_disabled: bool
 
     # Core -----------------------------------------------------------------
 
@@ -307,6 +314,8 @@ class ParamSetAPI:
             with tracer.using_attributes(session_id="conv-42", user_id="u-7", tags=["beta"]):
                 answer(question)
         """
+        if labels_unused(self._reach, self._sdk_disabled):
+            return UNUSED_LABELS  # before the arguments are read: tracing off costs nothing
         return AttributeScope(
             context_attributes(
                 session_id=session_id,

@@ -235,6 +235,11 @@ def enable(max_bytes: int = DEFAULT_MAX_BYTES) -> ParamsPropagator:
         return _installed
 
 
+def enabled() -> bool:
+    """True once :func:`enable` has added ragtel's propagator."""
+    return _installed is not None
+
+
 def reset_for_tests() -> None:
     """Put the global propagators back as they were before :func:`enable`."""
     global _installed, _previous

@@ -27,6 +27,7 @@ from ragtel._context_attributes import (
     AttributeScope,
     context_attributes,
     current_context_attributes,
+    labels_unused,
     merged,
 )
 from ragtel._feedback import FeedbackAPI
@@ -35,7 +36,7 @@ from ragtel._param_set import ParamSetAPI
 from ragtel._processor import TracerProfile
 from ragtel._provider import Installation
 from ragtel._rag_events import RagEventsAPI
-from ragtel._recording import sampling_reach, sdk_disabled
+from ragtel._recording import DROPS_ALL, sampling_reach, sdk_disabled
 from ragtel._span_context import (
     ContextLike,
     get_distributed_trace_headers,
@@ -139,7 +140,8 @@ class LastMileTracer(
             or user_id is not None
             or tags is not None
             or metadata is not None
-        ):
+        ) and not (self._sdk_disabled or self._reach == DROPS_ALL):
+            # Labels only this span carries: not encoded for a span that cannot record.
             labels = self._labels(session_id, user_id, tags, metadata)
             attributes = {**labels, **(attributes or {})}
         return self._delegate.start_span(
@@ -211,7 +213,7 @@ class LastMileTracer(
             or user_id is not None
             or tags is not None
             or metadata is not None
-        ):
+        ) and not labels_unused(self._reach, self._sdk_disabled):
             labels = merged(labels, self._labels(session_id, user_id, tags, metadata))
             # The span itself takes them from its parent context.
             base = context if context is not None else context_api.get_current()
