@@ -609,3 +609,43 @@ def test_a_secret_the_cut_goes_through_is_not_shown() -> None:
             huge = secret_text + "y" * 5_000_000
             for text in (encode_attribute(huge, limits), encode_json({"v": huge}, limits)):
                 assert "SSS" not in str(text), (padding, text)
+
+
+def test_dataclass_fields_are_read_as_stored_without_running_properties() -> None:
+    # A field shadowed by a property, and one missing from the instance (with a
+    # __getattr__ behind it): recording must run neither, and show neither.
+    calls: list[str] = []
+
+    @dataclasses.dataclass
+    class Settings:
+        mode: str = "fast"
+        level: int = 3
+
+    def mode(self: Settings) -> str:
+        calls.append("property")
+        return "computed"
+
+    def lookup(self: Settings, name: str) -> str:
+        calls.append(f"getattr {name}")
+        return "looked up"
+
+    settings = Settings()
+    Settings.mode = property(mode)  # type: ignore[assignment,method-assign]
+    Settings.__getattr__ = lookup  # type: ignore[attr-defined]
+    del settings.__dict__["level"]
+    assert json.loads(encode_json(settings, LIMITS)) == {"mode": "fast"}
+
+    @dataclasses.dataclass
+    class Slotted:
+        __slots__ = ("kept", "unset")
+        kept: int
+        unset: int
+
+        def __getattr__(self, name: str) -> str:
+            calls.append(f"getattr {name}")
+            return "looked up"
+
+    slotted = Slotted.__new__(Slotted)
+    slotted.kept = 1
+    assert json.loads(encode_json(slotted, LIMITS)) == {"kept": 1}
+    assert calls == []

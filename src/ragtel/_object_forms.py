@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import types
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -101,8 +102,23 @@ def _pydantic_base(kind: type) -> type | None:
 
 
 def _attribute_fields(value: Any, names: tuple[str, ...]) -> Fields:
+    # As stored, in the instance __dict__ or a slot: getattr would run a
+    # property or __getattr__ (code of the app, with side effects) in its place.
+    # A field the instance does not hold is left out.
+    stored = _instance_attribute(value, "__dict__")
+    if not isinstance(stored, dict):
+        stored = {}
+    kind = type(value)
     for name in names:
-        yield name, getattr(value, name, "<unset>")
+        if name in stored:
+            yield name, stored[name]
+            continue
+        slot = class_attribute(kind, name)
+        if type(slot) is types.MemberDescriptorType:
+            try:
+                yield name, slot.__get__(value, kind)
+            except AttributeError:
+                continue  # a slot never set
 
 
 def _pydantic_fields(value: Any, names: tuple[str, ...]) -> Fields:
