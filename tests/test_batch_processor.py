@@ -306,3 +306,27 @@ def test_the_exporter_layer_does_not_load_the_processor_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_export_thread_survives_a_fault_outside_the_export_and_reports_it_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class FaultyExporter(GatedExporter):
+        @property
+        def last_export_too_large(self) -> bool:  # read by the processor after a failure
+            raise RuntimeError("broken exporter")
+
+    caplog.set_level(logging.WARNING, logger="ragtel")
+    exporter = FaultyExporter(fail=True)
+    processor = CountingBatchSpanProcessor(exporter, BatchConfig(), label="test")
+    provider = provider_with(processor)
+    emit(provider, 2)
+    assert processor.force_flush(5_000)
+    exporter.fail = False
+    emit(provider, 2)
+    assert processor.force_flush(5_000)
+
+    assert exporter.received == ["s0", "s1"]  # the second round, after the fault
+    assert processor._worker.is_alive()
+    assert caplog.text.count("export thread met an unexpected RuntimeError") == 1
+    provider.shutdown()

@@ -238,16 +238,16 @@ class CountingBatchSpanProcessor(SpanProcessor):
                 break
             try:
                 ready, size = prepare(span)
-            except Exception:  # noqa: BLE001 - its values' own methods may raise (a tzinfo)
+                if ready is not None and ready.resource is not resource:
+                    size += resource_size(ready.resource)
+                    resource = ready.resource
+            except Exception:  # noqa: BLE001 - its values' own methods may raise
                 ready, size = None, 0
             if ready is None:
                 self._count_drop("unencodable", 1)
                 continue
             if ready is not span:
                 self._report_repair()
-            if ready.resource is not resource:
-                resource = ready.resource
-                size += resource_size(resource)
             if batch and used + size > budget:
                 # The first span of the next request (prepared again then: it is cheap).
                 self._queue.appendleft(span)
