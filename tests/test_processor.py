@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 from typing import Any
@@ -159,3 +162,38 @@ def test_spans_ending_while_a_collected_root_is_purged_raise_nothing() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+@pytest.mark.parametrize(
+    ("module", "lock"),
+    [("ragtel._processor", "_register_lock"), ("ragtel._propagation", "_enable_lock")],
+)
+def test_module_locks_held_at_fork_are_free_in_the_child(module: str, lock: str) -> None:
+    # Held by a parent thread at fork(), a lock stays held in the child: its
+    # first new tracer (or enabled propagation) would hang there.
+    script = textwrap.dedent(
+        f"""
+        import importlib, os, sys, threading
+        module = importlib.import_module({module!r})
+        held, release = threading.Event(), threading.Event()
+
+        def holder():
+            with getattr(module, {lock!r}):
+                held.set()
+                release.wait()
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if getattr(module, {lock!r}).acquire(timeout=5) else 3)
+        release.set()
+        thread.join()
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
+    assert result.returncode == 0

@@ -88,6 +88,14 @@ def _live_processors() -> Iterator[RagtelSpanProcessor]:
 _register_lock = threading.Lock()
 
 
+def _reinit_register_lock() -> None:
+    global _register_lock
+    _register_lock = threading.Lock()
+
+
+reinit_in_child(_reinit_register_lock)
+
+
 def _register(processor: RagtelSpanProcessor) -> None:
     global _processor_refs
     with _register_lock:

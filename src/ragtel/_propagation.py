@@ -39,6 +39,7 @@ from opentelemetry.util.types import AttributeValue
 
 from ragtel._context_attributes import CONTEXT_ATTRIBUTES_KEY, current_context_attributes, merged
 from ragtel._encoding import MASK_FAILED
+from ragtel._fork import reinit_in_child
 from ragtel._params import validate_param_key
 from ragtel._processor import REMOTE_PARAMS_KEY, state_for_span
 from ragtel._redaction import REDACTED
@@ -218,6 +219,14 @@ def _label_value(name: str, value: Any) -> AttributeValue | None:
 
 
 _enable_lock = threading.Lock()
+
+
+def _reinit_enable_lock() -> None:
+    global _enable_lock
+    _enable_lock = threading.Lock()
+
+
+reinit_in_child(_reinit_enable_lock)
 _installed: ParamsPropagator | None = None
 _previous: TextMapPropagator | None = None
 
