@@ -87,11 +87,12 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     """
     name, start, end = span.name, span.start_time, span.end_time
     name_size = _text_size(name) if type(name) is str else _NEEDS_REPAIR
+    times_fit = (  # the common case first: no call
+        type(start) is int and type(end) is int and _NANOS_MIN <= start <= end <= _UINT64_MAX
+    ) or (_is_nanos(start) and _is_nanos(end) and start <= end)
     repair = not (
         name_size >= 0
-        and _is_nanos(start)
-        and _is_nanos(end)
-        and start <= end
+        and times_fit
         and type(span.kind) is SpanKind
         and _ids_fit(span.context)
         and _ids_fit(span.parent)
@@ -114,7 +115,11 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
     size += attributes_size
     for event in span.events:
         event_size = _event_size(event)
-        repair = repair or event_size < 0 or _exception_reveals(event)
+        repair = (
+            repair
+            or event_size < 0
+            or (event.name == _EXCEPTION_EVENT and _exception_reveals(event))
+        )
         size += event_size
     for link in span.links:
         link_size = _link_size(link)
