@@ -353,7 +353,8 @@ def _small_plain_keys(value: Any, limit: int, max_chars: int) -> int:
             keys += len(item)
             children: Any = item.values()
         elif kind is list or kind is tuple:
-            if is_secret_pair(item):
+            # The call only for a pair that starts with a name: this path is hot.
+            if len(item) == 2 and type(item[0]) is str and is_secret_pair(item):
                 return -1
             children = item
         else:
@@ -421,7 +422,7 @@ def _primitive_array(items: Sequence[Any], limits: ValueLimits) -> AttributeValu
     if first is int and any(not _INT64_MIN <= item <= _INT64_MAX for item in items):
         return None
     if first is str:
-        if is_secret_pair(items):
+        if len(items) == 2 and is_secret_pair(items):
             return None  # JSON, where the pair's value is masked
         if sum(map(len, items)) > limits.max_length:
             return None  # one value's worth of text in all: JSON cuts it with a marker
