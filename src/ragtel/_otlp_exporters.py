@@ -25,12 +25,10 @@ import functools
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 from ragtel._config import EXPORT_THREAD_PREFIX
-
-_TOO_LARGE_STATUS: Final = 413
-_TOO_LARGE_DETAIL: Final = "larger than max"  # gRPC core: "Received message larger than max"
+from ragtel._size_refusal import HTTP_PAYLOAD_TOO_LARGE, is_too_large_grpc, is_too_large_http
 
 
 @functools.cache
@@ -54,7 +52,7 @@ def http_span_exporter_class() -> type[Any]:
             self.last_export_too_large = (
                 result is not SpanExportResult.SUCCESS
                 and session is not None
-                and session.last_status_code == _TOO_LARGE_STATUS
+                and is_too_large_http(session.last_status_code)
             )
             return result
 
@@ -102,8 +100,7 @@ class _SizeRefusalStub:
             if (
                 callable(code)
                 and callable(details)
-                and code() == self._grpc.StatusCode.RESOURCE_EXHAUSTED
-                and _TOO_LARGE_DETAIL in str(details() or "").lower()
+                and is_too_large_grpc(getattr(code(), "name", ""), str(details() or ""))
             ):
                 # Returning ends the SDK's retry loop; export() turns it into FAILURE.
                 self._exporter.last_export_too_large = True
@@ -119,7 +116,7 @@ class _QuietTooLargeOnExportThreads(logging.Filter):
         return not (
             isinstance(args, tuple)
             and len(args) >= 2
-            and args[1] == _TOO_LARGE_STATUS
+            and args[1] == HTTP_PAYLOAD_TOO_LARGE
             and str(record.msg).startswith("Failed to export")
             and threading.current_thread().name.startswith(EXPORT_THREAD_PREFIX)
         )

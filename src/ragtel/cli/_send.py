@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ragtel._size_refusal import is_too_large_grpc, is_too_large_http
 from ragtel._version import __version__
 from ragtel.cli._errors import CliError, shorten
 from ragtel.cli._send_batches import Batch, Encoded, export_request, halves, json_body
@@ -214,7 +215,7 @@ class HttpSender:
         reason = f"HTTP {response.status_code}: {_response_text(response)}"
         if response.status_code in _RETRYABLE_HTTP_STATUSES:
             return _Retry(reason, retry_after_seconds(response.headers.get("Retry-After")))
-        return Outcome(batch.size, reason, too_large=response.status_code == 413)
+        return Outcome(batch.size, reason, too_large=is_too_large_http(response.status_code))
 
     def _partial_success(self, response: requests.Response, batch: Batch) -> Outcome:
         if not response.content:
@@ -324,7 +325,7 @@ def _grpc_failure(error: Any, batch: Batch) -> _Attempt:
     name = getattr(code, "name", str(code))
     details = error.details() or ""
     reason = f"gRPC {name}: {_shorten(details)}".rstrip(": ")
-    if name == "RESOURCE_EXHAUSTED" and "larger than max" in details.lower():
+    if is_too_large_grpc(name, details):
         # A message over the server's size limit: retrying the same would fail the same.
         return Outcome(batch.size, reason, too_large=True)
     if name in _RETRYABLE_GRPC_CODES:
