@@ -649,3 +649,12 @@ def test_dataclass_fields_are_read_as_stored_without_running_properties() -> Non
     slotted.kept = 1
     assert json.loads(encode_json(slotted, LIMITS)) == {"kept": 1}
     assert calls == []
+
+
+def test_an_enum_key_named_like_a_credential_is_redacted_whatever_its_value() -> None:
+    class Field(enum.Enum):
+        password = 1
+        user = 2
+
+    encoded = json.loads(encode_json({Field.password: "hunter22", Field.user: "bob"}, LIMITS))
+    assert encoded == {"1": "[REDACTED]", "2": "bob"}
