@@ -502,3 +502,80 @@ def test_the_hostile_corpus_through_sends_encoding(hostile: Path) -> None:
         sent, stats = _send_pipeline(hostile, protocol)
         assert sent >= 4, protocol  # the good lines' spans at least
         assert stats.has_problems
+
+
+# 5. Parent links that loop or nest deep ---------------------------------------------
+
+
+def _looping_span(name: str, span: int, parent: int | None, start: int = 1) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "name": name,
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": f"{span:016x}",
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 1),
+        "attributes": [{"key": "ragtel.param.k", "value": {"intValue": "1"}}],
+    }
+    if parent is not None:
+        raw["parentSpanId"] = f"{parent:016x}"
+    return raw
+
+
+_LOOPS = {
+    # two spans share an id, the second names that id as its parent, on two lines
+    "duplicate-id": [[_looping_span("a", 7, None)], [_looping_span("b", 7, 7)]],
+    "self-parent": [[_looping_span("a", 7, 7)]],
+    "mutual-parents": [[_looping_span("a", 7, 8), _looping_span("b", 8, 7, start=2)]],
+    "loop-below-a-root": [
+        [_looping_span("r", 1, None), _looping_span("a", 7, 8), _looping_span("b", 8, 7)]
+    ],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_LOOPS))
+@pytest.mark.parametrize(
+    "args", [["view"], ["view", "--name", "b*"], ["view", "--json"], ["report", "--by", "k"]]
+)
+def test_spans_whose_parents_loop_are_shown_once_without_a_crash(
+    tmp_path: Path, shape: str, args: list[str]
+) -> None:
+    path = tmp_path / f"{shape}.jsonl"
+    lines = _LOOPS[shape]
+    path.write_text("".join(json.dumps(line_of(*spans)) + "\n" for spans in lines))
+    names = [span["name"] for spans in lines for span in spans]
+    if args[-1] == "b*" and "b" not in names:
+        args = ["view", "--name", "a"]
+    status, out, err = run(*args, path, timeout=60)
+    assert status == 0, err  # every line is OTLP JSON: nothing skipped
+    assert b"Traceback" not in err and b"RecursionError" not in err
+    text = out.decode()
+    if args[0] == "report":
+        status, out, err = run(*args, "--format", "json", path, timeout=60)
+        assert status == 0 and json.loads(out)["traces"] == 1  # counted, not dropped
+        return
+    if "--json" in args:
+        shown = [span["name"] for span in json.loads(text)["spans"]]
+        assert sorted(shown) == sorted(names)
+        return
+    tree = [line for line in text.splitlines()[1:] if not line.startswith("  params:")]
+    tree_names = [line.strip().lstrip("└├─ ").split()[0] for line in tree]
+    assert sorted(tree_names) == sorted(names)  # each span exactly once, none dropped
+
+
+def test_a_chain_of_5000_nested_spans_is_drawn_whole(tmp_path: Path) -> None:
+    depth = 5000
+    spans = [_looping_span(f"s{n}", n + 1, n or None, start=n + 1) for n in range(depth)]
+    path = tmp_path / "deep.jsonl"
+    path.write_text(json.dumps(line_of(*spans)) + "\n")
+    status, out, err = run("view", path, timeout=120)
+    assert status == 0, err[-2000:]
+    assert b"Traceback" not in err
+    lines = out.decode().splitlines()[2:]  # below the header and params
+    assert [line.strip().lstrip("└├─ ").split()[0] for line in lines] == [
+        f"s{n}" for n in range(depth)
+    ]
+    assert lines[-1].startswith("  " + "   " * (depth - 2) + "└─ s4999")
+    status, out, err = run("view", "--json", path, timeout=120)
+    assert status == 0 and len(json.loads(out)["spans"]) == depth
+    status, out, err = run("report", "--by", "k", path, timeout=120)
+    assert status == 0, err[-2000:]

@@ -478,17 +478,17 @@ def _assemble(trace_id: str, spans: list[Span]) -> Trace:
 
 
 def _find_root(spans: list[Span]) -> Span | None:
-    """The earliest span without a parent, else the earliest whose parent is not in the file.
+    """The earliest span without a parent, else the earliest whose parent is not in the file,
+    else the earliest span: in a crafted file every parent link may lead round in a loop.
 
     Feedback carriers never count: project feedback is a trace of its own
     with no root, and a carrier for a trace this file lacks has none either.
     """
     ids = {span.span_id for span in spans}
-    orphans = [
-        s for s in spans if not s.is_feedback and (s.parent_id is None or s.parent_id not in ids)
-    ]
+    shown = [s for s in spans if not s.is_feedback]
+    orphans = [s for s in shown if s.parent_id is None or s.parent_id not in ids]
     parentless = [s for s in orphans if s.parent_id is None]
-    candidates = parentless or orphans
+    candidates = parentless or orphans or shown
     return candidates[0] if candidates else None  # spans are in start order
 
 

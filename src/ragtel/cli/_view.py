@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ragtel.cli._filters import format_param
@@ -21,21 +22,64 @@ from ragtel.semconv import references
 _STATUS_NAMES = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
 
-def _children(trace: Trace) -> tuple[list[Span], dict[str, list[Span]]]:
-    """The tree's top spans and each span's children, feedback carriers left out."""
-    shown = [span for span in trace.spans if not span.is_feedback]
+@dataclass(frozen=True)
+class _Forest:
+    """The spans to draw: the tops in order, and each span's children by its place in ``spans``.
+
+    Keyed by place, not by span id, because a crafted file can give two spans
+    one id; each span is placed exactly once, so no id loop can repeat one.
+    """
+
+    spans: list[Span]
+    tops: list[int]
+    children: dict[int, list[int]]
+    in_loop: set[int]
+
+
+def _forest(trace: Trace) -> _Forest:
+    """The tree's top spans and each span's children, feedback carriers left out.
+
+    A span whose parent is missing from the file is a top. Spans whose parents
+    only lead round in a loop (a span its own parent, two spans each other's,
+    two spans sharing an id) would never be reached from a top: each of them
+    that is still unplaced becomes a top too, in start order, so no span is dropped.
+    """
+    shown = [span for span in trace.spans if not span.is_feedback]  # already in start order
     ids = {span.span_id for span in shown}
-    children: dict[str, list[Span]] = {}
-    top: list[Span] = []
-    for span in shown:  # already in start order
+    by_parent: dict[str, list[int]] = {}
+    tops: list[int] = []
+    for index, span in enumerate(shown):
         if span.parent_id is not None and span.parent_id in ids:
-            children.setdefault(span.parent_id, []).append(span)
+            by_parent.setdefault(span.parent_id, []).append(index)
         else:
-            top.append(span)
-    if trace.root is not None and trace.root in top:  # the root first, orphans after it
-        top.remove(trace.root)
-        top.insert(0, trace.root)
-    return top, children
+            tops.append(index)
+    if trace.root is not None:  # the root first, orphans after it
+        root = next((i for i in tops if shown[i] is trace.root), None)
+        if root is not None:
+            tops.remove(root)
+            tops.insert(0, root)
+    placed: set[int] = set(tops)
+    children: dict[int, list[int]] = {}
+    in_loop: set[int] = set()
+
+    def claim(pending: list[int]) -> None:
+        # Iterative, so a legal chain thousands deep needs no deep recursion.
+        while pending:
+            index = pending.pop()
+            kids = [i for i in by_parent.get(shown[index].span_id, ()) if i not in placed]
+            placed.update(kids)
+            if kids:
+                children[index] = kids
+                pending.extend(kids)
+
+    claim(list(tops))
+    for index in range(len(shown)):
+        if index not in placed:
+            placed.add(index)
+            tops.append(index)
+            in_loop.add(index)
+            claim([index])
+    return _Forest(shown, tops, children, in_loop)
 
 
 def _feedback_by_span(trace: Trace, shown_ids: set[str]) -> dict[str | None, list[Feedback]]:
@@ -56,40 +100,42 @@ def trace_lines(trace: Trace, style: Style) -> Iterator[str]:
             for key, value in sorted(trace.params.items())
         )
         yield f"  params: {params}"
-    top, children = _children(trace)
+    forest = _forest(trace)
     feedback = _feedback_by_span(trace, {span.span_id for span in trace.spans})
-    if not top:
+    if not forest.tops:
         for item in feedback.get(None, ()):
             yield "  " + style(feedback_summary(item), "magenta")
         return
-    for index, span in enumerate(top):
-        yield from _span_lines(span, children, feedback, style, "  ", index == len(top) - 1, True)
+    yield from _tree_lines(forest, feedback, style)
 
 
-def _span_lines(
-    span: Span,
-    children: dict[str, list[Span]],
-    feedback: dict[str | None, list[Feedback]],
-    style: Style,
-    prefix: str,
-    is_last: bool,
-    is_top: bool,
+def _tree_lines(
+    forest: _Forest, feedback: dict[str | None, list[Feedback]], style: Style
 ) -> Iterator[str]:
-    branch = "" if is_top else ("└─ " if is_last else "├─ ")
-    yield prefix + branch + _span_line(span, style)
-    below = prefix + ("" if is_top else ("   " if is_last else "│  "))
-    kids = children.get(span.span_id, [])
-    note_prefix = below + ("│ " if kids else "  ")
-    for event in span.events:
-        summary = event_summary(event)
-        if summary is not None:
-            color = "red" if event.name == "exception" else "dim"
-            yield note_prefix + style(summary, color)
-    for item in feedback.get(span.span_id, ()):
-        yield note_prefix + style(feedback_summary(item), "magenta")
-    for index, child in enumerate(kids):
-        yield from _span_lines(
-            child, children, feedback, style, below, index == len(kids) - 1, False
+    """Each span's line and notes, children below: depth first, with a stack, not recursion."""
+    # (span's place, prefix, is last of its siblings, is a top), the next to draw at the end
+    stack = [(index, "  ", n == len(forest.tops) - 1, True) for n, index in enumerate(forest.tops)]
+    stack.reverse()
+    while stack:
+        index, prefix, is_last, is_top = stack.pop()
+        span = forest.spans[index]
+        branch = "" if is_top else ("└─ " if is_last else "├─ ")
+        line = prefix + branch + _span_line(span, style)
+        if index in forest.in_loop:
+            line += "  " + style("(its parents form a loop)", "yellow")
+        yield line
+        below = prefix + ("" if is_top else ("   " if is_last else "│  "))
+        kids = forest.children.get(index, [])
+        note_prefix = below + ("│ " if kids else "  ")
+        for event in span.events:
+            summary = event_summary(event)
+            if summary is not None:
+                color = "red" if event.name == "exception" else "dim"
+                yield note_prefix + style(summary, color)
+        for item in feedback.get(span.span_id, ()):
+            yield note_prefix + style(feedback_summary(item), "magenta")
+        stack.extend(
+            (kid, below, n == len(kids) - 1, False) for n, kid in reversed(list(enumerate(kids)))
         )
 
 
