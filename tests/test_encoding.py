@@ -658,3 +658,40 @@ def test_an_enum_key_named_like_a_credential_is_redacted_whatever_its_value() ->
 
     encoded = json.loads(encode_json({Field.password: "hunter22", Field.user: "bob"}, LIMITS))
     assert encoded == {"1": "[REDACTED]", "2": "bob"}
+
+
+def test_a_huge_plain_dict_costs_what_its_kept_entries_cost() -> None:
+    # The fast path once read every key (a sensitivity check each) before
+    # comparing the count with the item limit: a million keys took seconds.
+    limits = ValueLimits()
+    small = {f"k{i}": i for i in range(10_000)}
+    large = {f"k{i}": i for i in range(1_000_000)}
+    small_time, _ = _cost(lambda: encode_json(small, limits))
+    large_time, _ = _cost(lambda: encode_json(large, limits))
+    assert large_time < max(5 * small_time, 0.005), (small_time, large_time)
+    text = encode_json(large, limits)
+    assert "more entries" in text and len(text) <= limits.max_length
+
+
+def test_a_huge_mapping_is_read_only_as_far_as_the_item_limit() -> None:
+    import collections.abc
+
+    reads = [0]
+
+    class Counted(collections.abc.Mapping[str, int]):
+        def __getitem__(self, key: str) -> int:
+            reads[0] += 1
+            return int(key[1:])
+
+        def __iter__(self) -> typing.Iterator[str]:
+            for i in range(1_000_000):
+                reads[0] += 1
+                yield f"k{i}"
+
+        def __len__(self) -> int:
+            return 1_000_000
+
+    limits = ValueLimits(max_length=100_000, max_items=100)
+    text = encode_json(Counted(), limits)
+    assert '"k0": 0' in text and "more entries" in text
+    assert reads[0] <= 3 * limits.max_items, reads[0]

@@ -342,6 +342,11 @@ def _small_plain_keys(value: Any, limit: int, max_chars: int) -> int:
         item = pending.pop()
         kind = type(item)
         if kind is dict:
+            # The count before the keys: a huge dict must not have all of its
+            # keys checked to learn it is too big for this path.
+            count += len(item)
+            if count > limit:
+                return -1
             for key in item:
                 if type(key) is not str:
                     return -1
@@ -353,15 +358,15 @@ def _small_plain_keys(value: Any, limit: int, max_chars: int) -> int:
             keys += len(item)
             children: Any = item.values()
         elif kind is list or kind is tuple:
+            count += len(item)
+            if count > limit:
+                return -1  # also ends the scan of a cycle
             # The call only for a pair that starts with a name: this path is hot.
             if len(item) == 2 and type(item[0]) is str and is_secret_pair(item):
                 return -1
             children = item
         else:
             return -1
-        count += len(children)
-        if count > limit:
-            return -1  # also ends the scan of a cycle
         for child in children:
             child_kind = type(child)
             if child_kind is str:
