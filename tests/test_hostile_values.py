@@ -830,3 +830,35 @@ def test_a_child_forked_while_the_cap_warning_lock_is_held_can_still_warn() -> N
     )
     result = subprocess.run([sys.executable, "-c", script], timeout=60, check=False)
     assert result.returncode == 0
+
+
+def test_the_number_of_repr_calls_per_value_is_bounded() -> None:
+    # Each object with no JSON form gets its own __repr__ called: a thousand
+    # slow ones in one value cost a thousand calls (10 s at 10 ms each).
+    from ragtel._config import CaptureConfig, ValueLimits
+    from ragtel._encoding import encode_json, masked_repr
+    from ragtel._safe_repr import MAX_REPR_CALLS
+
+    calls = [0]
+
+    class Slow:
+        def __init__(self, number: int) -> None:
+            self.number = number
+
+        def __repr__(self) -> str:
+            calls[0] += 1
+            return f"Slow#{self.number}"
+
+    limits = ValueLimits(max_length=1_000_000, max_items=2_000)
+    values = [Slow(number) for number in range(1_000)]
+    capture = CaptureConfig(limits=limits)
+    for encode in (
+        lambda: encode_json(values, limits),
+        lambda: encode_json({"a": values, "b": set(values)}, limits),
+        lambda: masked_repr(values, capture),
+    ):
+        calls[0] = 0
+        text = encode()
+        assert calls[0] <= MAX_REPR_CALLS, calls[0]
+        assert "Slow#0" in text and "Slow#1" in text
+        assert "Slow>" in text  # <TypeName>: its qualified name

@@ -61,7 +61,7 @@ from ragtel._redaction import (
     may_hold_secrets,
     redact_text,
 )
-from ragtel._safe_repr import MARGIN, own_repr, safe_repr, unrepresentable
+from ragtel._safe_repr import MARGIN, ReprCalls, own_repr, safe_repr, unrepresentable
 
 _logger = logging.getLogger("ragtel")
 
@@ -442,11 +442,12 @@ class _Budget:
     the part of it that fits in the limit, not a million conversions.
     """
 
-    __slots__ = ("chars", "max_items")
+    __slots__ = ("chars", "max_items", "reprs")
 
     def __init__(self, chars: int, max_items: int) -> None:
         self.chars = chars
         self.max_items = max_items
+        self.reprs = ReprCalls()
 
 
 def _to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
@@ -517,7 +518,11 @@ def _container_to_jsonable(
         return _mapping_to_jsonable(named_tuple_fields(value), len(value), budget, depth, path)
     if isinstance(value, (set, frozenset)):
         return _sequence_to_jsonable(
-            _sorted_set(value, budget.max_items), budget, depth, path, total=len(value)
+            _sorted_set(value, budget.max_items, budget.reprs),
+            budget,
+            depth,
+            path,
+            total=len(value),
         )
     if is_secret_pair(value):
         return [_text_leaf(value[0], budget), REDACTED]
@@ -667,7 +672,7 @@ def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int])
 
 def _unconvertible(value: Any, budget: _Budget) -> str:
     """A part with no JSON form, alone: its redacted, bounded ``repr``."""
-    text = safe_repr(value, max(budget.chars, 64), budget.max_items)
+    text = safe_repr(value, max(budget.chars, 64), budget.max_items, budget.reprs)
     budget.chars -= len(text) + 3
     return text
 
@@ -694,7 +699,7 @@ def _bytes_text(data: bytes | bytearray | memoryview, budget_chars: int) -> tupl
 _SORTABLE: Final = frozenset({str, int, float, bool, bytes})
 
 
-def _sorted_set(items: set[Any] | frozenset[Any], max_items: int) -> list[Any]:
+def _sorted_set(items: set[Any] | frozenset[Any], max_items: int, reprs: ReprCalls) -> list[Any]:
     if len(items) > max_items:
         # Sorting a huge set to keep a few items would cost more than the rest of
         # the encoding: keep the first ones in iteration order, unsorted.
@@ -704,7 +709,12 @@ def _sorted_set(items: set[Any] | frozenset[Any], max_items: int) -> list[Any]:
             return sorted(items)
         except TypeError:  # mixed kinds: str and int
             pass
-    # No user __lt__ is called: objects are ordered by their repr.
+    # No user __lt__ is called: objects are ordered by their repr, when the
+    # value's __repr__ calls allow it (and leave as many to show them); else
+    # they keep their iteration order.
+    if 2 * len(items) > reprs.left:
+        return list(items)
+    reprs.left -= len(items)
     return sorted(items, key=lambda item: (type(item).__qualname__, own_repr(item, 200)))
 
 

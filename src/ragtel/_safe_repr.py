@@ -14,11 +14,15 @@ here, the way ``repr`` writes them, so that
 * one item whose ``__repr__`` raises becomes ``<unrepresentable T>`` alone.
 
 Other objects get their own ``repr``, the one user method ragtel calls on an
-arbitrary object; its text is cut before any further work.
+arbitrary object; its text is cut before any further work. At most
+:data:`MAX_REPR_CALLS` such calls are made for one recorded value (a
+``__repr__`` may be slow, and a list may hold thousands of objects); past
+that, an object is written ``<TypeName>``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Final
 
@@ -31,6 +35,44 @@ _MAX_DEPTH: Final = 32
 MARGIN: Final = 1024
 _DEFAULT_ITEMS: Final = 1_000
 _SCALARS: Final = (int, float, bool, complex, type(None))
+MAX_REPR_CALLS: Final = 32
+"""User ``__repr__`` calls allowed while recording one value."""
+
+_logger = logging.getLogger("ragtel")
+_warned = False
+
+
+class ReprCalls:
+    """The user ``__repr__`` calls still allowed for one recorded value (shared by its parts)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int = MAX_REPR_CALLS) -> None:
+        self.left = left
+
+    def take(self) -> bool:
+        """Count one call; False (warned once per process) when none is left."""
+        if self.left > 0:
+            self.left -= 1
+            return True
+        global _warned
+        if not _warned:
+            _warned = True
+            _logger.warning(
+                "ragtel: a recorded value holds more than %d objects with no JSON form;"
+                " those past the limit are written <TypeName>, without calling __repr__",
+                MAX_REPR_CALLS,
+            )
+        return False
+
+
+def type_marker(value: Any) -> str:
+    """``<TypeName>``: an object written without calling any method of its own."""
+    try:
+        name = type(value).__qualname__
+    except Exception:  # noqa: BLE001 - a class may define anything
+        name = "object"
+    return f"<{name}>"
 
 
 def unrepresentable(value: Any) -> str:
@@ -58,13 +100,16 @@ def own_repr(value: Any, max_length: int) -> str:
     return re.sub(_ADDRESS, "", text) if " at 0x" in text else text
 
 
-def safe_repr(value: Any, max_length: int, max_items: int = _DEFAULT_ITEMS) -> str:
+def safe_repr(
+    value: Any, max_length: int, max_items: int = _DEFAULT_ITEMS, reprs: ReprCalls | None = None
+) -> str:
     """``repr(value)``: redacted, at most about ``max_length`` characters; never raises.
 
     The text may exceed ``max_length`` by a margin (callers cut it with a
     visible marker); an item left out is written ``...``, as reprlib does.
+    ``reprs``: the ``__repr__`` calls left for the whole value this is part of.
     """
-    writer = _Writer(max_length + MARGIN, max_items)
+    writer = _Writer(max_length + MARGIN, max_items, ReprCalls() if reprs is None else reprs)
     try:
         writer.write(value, 0)
     except Exception:  # noqa: BLE001 - belt and braces: the writer guards each item itself
@@ -73,9 +118,10 @@ def safe_repr(value: Any, max_length: int, max_items: int = _DEFAULT_ITEMS) -> s
 
 
 class _Writer:
-    __slots__ = ("max_items", "path", "pieces", "room")
+    __slots__ = ("max_items", "path", "pieces", "reprs", "room")
 
-    def __init__(self, room: int, max_items: int) -> None:
+    def __init__(self, room: int, max_items: int, reprs: ReprCalls) -> None:
+        self.reprs = reprs
         self.pieces: list[str] = []
         self.room = room
         self.max_items = max_items
@@ -93,8 +139,10 @@ class _Writer:
             self.add(_scalar_repr(value))
         elif kind is dict or kind is list or kind is tuple or kind is set or kind is frozenset:
             self._container(value, kind, depth)
-        else:
+        elif self.reprs.take():
             self.add(own_repr(value, max(self.room, 0)))
+        else:
+            self.add(type_marker(value))
 
     def _container(self, value: Any, kind: type, depth: int) -> None:
         marker = id(value)
