@@ -313,3 +313,31 @@ def test_the_name_cache_stays_bounded() -> None:
     assert is_sensitive_name(long_name)
     assert time.perf_counter() - started < 0.05
     assert long_name not in NAME_DECISIONS
+
+
+def test_keys_that_are_no_plain_str_are_redacted_alike_in_reprs_and_json() -> None:
+    # log() writes a repr, trace capture writes JSON: the same keys must be
+    # redacted by both (the repr once checked str keys alone).
+    import enum
+
+    from ragtel._config import ValueLimits
+    from ragtel._encoding import encode_json
+    from ragtel._safe_repr import safe_repr
+
+    class Plain(enum.Enum):
+        api_key = "api_key"
+
+    class Text(str, enum.Enum):
+        password = "password"
+
+    class Numbered(enum.Enum):
+        secret = 1
+
+    class Name(str):
+        pass
+
+    for key in (Plain.api_key, Text.password, Numbered.secret, Name("token"), ("password",)):
+        value = {key: "S3CR3T", "kept": "visible"}
+        for text in (safe_repr(value, 1000), encode_json(value, ValueLimits())):
+            assert "S3CR3T" not in text and "visible" in text, (key, text)
+    assert "S3CR3T" in safe_repr({("user", 1): "S3CR3T", Name("stage"): 1}, 1000)

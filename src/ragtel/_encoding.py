@@ -55,6 +55,7 @@ from ragtel._object_forms import (
 from ragtel._redaction import (
     REDACTED,
     is_secret_pair,
+    is_sensitive_key,
     is_sensitive_name,
     mask_open_url_credentials,
     mask_url_credentials,
@@ -553,7 +554,7 @@ def _mapping_to_jsonable(
             result[f"…[entry {index}]"] = _unconvertible(entry, budget)
             continue
         budget.chars -= 4
-        if is_sensitive_name(name) or _is_sensitive_member(key):
+        if is_sensitive_name(name) or (type(key) is not str and is_sensitive_key(key)):
             result[name] = REDACTED  # redacted before it is converted
         else:
             result[name] = _to_jsonable(item, budget, depth + 1, path)
@@ -716,17 +717,6 @@ def _sorted_set(items: set[Any] | frozenset[Any], max_items: int, reprs: ReprCal
         return list(items)
     reprs.left -= len(items)
     return sorted(items, key=lambda item: (type(item).__qualname__, own_repr(item, 200)))
-
-
-def _is_sensitive_member(key: Any) -> bool:
-    """True for an enum member whose own name reads like a credential (``Field.password``).
-
-    Its key text is its value (``1``), which says nothing; the member's name does.
-    """
-    if not isinstance(key, enum.Enum):
-        return False
-    name = key.__dict__.get("_name_")  # stored by enum, read without running a property
-    return isinstance(name, str) and is_sensitive_name(name)
 
 
 def _key_text(key: Any, budget: _Budget) -> str:

@@ -17,6 +17,7 @@ without a password part, often a token, is masked whole). In reprs,
 
 from __future__ import annotations
 
+import enum
 import itertools
 import re
 from collections.abc import Sequence
@@ -154,6 +155,30 @@ def is_sensitive_name(name: str) -> bool:
         if len(_decisions) < _CACHE_LIMIT:
             _decisions[name] = decision
     return decision
+
+
+def is_sensitive_key(key: object) -> bool:
+    """True when a mapping key reads like a credential: the rule for every recorded mapping.
+
+    A ``str`` key by its name (a subclass by its text, without calling its own
+    methods); an enum member by its value if that is text, and by its own name
+    (``Field.password = 1``); a tuple key when any of its text items does.
+    """
+    if type(key) is str:
+        return is_sensitive_name(key)
+    if isinstance(key, enum.Enum):
+        value = key.__dict__.get("_value_")  # stored by enum, read without a property
+        name = key.__dict__.get("_name_")
+        return any(isinstance(text, str) and _is_sensitive_text(text) for text in (value, name))
+    if isinstance(key, str):
+        return _is_sensitive_text(key)
+    if isinstance(key, tuple):
+        return any(isinstance(item, str) and _is_sensitive_text(item) for item in key)
+    return False
+
+
+def _is_sensitive_text(text: str) -> bool:
+    return is_sensitive_name(str.__str__(text))
 
 
 def is_secret_pair(value: Sequence[object]) -> bool:

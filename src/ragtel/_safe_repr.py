@@ -26,7 +26,7 @@ import logging
 import re
 from typing import Any, Final
 
-from ragtel._redaction import REDACTED, is_secret_pair, is_sensitive_name, redact_repr
+from ragtel._redaction import REDACTED, is_secret_pair, is_sensitive_key, redact_repr
 
 _ADDRESS: Final = r" at 0x[0-9a-fA-F]+"
 _MAX_DEPTH: Final = 32
@@ -168,7 +168,7 @@ class _Writer:
                 break
             self._item(key, depth)
             self.add(": ")
-            if type(key) is str and is_sensitive_name(key):
+            if is_sensitive_key(key):
                 self.add(repr(REDACTED))
             else:
                 self._item(item, depth)
