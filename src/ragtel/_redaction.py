@@ -39,8 +39,13 @@ _SENSITIVE_WORDS: Final = frozenset(
         "cred",
         "creds",
         "credential",
+        # Anti-forgery tokens: Django's csrftoken cookie, Angular's XSRF-TOKEN.
+        "csrf",
         "credentials",
         "jwt",
+        # One-time passwords; an otpauth:// URI carries the TOTP seed itself.
+        "otp",
+        "otpauth",
         "passcode",
         "passphrase",
         "passphrases",
@@ -51,12 +56,30 @@ _SENSITIVE_WORDS: Final = frozenset(
         "pwd",
         "secret",
         "secrets",
+        # A session cookie's name (Django, PHP): session_id, an identifier
+        # recorded on purpose (session.id), is two words and stays visible.
+        "sessionid",
         # Request signatures: S3 presigned URLs (X-Amz-Signature=), Azure SAS (sig=).
         "sig",
         "signature",
         # Singular only: "tokens" is how LLM APIs count (max_tokens, input_tokens).
         "token",
+        "totp",
+        "xsrf",
     }
+)
+# A name written as one word (PGPASSWORD, accesstoken, authKey split into
+# nothing) is sensitive when it ends like one: its tail is the secret's kind.
+_SENSITIVE_ENDINGS: Final = (
+    "accesskey",
+    "apikey",
+    "authkey",
+    "passwd",
+    "password",
+    "privatekey",
+    "secret",
+    "secretkey",
+    "token",
 )
 # ...or when two adjacent words are one of these pairs ("key" alone is not a
 # secret: primary_key, sort_key, cache keys)...
@@ -69,6 +92,8 @@ _KEY_OWNERS: Final = (
     "client",
     "consumer",
     "encryption",
+    "hmac",
+    "license",
     "master",
     "private",
     "secret",
@@ -82,6 +107,8 @@ _TOKEN_OWNERS: Final = ("access", "api", "auth", "bearer", "id", "refresh", "ses
 _SENSITIVE_PAIRS: Final = frozenset(
     [(owner, key) for owner in _KEY_OWNERS for key in ("key", "keys")]
     + [(owner, "tokens") for owner in _TOKEN_OWNERS]
+    # "pass" alone is no secret (pass_rate, first_pass: eval metrics), nor "pat".
+    + [("db", "pass"), ("github", "pat")]
 )
 # ...unless its last word says it names something about the secret, not the
 # secret itself: token_count, token_ids, auth_type, password_length, secret_name,
@@ -129,6 +156,10 @@ NAME_HINTS: Final = (
     "auth",
     "cred",
     "jwt",
+    "srf",
+    "otp",
+    "sessionid",
+    "github",
 )
 
 # Patterns are compiled on first use (re caches them): import ragtel stays cheap.
@@ -203,9 +234,14 @@ def _classify(name: str) -> bool:
     words = [word.lower() for word in re.split(_WORD_SPLIT, name) if word]
     if not words or words[-1] in _DESCRIPTOR_WORDS:
         return False
-    if any(word in _SENSITIVE_WORDS for word in words):
+    if any(word in _SENSITIVE_WORDS or word.endswith(_SENSITIVE_ENDINGS) for word in words):
         return True
-    return any(pair in _SENSITIVE_PAIRS for pair in itertools.pairwise(words))
+    for pair in itertools.pairwise(words):
+        # passWord, Pass_Word: a compound the word split cut in two. Endings
+        # only: session_id is two words on purpose, not the cookie sessionid.
+        if pair in _SENSITIVE_PAIRS or (pair[0] + pair[1]).endswith(_SENSITIVE_ENDINGS):
+            return True
+    return False
 
 
 # URLs -----------------------------------------------------------------------------
