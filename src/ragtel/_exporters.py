@@ -292,7 +292,7 @@ def build_log_exporter(name: str, config: ExportConfig) -> LogRecordExporter:
     to the same collector's logs endpoint, with the same headers and TLS.
     """
     if name == "file":
-        from ragtel._log_export import OtlpJsonLinesLogExporter
+        from ragtel._file_log_exporter import OtlpJsonLinesLogExporter
 
         assert config.file_path is not None
         return OtlpJsonLinesLogExporter(logs_path_for(config.file_path))

@@ -28,24 +28,20 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry._logs import Logger, SeverityNumber, get_logger_provider
-from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
-    LogRecordExporter,
-    LogRecordExportResult,
     SimpleLogRecordProcessor,
 )
 from opentelemetry.sdk.resources import Resource
 
 from ragtel import _environment as env
 from ragtel._encoding import masked_repr
-from ragtel._file_exporter import JsonLinesFile
+from ragtel._file_log_exporter import OtlpJsonLinesLogExporter
 from ragtel._fork import reinit_in_child
-from ragtel._otlp_json import encode_logs_line
 from ragtel._provider import Installation
 from ragtel.semconv.attributes import RAGTEL_LOG_DATA_TYPE
 from ragtel.semconv.events import RAGTEL_LOG_EVENT
@@ -88,28 +84,6 @@ def log(
         otel_logger = path_logger(logger, scope_name, resource)
     if otel_logger is not None:
         emit(otel_logger, body, data)
-
-
-class OtlpJsonLinesLogExporter(LogRecordExporter):
-    """Append log records to ``path`` as OTLP JSON Lines (one line per export call)."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._file = JsonLinesFile(path, what="log records")
-
-    @property
-    def path(self) -> str:
-        return self._file.path
-
-    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        if self._file.append_batch(encode_logs_line, batch):
-            return LogRecordExportResult.SUCCESS
-        return LogRecordExportResult.FAILURE
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True  # lines go straight to the kernel
-
-    def shutdown(self) -> None:
-        self._file.close()
 
 
 class LogPipeline:
