@@ -97,22 +97,29 @@ def _case_of(span: dict[str, object]) -> str:
     return ""
 
 
+def run_app(
+    source: str, receiver: OTLPReceiver, path: Path, mode: str, *, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` as a script of its own, writing to ``path`` and to ``receiver``."""
+    app = path.parent / "app.py"
+    app.write_text(source)
+    return subprocess.run(
+        [sys.executable, str(app), receiver.http_endpoint, str(path), mode],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=path.parent,
+        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
 def test_every_child_delivers_all_its_spans_to_the_file_and_the_receiver(
     method: str, receiver: OTLPReceiver, tmp_path: Path
 ) -> None:
-    app = tmp_path / "app.py"
-    app.write_text(APP)
     path = tmp_path / "traces.jsonl"
-    completed = subprocess.run(
-        [sys.executable, str(app), receiver.http_endpoint, str(path), method],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
-        check=False,
-    )
+    completed = run_app(APP, receiver, path, method, timeout=240)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "done"
 
@@ -169,18 +176,8 @@ LATE_APP = _HEADER + textwrap.dedent(
 def test_forked_children_flush_when_ragtel_is_set_up_before_multiprocessing_or_in_the_child(
     where: str, receiver: OTLPReceiver, tmp_path: Path
 ) -> None:
-    app = tmp_path / "app.py"
-    app.write_text(LATE_APP)
     path = tmp_path / "traces.jsonl"
-    completed = subprocess.run(
-        [sys.executable, str(app), receiver.http_endpoint, str(path), where],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
-        check=False,
-    )
+    completed = run_app(LATE_APP, receiver, path, where, timeout=120)
     assert completed.returncode == 0, completed.stderr
     expected = collections.Counter({f"process-{i}": SPANS_PER_TASK for i in range(TASKS)})
     assert collections.Counter(_case_of(span) for span in _spans_in_file(path)) == expected
