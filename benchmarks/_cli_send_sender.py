@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from benchmarks._export_sender import build_spans
-from ragtel._otlp_json import encode_spans_line
+from ragtel._sdk.otlp_json import encode_spans_line
 from ragtel.cli import main as ragtel_main
 
 BATCH = 512

@@ -11,7 +11,7 @@ from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan
 from benchmarks._timing import QUICK, Benchmark, Measurement, Pair, Settings
 from benchmarks.bench_tracer import _Setup
 from ragtel import RetrievedChunk
-from ragtel._rag_attributes import retrieval_record
+from ragtel._attributes.rag import retrieval_record
 
 QUERY = "How long do refunds take to reach my card?"
 CHUNKS = [

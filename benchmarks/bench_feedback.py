@@ -57,8 +57,8 @@ def _prepare_late() -> Pair:
 def _prepare_late_by_hand() -> Pair:
     from opentelemetry.trace import Link, NonRecordingSpan
 
-    from ragtel._processor import CARRIER_KEY
-    from ragtel._span_context import span_context_from
+    from ragtel._context.handover import span_context_from
+    from ragtel._sdk.processor import CARRIER_KEY
 
     setup = _Setup()
     tracer = setup.ragtel_tracer

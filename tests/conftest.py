@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.util._once import Once
 
-from ragtel._get_tracer import reset_for_tests
+from ragtel._factory import reset_for_tests
 from semconv_check import SESSION_CHECK, Checker, LiveCheck
 
 if TYPE_CHECKING:

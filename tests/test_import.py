@@ -52,7 +52,7 @@ def test_import_does_not_load_the_command_line() -> None:
 def test_view_and_report_load_no_network_or_protobuf_modules() -> None:
     # `ragtel view` should start as fast as a small script: no gRPC, HTTP or protobuf.
     loaded = modules_after(
-        "import ragtel.cli._view_command, ragtel.cli._report_command, ragtel.cli._traces"
+        "import ragtel.cli.view.command, ragtel.cli.report.command, ragtel.cli._traces"
     )
     assert not [name for name in loaded if name.startswith(HEAVY)]
     assert "opentelemetry.sdk.trace" not in loaded

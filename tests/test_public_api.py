@@ -86,5 +86,7 @@ def test_public_api_matches_the_snapshot() -> None:
 
 
 if __name__ == "__main__":
-    SNAPSHOT.write_text(json.dumps(current_api(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    SNAPSHOT.write_text(
+        json.dumps(current_api(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     sys.exit(0)

@@ -10,7 +10,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ragtel import LastMileTracer, get_lastmile_tracer
-from ragtel._otlp_json import encode_spans_line
+from ragtel._sdk.otlp_json import encode_spans_line
 from ragtel.testing import SpanRecorder
 
 

@@ -22,33 +22,32 @@ from typing import TYPE_CHECKING, Any
 from ragtel._version import __version__
 
 if TYPE_CHECKING:
-    from ragtel._get_tracer import get_lastmile_tracer, traced
-    from ragtel._ids import context_from_request_id, trace_id_from_request_id
-    from ragtel._rag_types import Chunk, Document, RetrievedChunk
-    from ragtel._span_context import (
+    from ragtel._context.handover import (
         get_distributed_trace_headers,
         get_traceparent,
         serialize_span_context,
     )
+    from ragtel._context.ids import context_from_request_id, trace_id_from_request_id
+    from ragtel._factory import get_lastmile_tracer, traced
     from ragtel._tracer import LastMileTracer
-    from ragtel._types import RAGEventType, RagFlowType
+    from ragtel._types import Chunk, Document, RAGEventType, RagFlowType, RetrievedChunk
 
 # The public names load on first use, so `import ragtel` alone (the CLI, say)
 # costs next to nothing; the first use of the tracer API loads what it needs.
 _EXPORTS = {
-    "Chunk": "ragtel._rag_types",
-    "Document": "ragtel._rag_types",
+    "Chunk": "ragtel._types",
+    "Document": "ragtel._types",
     "LastMileTracer": "ragtel._tracer",
     "RAGEventType": "ragtel._types",
     "RagFlowType": "ragtel._types",
-    "RetrievedChunk": "ragtel._rag_types",
-    "context_from_request_id": "ragtel._ids",
-    "get_distributed_trace_headers": "ragtel._span_context",
-    "get_lastmile_tracer": "ragtel._get_tracer",
-    "get_traceparent": "ragtel._span_context",
-    "serialize_span_context": "ragtel._span_context",
-    "trace_id_from_request_id": "ragtel._ids",
-    "traced": "ragtel._get_tracer",
+    "RetrievedChunk": "ragtel._types",
+    "context_from_request_id": "ragtel._context.ids",
+    "get_distributed_trace_headers": "ragtel._context.handover",
+    "get_lastmile_tracer": "ragtel._factory",
+    "get_traceparent": "ragtel._context.handover",
+    "serialize_span_context": "ragtel._context.handover",
+    "trace_id_from_request_id": "ragtel._context.ids",
+    "traced": "ragtel._factory",
 }
 
 

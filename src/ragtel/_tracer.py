@@ -21,8 +21,7 @@ from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util import types
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._config import CaptureConfig
-from ragtel._context_attributes import (
+from ragtel._attributes.context import (
     CONTEXT_ATTRIBUTES_KEY,
     AttributeScope,
     context_attributes,
@@ -30,21 +29,22 @@ from ragtel._context_attributes import (
     labels_unused,
     merged,
 )
-from ragtel._feedback import FeedbackAPI
-from ragtel._generation import GenerationAPI
-from ragtel._param_set import ParamSetAPI
-from ragtel._processor import TracerProfile
-from ragtel._provider import Installation
-from ragtel._rag_events import RagEventsAPI
-from ragtel._recording import DROPS_ALL, sampling_reach, sdk_disabled
-from ragtel._span_context import (
+from ragtel._config import CaptureConfig
+from ragtel._context.handover import (
     ContextLike,
     get_distributed_trace_headers,
     get_traceparent,
     serialize_span_context,
     to_context,
 )
-from ragtel._span_helpers import SpanHelpersAPI
+from ragtel._record.feedback import FeedbackAPI
+from ragtel._record.generation import GenerationAPI
+from ragtel._record.params import ParamSetAPI
+from ragtel._record.rag_events import RagEventsAPI
+from ragtel._record.span_helpers import SpanHelpersAPI
+from ragtel._sdk.processor import TracerProfile
+from ragtel._sdk.provider import Installation
+from ragtel._sdk.recording import DROPS_ALL, sampling_reach, sdk_disabled
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -278,7 +278,7 @@ class LastMileTracer(
             @tracer.trace_function()
             def retrieve(query: str, top_k: int = 5) -> list[str]: ...
         """
-        from ragtel._decorators import SpanOptions, trace_callable  # loaded on first use
+        from ragtel._record.decorators import SpanOptions, trace_callable  # loaded on first use
 
         options = SpanOptions(
             context=to_context(context),
@@ -368,7 +368,7 @@ class LastMileTracer(
         The ``repr`` is masked, redacted and capped like captured values.
         Raises TypeError for any other ``logger``.
         """
-        from ragtel._log_export import log  # the Logs SDK loads on first use
+        from ragtel._record.log import log  # the Logs SDK loads on first use
 
         log(self, data, logger)
 

@@ -1,8 +1,13 @@
-"""Public data types."""
+"""Public data types: the pipeline and event kinds, documents and chunks.
+
+Plain dicts of the same shape are accepted wherever the dataclasses are.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class RagFlowType(str, Enum):
@@ -35,3 +40,40 @@ class RAGEventType(str, Enum):
     PROMPT_COMPOSITION = "prompt_composition"
     GUARDRAIL = "guardrail"
     CUSTOM = "custom"
+
+
+@dataclass
+class Document:
+    """A source document (for chunking events).
+
+    Example::
+
+        Document(id="refund-policy", name="refund-policy.md", content=text)
+    """
+
+    id: str
+    name: str | None = None
+    content: Any | None = None
+    extras: dict[str, Any] | None = None
+
+
+@dataclass
+class Chunk:
+    """A piece of a document; ``embedding`` is recorded only when enabled."""
+
+    id: str
+    content: str | None = None
+    embedding: list[float] | None = None
+    extras: dict[str, Any] | None = None
+
+
+@dataclass
+class RetrievedChunk(Chunk):
+    """A chunk returned by a retriever, with its similarity score (e.g. cosine).
+
+    Example::
+
+        RetrievedChunk("c7", "Refunds take five days.", retrieval_score=0.91)
+    """
+
+    retrieval_score: float = field(kw_only=True)

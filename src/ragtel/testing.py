@@ -22,8 +22,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from ragtel._get_tracer import get_lastmile_tracer, reset_for_tests
-from ragtel._provider import span_limits
+from ragtel._factory import get_lastmile_tracer, reset_for_tests
+from ragtel._sdk.provider import span_limits
 from ragtel._tracer import LastMileTracer
 
 __all__ = ["SpanRecorder", "capture_spans"]

@@ -22,10 +22,10 @@ __all__ = ["main"]
 
 # Each command's module, relative to this package.
 _COMMANDS = {
-    "view": "._view_command",
-    "report": "._report_command",
-    "send": "._send_command",
-    "demo": "._demo_command",
+    "view": ".view.command",
+    "report": ".report.command",
+    "send": ".send.command",
+    "demo": ".demo.command",
 }
 
 

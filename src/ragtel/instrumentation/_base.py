@@ -11,7 +11,7 @@ import wrapt
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
-from ragtel._get_tracer import instrumentation_tracer
+from ragtel._factory import instrumentation_tracer
 from ragtel._tracer import LastMileTracer
 
 _logger = logging.getLogger("ragtel")

@@ -48,6 +48,6 @@ def configure_from_environment() -> None:
     """Install ragtel on the global provider, creating it from the environment if needed."""
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return
-    from ragtel._get_tracer import instrumentation_tracer
+    from ragtel._factory import instrumentation_tracer
 
     instrumentation_tracer("ragtel", None)

@@ -1,0 +1,1 @@
+"""Pure attribute builders: domain values in, flat OTel attribute dicts out."""

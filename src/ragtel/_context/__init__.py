@@ -1,0 +1,1 @@
+"""Trace context hand-over: ids, serialized contexts, carriers and propagation."""

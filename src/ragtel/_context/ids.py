@@ -1,0 +1,123 @@
+"""Trace and span ids given by hand, and trace ids derived from request ids.
+
+Ids are accepted the way backends and logs show them, as lowercase or
+uppercase hex (32 digits for a trace, 16 for a span), or as the integers the
+OpenTelemetry API uses. Anything else, all zeros included (the W3C
+"invalid" id), raises ValueError quoting the value.
+
+A request id (an HTTP ``X-Request-Id``, a chat message id) can also name a
+trace: :func:`trace_id_from_request_id` hashes it to a trace id, the same in
+every process and every run, so a service that only knows the request id can
+still send feedback into the trace. :func:`context_from_request_id` starts
+that trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Final
+
+_TRACE_ID_DIGITS: Final = 32
+_SPAN_ID_DIGITS: Final = 16
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_trace_id(value: object, *, argument: str = "trace_id") -> int:
+    """``value`` as a trace id (int); ValueError quoting it if it is not one."""
+    return _parse_id(value, _TRACE_ID_DIGITS, argument)
+
+
+def parse_span_id(value: object, *, argument: str = "span_id") -> int:
+    """``value`` as a span id (int); ValueError quoting it if it is not one."""
+    return _parse_id(value, _SPAN_ID_DIGITS, argument)
+
+
+def trace_id_from_request_id(request_id: str | int | uuid.UUID) -> str:
+    """The trace id (32 lowercase hex digits) that ``request_id`` names, in any process.
+
+    Start the request's trace with :func:`context_from_request_id`, then give
+    feedback with ``trace_id=trace_id_from_request_id(request_id)``.
+    """
+    return f"{_request_trace_id(request_id):032x}"
+
+
+def context_from_request_id(request_id: str | int | uuid.UUID) -> str:
+    """A W3C ``traceparent`` that starts the trace ``request_id`` names.
+
+    Pass it as ``context=`` to ``start_as_current_span`` (or any span-creating
+    call) when handling the request: its spans then belong to the trace of
+    :func:`trace_id_from_request_id`. Its parent span id is derived from the
+    trace id and names no real span, so backends show the request's root as
+    the child of a missing parent. The trace is marked sampled.
+    """
+    trace_id = _request_trace_id(request_id)
+    return f"00-{trace_id:032x}-{anchor_span_id(trace_id):016x}-01"
+
+
+def anchor_span_id(trace_id: int) -> int:
+    """The made-up parent span id of a trace started from a request id.
+
+    Feedback given a trace id alone, in a process that never saw the trace,
+    hangs under this id: for a request-id trace, next to the request's root.
+    """
+    digest = hashlib.blake2b(
+        trace_id.to_bytes(16, "big"), digest_size=8, person=b"ragtel-anchor"
+    ).digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+def _request_trace_id(request_id: object) -> int:
+    if isinstance(request_id, bool) or not isinstance(request_id, (str, int, uuid.UUID)):
+        raise TypeError(
+            f"request_id must be a str, an int or a UUID; got {type(request_id).__name__}"
+        )
+    try:
+        # str.__str__: a str subclass's own __str__ may raise.
+        text = str.__str__(request_id) if isinstance(request_id, str) else str(request_id)
+    except ValueError:  # an int past Python's digit limit for str()
+        raise ValueError("request_id is too large an int; pass it as text") from None
+    if not text.strip():
+        raise ValueError(f"request_id must not be empty; got {_quote(text)}")
+    digest = hashlib.blake2b(
+        text.encode("utf-8", "surrogatepass"), digest_size=16, person=b"ragtel-trace-id"
+    ).digest()
+    return int.from_bytes(digest, "big") or 1
+
+
+def _parse_id(value: object, digits: int, argument: str) -> int:
+    bits = digits * 4
+    expected = f"{digits} hex digits or a positive int below 2**{bits}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 < value < 1 << bits:
+            return value
+        raise ValueError(f"{argument} must be {expected}; got {_repr(value)}")
+    if isinstance(value, str):
+        if len(value) == digits and _HEX_DIGITS.issuperset(value):
+            parsed = int(value, 16)
+            if parsed:
+                return parsed
+        raise ValueError(f"{argument} must be {expected}; got {_quote(value)}")
+    # ValueError for any type: a hand-given id that is not one is a bad value.
+    raise ValueError(
+        f"{argument} must be {expected}; got {type(value).__name__} {_quote(_repr(value))}"
+    )
+
+
+def _quote(text: str) -> str:
+    from ragtel._encoding.redaction import (
+        redact_text,  # error path only: this module stays standalone
+    )
+
+    # The repr of a str subclass may raise; a quoted credential would reach logs.
+    text = redact_text(str.__getitem__(text, slice(0, 160)))
+    return repr(text if len(text) <= 80 else text[:80] + "…")
+
+
+def _repr(value: object) -> str:
+    """``repr(value)``: redacted, bounded, never raising (a broken ``__repr__``, a huge int)."""
+    from ragtel._encoding.safe_repr import (
+        safe_repr,  # error path only: this module stays standalone
+    )
+
+    return safe_repr(value, 160, max_items=20)

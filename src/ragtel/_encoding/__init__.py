@@ -1,0 +1,1 @@
+"""Turning any Python value into safe, bounded, redacted OTel attribute values."""

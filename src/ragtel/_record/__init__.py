@@ -1,0 +1,1 @@
+"""Recorders: what each public tracer call records, on which span."""

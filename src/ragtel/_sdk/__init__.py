@@ -1,0 +1,1 @@
+"""SDK plumbing: the span processor, provider set-up, batching, exporters and files."""

@@ -1,0 +1,1 @@
+"""``ragtel report``."""
