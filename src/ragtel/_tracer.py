@@ -37,6 +37,7 @@ from ragtel._context.handover import (
     serialize_span_context,
     to_context,
 )
+from ragtel._record.core import TracerCore
 from ragtel._record.feedback import FeedbackAPI
 from ragtel._record.generation import GenerationAPI
 from ragtel._record.params import ParamSetAPI
@@ -86,6 +87,17 @@ class LastMileTracer(
         # Known once: whether spans this tracer starts can record at all (see _recording).
         self._reach = sampling_reach(delegate)
         self._sdk_disabled = installation is None and sdk_disabled()
+        self._core = TracerCore(
+            name=name,
+            delegate=delegate,
+            provider=provider,
+            capture=capture,
+            profile=profile,
+            installation=installation,
+            processor=self._processor,
+            reach=self._reach,
+            sdk_disabled=self._sdk_disabled,
+        )
 
     @property
     def name(self) -> str:
@@ -407,6 +419,14 @@ class LastMileTracer(
 
     def __repr__(self) -> str:
         return f"LastMileTracer(name={self._name!r})"
+
+
+def tracer_core(tracer: LastMileTracer) -> TracerCore:
+    """The parts ``tracer`` is made of, for ragtel's own factory, log pipeline and instrumentation.
+
+    Package-internal: code outside ragtel uses the tracer's public methods.
+    """
+    return tracer._core
 
 
 class _Labelled(contextlib.ContextDecorator):
