@@ -23,7 +23,7 @@ from ragtel._sdk import provider as _provider
 from ragtel._sdk.fork import reinit_in_child
 from ragtel._sdk.processor import TracerProfile
 from ragtel._sdk.recording import sdk_disabled
-from ragtel._tracer import LastMileTracer
+from ragtel._tracer import LastMileTracer, tracer_core
 from ragtel._types import RagFlowType
 from ragtel.semconv.attributes import (
     RAGTEL_PROJECT_ID,
@@ -178,7 +178,7 @@ def get_lastmile_tracer(
                     tracer_name,
                     ", ".join(ignored),
                 )
-            installation = tracer._installation
+            installation = tracer_core(tracer).installation
             if installation is None or not installation.stopped:
                 return tracer
             # Shut down: a tracer set up again as the first one was, that exports.
@@ -210,7 +210,7 @@ def get_lastmile_tracer(
         _tracers[tracer_name] = (tracer, settings, creation)
     if propagate_params is None:
         propagate_params = env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
-    if propagate_params and not tracer._sdk_disabled:
+    if propagate_params and not tracer_core(tracer).sdk_disabled:
         from ragtel._context import propagation as _propagation  # loads the global propagators: only when asked
 
         _propagation.enable(
