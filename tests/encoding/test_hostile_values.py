@@ -800,7 +800,7 @@ def test_a_child_forked_while_the_cap_warning_lock_is_held_can_still_warn() -> N
     script = textwrap.dedent(
         """
         import os, sys, threading
-        from ragtel._encoding.encoder import arguments as _arguments
+        from ragtel._encoding import arguments as _arguments
         from ragtel._config import ValueLimits
 
         held, release = threading.Event(), threading.Event()
