@@ -9,8 +9,8 @@ from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL
 from ragtel.cli._escape import say
 from ragtel.cli._filters import build_filter, resolve_filter_params, resolve_param_key
 from ragtel.cli._jsonl import default_traces_path
+from ragtel.cli._loading import load
 from ragtel.cli._style import style_for
-from ragtel.cli._traces import load
 from ragtel.cli.report.groups import build_report
 from ragtel.cli.report.output import csv_text, dumps, json_object, notes, table
 

@@ -10,8 +10,8 @@ from ragtel.cli._escape import say
 from ragtel.cli._filters import build_filter, resolve_filter_params
 from ragtel.cli._json_text import json_text
 from ragtel.cli._jsonl import default_traces_path
+from ragtel.cli._loading import load
 from ragtel.cli._style import style_for
-from ragtel.cli._traces import load
 from ragtel.cli.view.render import trace_json, trace_lines
 
 
