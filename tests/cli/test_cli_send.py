@@ -49,7 +49,7 @@ from ragtel._sdk.otlp_json import message_fields
 from ragtel.cli._jsonl import TRACES_JSON
 from ragtel.cli.send.batches import Batcher, rebatch
 from ragtel.cli.send.destination import signal_urls
-from ragtel.cli.send.transport import retry_after_seconds
+from ragtel.cli.send.http_sender import retry_after_seconds
 
 PROTOCOLS = ("grpc", "http/protobuf", "http/json")
 TIMEOUT = 120  # seconds for one command; each takes about one

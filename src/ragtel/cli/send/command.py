@@ -40,7 +40,8 @@ from ragtel.cli.send.batches import (
     rebatch,
 )
 from ragtel.cli.send.destination import Destination, resolve_destination, without_password
-from ragtel.cli.send.transport import Outcome, open_sender
+from ragtel.cli.send.outcome import Outcome
+from ragtel.cli.send.transport import open_sender
 
 
 def run(args: argparse.Namespace) -> int:
