@@ -13,9 +13,10 @@ tool         ``execute_tool <name>``       INTERNAL    a tool call event
 A run's parent span is its parent run's; a run without one is a child of the
 span current when LangChain was called. A failed run's span gets status
 ERROR and the exception. Every span ends exactly once, from whichever thread
-or task LangChain calls back on.
+or task LangChain calls back on. What each run records at its end is
+:mod:`ragtel.instrumentation.langchain.run_records`.
 
-Beside a peer instrumentation (``_langchain_peers``) the handler makes no
+Beside a peer instrumentation (see ``peers``) the handler makes no
 spans: what each run's end records goes on the peer's span of the run, which
 also records the run's failure.
 """
@@ -33,18 +34,13 @@ from langchain_core.retrievers import BaseRetriever
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import SpanKind
 
 from ragtel._tracer import LastMileTracer
 from ragtel.instrumentation.langchain import scope as scopes
-from ragtel.instrumentation.langchain.documents import retrieved_chunks, retriever_top_k
-from ragtel.instrumentation.langchain.llm import (
-    LlmRequest,
-    chat_messages,
-    llm_request,
-    llm_response,
-)
+from ragtel.instrumentation.langchain.llm import llm_request
 from ragtel.instrumentation.langchain.peers import peer_span
+from ragtel.instrumentation.langchain.run_records import record_run_end, register_top_k
 from ragtel.instrumentation.langchain.runs import OpenRuns, Run
 from ragtel.instrumentation.langchain.spans import log_failure, record_error
 
@@ -53,7 +49,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
     """Records LangChain runs through a ragtel tracer; added to every callback manager."""
 
     # Called in the caller's thread or task, never from an executor: a run's
-    # span can then be made current for what the run calls (see _langchain_scope).
+    # span can then be made current for what the run calls (see ``scope``).
     run_inline = True
     raise_error = False
 
@@ -219,7 +215,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
                 (query, scope),
             )
             if scope is not None and run.span is not None:
-                self._register_top_k(run.span, scope)
+                register_top_k(self._tracer, run.span, scope)
         except Exception:  # noqa: BLE001 - recording must never break the app
             log_failure("retriever start")
 
@@ -332,13 +328,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             span = peer_span(run.peer, run_id)
             if span is not None and span.is_recording():
                 try:
-                    self._record(run, span, result, error)
+                    record_run_end(self._tracer, run, span, result, error)
                 except Exception:  # noqa: BLE001 - recording must never break the app
                     log_failure(f"{run.kind} end")
             return
         try:
             if span.is_recording():
-                self._record(run, span, result, error)
+                record_run_end(self._tracer, run, span, result, error)
                 if error is not None and not isinstance(error, GeneratorExit):
                     record_error(span, error)
         except Exception:  # noqa: BLE001 - recording must never break the app
@@ -349,54 +345,6 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             finally:
                 span.end()
 
-    def _record(self, run: Run, span: Span, result: Any, error: BaseException | None) -> None:
-        if run.kind == "llm":
-            self._record_llm(run, span, result)
-        elif run.kind == "retriever":
-            query, scope = run.request
-            if run.span is None and scope is not None:
-                self._register_top_k(span, scope)  # beside a peer: now that its span is known
-            if error is None:
-                score_of = scope.score_of if scope is not None else None
-                chunks = retrieved_chunks(result or [], score_of)
-                self._tracer.log_retrieval_event(query, chunks, span=span)
-        elif error is not None:
-            return  # the other kinds have nothing to record without a result
-        elif run.kind == "tool":
-            name, arguments = run.request
-            self._tracer.log_tool_call_event(name, arguments, _tool_result(result), span=span)
-        elif run.kind == "chain" and run.is_root:
-            query, response = _plain_text(run.request), _plain_text(result)
-            if query is not None and response is not None:
-                self._tracer.log_query_event(query, response, span=span)
-
-    def _register_top_k(self, span: Span, scope: scopes.Scope) -> None:
-        top_k = retriever_top_k(scope.instance, scope.call_kwargs)
-        if top_k is not None and span.is_recording():
-            # In the trace's ParamSet (its root) only, as log_llm_call does.
-            self._tracer.register_retrieval_params(
-                top_k=top_k, span=span, should_also_save_in_span=False
-            )
-
-    def _record_llm(self, run: Run, span: Span, result: Any) -> None:
-        request: LlmRequest = run.request
-        response = llm_response(result)
-        self._tracer.log_llm_call(
-            model=request.model,
-            provider=request.provider,
-            operation=request.operation,
-            messages=chat_messages(request.messages) if request.messages is not None else None,
-            prompt=request.prompt,
-            output=response.output,
-            params=request.settings,
-            finish_reason=response.finish_reason,
-            response_model=response.response_model,
-            input_tokens=response.input_tokens,
-            output_tokens=response.output_tokens,
-            cached_input_tokens=response.cached_input_tokens,
-            span=span,
-        )
-
 
 def _serialized_name(serialized: Any) -> str | None:
     if isinstance(serialized, Mapping):
@@ -406,19 +354,3 @@ def _serialized_name(serialized: Any) -> str | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _plain_text(value: Any) -> str | None:
-    """A chain's input or output when it is one text: a string, a message, or a one-entry dict."""
-    if isinstance(value, Mapping) and len(value) == 1:
-        value = next(iter(value.values()))
-    if isinstance(value, BaseMessage):
-        value = value.content
-    return str(value) if isinstance(value, str) else None
-
-
-def _tool_result(output: Any) -> Any:
-    """A tool's result: a ``ToolMessage``'s content (tools called with a tool call return one)."""
-    if isinstance(output, BaseMessage):
-        return output.content
-    return output
