@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from opentelemetry.util._once import Once
 from otlp_receiver import OTLPReceiver
 from ragtel import get_lastmile_tracer
 from ragtel._sdk.exporters import logs_path_for
+from ragtel._sdk.log_pipeline import MAX_PATH_LOGGERS
 from ragtel.semconv.attributes import RAGTEL_LOG_DATA_TYPE
 from ragtel.semconv.events import RAGTEL_LOG_EVENT
 from semconv_check import check_otlp_json_log_record
@@ -203,3 +206,60 @@ def test_a_tracer_name_that_utf8_cannot_encode_still_exports_its_records(tmp_pat
     scopes = json.loads((tmp_path / "ragtel-logs.jsonl").read_text())["resourceLogs"][0]
     assert scopes["scopeLogs"][0]["scope"]["name"] == "app-\\udcff"
     tracer.shutdown()
+
+
+def test_the_logs_sdk_loads_with_the_first_log_call(tmp_path: Path) -> None:
+    traces = tmp_path / "ragtel-traces.jsonl"
+    script = (
+        "import sys, ragtel\n"
+        f"tracer = ragtel.get_lastmile_tracer('app', output_filepath={str(traces)!r})\n"
+        "before = 'opentelemetry.sdk._logs' in sys.modules\n"
+        "tracer.log('first')\n"
+        "print(before, 'opentelemetry.sdk._logs' in sys.modules)\n"
+        "tracer.shutdown()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert completed.stdout.split() == ["False", "True"]
+    (record,) = file_records(tmp_path / "ragtel-logs.jsonl")
+    assert record["body"]["stringValue"] == "'first'"
+
+
+def test_an_exporter_added_later_also_gets_the_records(tmp_path: Path) -> None:
+    # The pipeline mirrors the exporters as they are at each record: a tracer that
+    # adds a file to the same provider makes the next records go to both logs files.
+    first = get_lastmile_tracer("first", output_filepath=tmp_path / "one-traces.jsonl")
+    first.log("before")
+    get_lastmile_tracer("second", output_filepath=tmp_path / "two-traces.jsonl")
+    first.log("after")
+    assert first.force_flush()
+    bodies = {
+        name: [r["body"]["stringValue"] for r in file_records(tmp_path / name)]
+        for name in ("one-logs.jsonl", "two-logs.jsonl")
+    }
+    assert bodies == {"one-logs.jsonl": ["'before'", "'after'"], "two-logs.jsonl": ["'after'"]}
+    first.shutdown()
+
+
+def test_path_loggers_past_the_open_file_limit_still_get_every_record(tmp_path: Path) -> None:
+    tracer = get_lastmile_tracer("app", exporter="none")
+    paths = [tmp_path / f"debug-{index}.jsonl" for index in range(MAX_PATH_LOGGERS + 1)]
+    for index, path in enumerate(paths):
+        tracer.log(index, logger=path)
+    tracer.log("again", logger=paths[0])  # its file was closed first: it opens again
+    assert [r["body"]["stringValue"] for r in file_records(paths[0])] == ["0", "'again'"]
+    assert [r["body"]["stringValue"] for r in file_records(paths[-1])] == [str(len(paths) - 1)]
+
+
+def test_after_shutdown_records_have_nowhere_to_go(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer = get_lastmile_tracer("app", output_filepath=tmp_path / "ragtel-traces.jsonl")
+    tracer.log("kept")
+    tracer.shutdown()
+    with caplog.at_level(logging.WARNING, logger="ragtel"):
+        tracer.log("after shutdown")
+    (record,) = file_records(tmp_path / "ragtel-logs.jsonl")
+    assert record["body"]["stringValue"] == "'kept'"
+    assert any("log() records have nowhere to go" in r.getMessage() for r in caplog.records)
