@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Final, NamedTuple
 
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._attributes import params as _params
+from ragtel._attributes.params import generation_params
 from ragtel._config import CaptureConfig, ValueLimits
 from ragtel._encoding.arguments import read_sequence
 from ragtel._encoding.encoder import apply_mask, clean_text, masked_text, quoted, recorded_text
@@ -37,7 +37,7 @@ URL_TYPES: Final = ("ephemeral", "permalink")
 
 
 def token_usage_attributes(
-    input_tokens: Any, output_tokens: Any, cached_input_tokens: Any
+    input_tokens: int | None, output_tokens: int | None, cached_input_tokens: int | None
 ) -> dict[str, AttributeValue]:
     """``gen_ai.usage.*`` for the counts given; TypeError/ValueError naming a bad one."""
     attributes: dict[str, AttributeValue] = {}
@@ -58,7 +58,7 @@ def token_usage_attributes(
     return attributes
 
 
-def _non_negative(argument: str, value: Any) -> float | None:
+def _non_negative(argument: str, value: float | None) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -71,129 +71,195 @@ def _non_negative(argument: str, value: Any) -> float | None:
         raise ValueError(f"{argument} must fit a double; got {quoted(value)}") from None
 
 
-def llm_call_attributes(
-    *,
-    model: Any,
-    provider: Any,
-    operation: Any,
-    messages: Any,
-    prompt: Any,
-    output: Any,
-    params: Any,
-    finish_reason: Any,
-    response_model: Any,
-    input_tokens: Any,
-    output_tokens: Any,
-    cached_input_tokens: Any,
-    cost: Any,
-    latency: Any,
-    stream_chunks: Any,
-    capture: CaptureConfig,
-) -> dict[str, AttributeValue]:
-    """Every attribute of one LLM call (a pure builder: checks, encodes, touches no span)."""
-    for argument, value in (("model", model), ("operation", operation)):
-        if not isinstance(value, str) or not value:
-            raise TypeError(f"{argument} must be a non-empty str; got {quoted(value)}")
-    for argument, value in (("provider", provider), ("response_model", response_model)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{argument} must be a str; got {quoted(value)}")
-    # Names are recorded as text, cleaned and capped: a lone surrogate would
-    # fail the whole export batch.
+class LLMCall(NamedTuple):
+    """One LLM call, as :meth:`~ragtel.LastMileTracer.log_llm_call` describes it.
+
+    A value: typed for the checker, and checked again by
+    :func:`llm_call_attributes` for callers that are not type-checked.
+    ``latency`` is in seconds, ``cost`` in US dollars.
+    """
+
+    model: str
+    operation: str = "chat"
+    provider: str | None = None
+    messages: object = None
+    prompt: object = None
+    output: object = None
+    params: Mapping[str, object] | None = None
+    finish_reason: str | Sequence[str] | None = None
+    response_model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    cost: float | None = None
+    latency: float | None = None
+    stream_chunks: Sequence[str] | None = None
+
+
+def llm_call_attributes(call: LLMCall, *, capture: CaptureConfig) -> dict[str, AttributeValue]:
+    """Every attribute of one LLM call (a pure builder: checks, encodes, touches no span).
+
+    Raises TypeError or ValueError naming the first bad field.
+    """
     max_length = capture.limits.max_length
-    model = clean_text(model, max_length)
-    provider = clean_text(provider, max_length) if provider is not None else None
-    attributes: dict[str, AttributeValue] = {
-        GEN_AI_OPERATION_NAME: clean_text(operation, max_length),
-        GEN_AI_REQUEST_MODEL: model,
-    }
-    if provider is not None:
-        attributes[GEN_AI_PROVIDER_NAME] = provider
-    if response_model is not None:
-        attributes[GEN_AI_RESPONSE_MODEL] = clean_text(response_model, max_length)
-    if params is not None:
-        if not isinstance(params, Mapping):
-            raise TypeError(f"params must be a mapping; got {type(params).__name__}")
-        _, gen_ai = _params.generation_params(
-            params, None, max_length=max_length, argument="params"
-        )
-        attributes.update({k: v for k, v in gen_ai.items() if k != GEN_AI_REQUEST_MODEL})
-    if finish_reason is not None:
-        reasons = (
-            [finish_reason]
-            if isinstance(finish_reason, str)
-            else read_sequence(finish_reason, "finish_reason", expected="a str or a list of str")
-        )
-        if not isinstance(reasons, Sequence) or not all(isinstance(r, str) for r in reasons):
-            raise TypeError(
-                f"finish_reason must be a str or a list of str; got {quoted(finish_reason)}"
-            )
-        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [clean_text(r, max_length) for r in reasons]
-    attributes.update(token_usage_attributes(input_tokens, output_tokens, cached_input_tokens))
-    for argument, value, key in (
-        ("cost", cost, attrs.RAGTEL_LLM_COST),
-        ("latency", latency, attrs.RAGTEL_LLM_LATENCY),
-    ):
-        number = _non_negative(argument, value)
-        if number is not None:
-            attributes[key] = number
-    chunks: list[str] | None = None
-    if stream_chunks is not None:
-        # Listed first: an iterator would be used up by the check.
-        try:
-            chunks = None if isinstance(stream_chunks, str) else list(stream_chunks)
-        except Exception:  # noqa: BLE001 - not iterable, or its own methods broke
-            chunks = None
-        if chunks is None or not all(isinstance(c, str) for c in chunks):
-            raise TypeError(f"stream_chunks must be a list of str; got {quoted(stream_chunks)}")
+    attributes, model, provider = _names(call, max_length)
+    if call.params is not None:
+        attributes.update(_request_settings(call.params, max_length))
+    if call.finish_reason is not None:
+        attributes[GEN_AI_RESPONSE_FINISH_REASONS] = _finish_reasons(call.finish_reason, max_length)
+    attributes.update(_usage_and_cost(call))
+    chunks = _stream_chunks(call.stream_chunks) if call.stream_chunks is not None else None
+    if chunks is not None:
         attributes[attrs.RAGTEL_LLM_STREAM_CHUNK_COUNT] = len(chunks)
+    if not capture.capture_content and not capture.openinference:
+        return attributes  # the content is neither recorded nor mirrored: nothing to mask
     # The mask sees the request once, whole; every recorded form (and its mime
     # type) derives from what it returned.
-    request = messages if messages is not None else prompt
+    request = call.messages if call.messages is not None else call.prompt
     masked_request = (
         apply_mask(request, capture.mask)
         if capture.capture_content and request is not None
         else None
     )
-    masked_messages = masked_request if messages is not None else None
+    recorded_input = recorded_output = None
     if capture.capture_content:
-        if masked_request is not None:
-            attributes[attrs.RAGTEL_INPUT] = recorded_text(masked_request, capture.limits)
-        response = output if output is not None else ("".join(chunks) if chunks else None)
-        if response is not None:
-            attributes[attrs.RAGTEL_OUTPUT] = masked_text(response, capture)
-        if chunks:
-            kept = chunks[: capture.limits.max_items]
-            attributes[attrs.RAGTEL_LLM_STREAM_CHUNKS] = [
-                masked_text(chunk, capture) for chunk in kept
-            ]
+        recorded_input, recorded_output = _recorded_io(call, masked_request, chunks, capture)
+        attributes.update(_content(recorded_input, recorded_output, chunks, capture))
     if capture.openinference:
-        from ragtel._attributes import openinference as _openinference
+        # Lazy: OpenInference keys are built only in compatibility mode.
+        from ragtel._attributes.openinference import llm as openinference_llm
 
         attributes.update(
-            _openinference.llm(
+            openinference_llm(
                 model=model,
                 provider=provider,
                 # The same cleaning as everything recorded: mask, redaction, caps.
-                invocation_parameters=masked_text(params, capture) if params else None,
-                messages=_messages(masked_messages, capture.limits),
-                input_text=attributes.get(attrs.RAGTEL_INPUT),  # type: ignore[arg-type]
+                invocation_parameters=masked_text(call.params, capture) if call.params else None,
+                messages=_messages(
+                    masked_request if call.messages is not None else None, capture.limits
+                ),
+                input_text=recorded_input,
                 input_is_json=not isinstance(masked_request, str),
-                output_text=attributes.get(attrs.RAGTEL_OUTPUT),  # type: ignore[arg-type]
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
+                output_text=recorded_output,
+                input_tokens=call.input_tokens,
+                output_tokens=call.output_tokens,
             )
         )
     return attributes
 
 
-def image_attributes(
-    *,
-    image_url: Any,
-    image_url_type: Any,
-    image_data: Any,
-    image_format: Any,
+def _names(call: LLMCall, max_length: int) -> tuple[dict[str, AttributeValue], str, str | None]:
+    """The operation, model, provider and response model, checked and recorded as text.
+
+    Returns the attributes, and the model and provider as recorded.
+    """
+    for argument, text in (("model", call.model), ("operation", call.operation)):
+        if not isinstance(text, str) or not text:
+            raise TypeError(f"{argument} must be a non-empty str; got {quoted(text)}")
+    for argument, name in (("provider", call.provider), ("response_model", call.response_model)):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{argument} must be a str; got {quoted(name)}")
+    # Names are recorded as text, cleaned and capped: a lone surrogate would
+    # fail the whole export batch.
+    model = clean_text(call.model, max_length)
+    provider = clean_text(call.provider, max_length) if call.provider is not None else None
+    attributes: dict[str, AttributeValue] = {
+        GEN_AI_OPERATION_NAME: clean_text(call.operation, max_length),
+        GEN_AI_REQUEST_MODEL: model,
+    }
+    if provider is not None:
+        attributes[GEN_AI_PROVIDER_NAME] = provider
+    if call.response_model is not None:
+        attributes[GEN_AI_RESPONSE_MODEL] = clean_text(call.response_model, max_length)
+    return attributes, model, provider
+
+
+def _request_settings(params: Mapping[str, object], max_length: int) -> dict[str, AttributeValue]:
+    """``gen_ai.request.*`` for the call's settings (the model is the call's own)."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping; got {type(params).__name__}")
+    _, gen_ai = generation_params(params, None, max_length=max_length, argument="params")
+    return {key: value for key, value in gen_ai.items() if key != GEN_AI_REQUEST_MODEL}
+
+
+def _finish_reasons(finish_reason: str | Sequence[str], max_length: int) -> list[str]:
+    reasons = (
+        [finish_reason]
+        if isinstance(finish_reason, str)
+        else read_sequence(finish_reason, "finish_reason", expected="a str or a list of str")
+    )
+    if not all(isinstance(reason, str) for reason in reasons):
+        raise TypeError(
+            f"finish_reason must be a str or a list of str; got {quoted(finish_reason)}"
+        )
+    return [clean_text(reason, max_length) for reason in reasons]
+
+
+def _stream_chunks(stream_chunks: Sequence[str]) -> list[str]:
+    """The chunks of a streamed answer, listed (an iterator would be used up by the check)."""
+    try:
+        chunks = None if isinstance(stream_chunks, str) else list(stream_chunks)
+    except Exception:  # noqa: BLE001 - not iterable, or its own methods broke
+        chunks = None
+    if chunks is None or not all(isinstance(chunk, str) for chunk in chunks):
+        raise TypeError(f"stream_chunks must be a list of str; got {quoted(stream_chunks)}")
+    return chunks
+
+
+def _usage_and_cost(call: LLMCall) -> dict[str, AttributeValue]:
+    """Token counts, cost and latency, checked."""
+    attributes = token_usage_attributes(
+        call.input_tokens, call.output_tokens, call.cached_input_tokens
+    )
+    for argument, value, key in (
+        ("cost", call.cost, attrs.RAGTEL_LLM_COST),
+        ("latency", call.latency, attrs.RAGTEL_LLM_LATENCY),
+    ):
+        number = _non_negative(argument, value)
+        if number is not None:
+            attributes[key] = number
+    return attributes
+
+
+def _recorded_io(
+    call: LLMCall, masked_request: object, chunks: list[str] | None, capture: CaptureConfig
+) -> tuple[str | None, str | None]:
+    """The recorded input (the masked request) and output (the answer, or the chunks joined)."""
+    recorded_input = (
+        recorded_text(masked_request, capture.limits) if masked_request is not None else None
+    )
+    response = call.output if call.output is not None else ("".join(chunks) if chunks else None)
+    recorded_output = masked_text(response, capture) if response is not None else None
+    return recorded_input, recorded_output
+
+
+def _content(
+    recorded_input: str | None,
+    recorded_output: str | None,
+    chunks: list[str] | None,
     capture: CaptureConfig,
 ) -> dict[str, AttributeValue]:
+    """The captured input, output and stream chunks (capped at the item limit)."""
+    attributes: dict[str, AttributeValue] = {}
+    if recorded_input is not None:
+        attributes[attrs.RAGTEL_INPUT] = recorded_input
+    if recorded_output is not None:
+        attributes[attrs.RAGTEL_OUTPUT] = recorded_output
+    if chunks:
+        kept = chunks[: capture.limits.max_items]
+        attributes[attrs.RAGTEL_LLM_STREAM_CHUNKS] = [masked_text(chunk, capture) for chunk in kept]
+    return attributes
+
+
+def image_attributes(
+    *,
+    image_url: str | None,
+    image_url_type: str | None,
+    image_data: bytes | str | None,
+    image_format: str | None,
+    capture: CaptureConfig,
+) -> dict[str, AttributeValue]:
+    """The image of a generation: by URL (preferred), or inline data, capped."""
     attributes: dict[str, AttributeValue] = {}
     if image_url is not None:
         if not isinstance(image_url, str) or not image_url:
@@ -240,7 +306,7 @@ def _capped_base64(head: bytes, total: int, max_length: int) -> str:
     return (text[:kept] + marker)[:max_length]
 
 
-def _messages(messages: Any, limits: ValueLimits) -> list[tuple[str | None, str | None]]:
+def _messages(messages: object, limits: ValueLimits) -> list[tuple[str | None, str | None]]:
     """(role, recorded content) of already masked chat messages, capped at the item limit."""
     if not isinstance(messages, Sequence) or isinstance(messages, str):
         return []
