@@ -27,10 +27,9 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
-from ragtel._attributes.generation import llm_call_attributes
+from ragtel._attributes.generation import LLMCall, llm_call_attributes
 from ragtel._encoding.encoder import clean_text
-from ragtel._sdk.processor import state_for_span
-from ragtel._tracer import LastMileTracer
+from ragtel._tracer import LastMileTracer, tracer_core
 from ragtel.instrumentation.openai.request import ChatRequest, EmbeddingsRequest, field_of
 from ragtel.instrumentation.openai.response import (
     ChatResult,
@@ -211,37 +210,53 @@ class ChatCall(ClientCall):
         self._log_query(result)
 
     def _log_call(self, result: ChatResult | None, pieces: list[str] | None) -> None:
+        call = self._llm_call(result, pieces)
+        if trace_state_kept(self._tracer, self.span):
+            self._tracer.log_llm_call(
+                model=call.model,
+                provider=call.provider,
+                messages=call.messages,
+                output=call.output,
+                params=call.params,
+                finish_reason=call.finish_reason,
+                response_model=call.response_model,
+                input_tokens=call.input_tokens,
+                output_tokens=call.output_tokens,
+                cached_input_tokens=call.cached_input_tokens,
+                latency=call.latency,
+                stream_chunks=call.stream_chunks,
+                span=self.span,
+            )
+            return
+        # The trace's root ended while the answer streamed in. log_llm_call would
+        # repeat the ParamSet update (made when the call started) and have it
+        # refused with a warning: record the same attributes, from the same
+        # builder, without it, with the tracer's own settings (mask, caps, content).
+        capture = tracer_core(self._tracer).capture
+        self.span.set_attributes(llm_call_attributes(call, capture=capture))
+
+    def _llm_call(self, result: ChatResult | None, pieces: list[str] | None) -> LLMCall:
+        """The call as ``log_llm_call`` records it: request, answer, usage and latency."""
         request = self._request
-        output: Any = None
+        output: object = None
         if result is not None and len(result.outputs) > 1:
             output = result.outputs  # n > 1: every choice
         elif result is not None and pieces is None and result.outputs:
             output = result.outputs[0]  # a stream's answer is the concatenation of its pieces
         usage = result.usage if result is not None else None
-        call: dict[str, Any] = {
-            "model": request.model,
-            "provider": self._provider,
-            "messages": request.messages,
-            "output": output,
-            "params": request.settings or None,
-            "finish_reason": (result.finish_reasons or None) if result is not None else None,
-            "response_model": result.response_model if result is not None else None,
-            "input_tokens": usage.input_tokens if usage else None,
-            "output_tokens": usage.output_tokens if usage else None,
-            "cached_input_tokens": usage.cached_input_tokens if usage else None,
-            "latency": self._latency(),
-            "stream_chunks": pieces,
-        }
-        if state_for_span(self.span.get_span_context().span_id) is not None:
-            self._tracer.log_llm_call(**call, span=self.span)
-            return
-        # The trace's root ended while the answer streamed in. log_llm_call would
-        # repeat the ParamSet update (made when the call started) and have it
-        # refused with a warning: record the same attributes, from the same
-        # builder, without it.
-        capture = self._tracer._capture  # the tracer's own settings: mask, caps, content
-        self.span.set_attributes(
-            llm_call_attributes(**call, operation="chat", prompt=None, cost=None, capture=capture)
+        return LLMCall(
+            model=request.model,
+            provider=self._provider,
+            messages=request.messages,
+            output=output,
+            params=request.settings or None,
+            finish_reason=(result.finish_reasons or None) if result is not None else None,
+            response_model=result.response_model if result is not None else None,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+            cached_input_tokens=usage.cached_input_tokens if usage else None,
+            latency=self._latency(),
+            stream_chunks=pieces,
         )
 
     def _log_query(self, result: ChatResult | None) -> None:
@@ -307,3 +322,14 @@ def register_embedding_params(
     tracer.register_embedding_params(
         request.model, request.dimensions, should_also_save_in_span=False, span=span
     )
+
+
+def trace_state_kept(tracer: LastMileTracer, span: trace.Span) -> bool:
+    """Whether ragtel still keeps the trace state (the ParamSet) of ``span``'s trace.
+
+    It does from the trace's local root's start to its end (and while it is
+    among the traces tracked at once); after that, params registered for the
+    trace are refused with a warning.
+    """
+    processor = tracer_core(tracer).processor
+    return processor is not None and processor.state_for(span) is not None
