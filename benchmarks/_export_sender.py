@@ -32,7 +32,8 @@ from opentelemetry.trace import SpanKind
 import ragtel
 from ragtel import RetrievedChunk
 from ragtel._sdk.batching import CountingBatchSpanProcessor
-from ragtel._sdk.exporters import build_processors, resolve_export
+from ragtel._sdk.export_config import resolve_export
+from ragtel._sdk.exporters import build_processors
 
 SPANS_PER_TRACE = 5
 FLUSH_TIMEOUT_MILLIS = 60_000

@@ -18,7 +18,7 @@ PACKAGE = SRC / "ragtel"
 # Top to bottom: a module may import from its own layer or any layer below it.
 LAYERS: list[tuple[str, ...]] = [
     ("ragtel", "ragtel.__main__", "ragtel.testing", "ragtel.cli", "ragtel.instrumentation"),
-    ("ragtel._factory",),
+    ("ragtel._factory", "ragtel._tracer_options"),
     ("ragtel._tracer",),
     ("ragtel._record",),
     ("ragtel._context",),

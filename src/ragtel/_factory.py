@@ -1,13 +1,26 @@
-"""``get_lastmile_tracer``: one tracer per name, on the right provider."""
+"""``get_lastmile_tracer``: one tracer per name, on the right provider.
+
+The way a call goes:
+
+1. its arguments are checked and frozen into one :class:`TracerOptions`;
+2. the registry (``ragtel._state.STATE.tracers``) returns the tracer of that
+   name if there is one, warning when the options differ from those it was
+   made from (:meth:`TracerOptions.ignored_arguments`);
+3. otherwise (or when that tracer was shut down) a tracer is made: the
+   environment's defaults are read once (:class:`EnvironmentDefaults`), the
+   provider is chosen and ragtel's processor and exporters are added to it
+   (:mod:`ragtel._sdk.provider`), and the tracer's profile is registered with
+   the processor;
+4. baggage propagation is switched on when asked.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
@@ -15,15 +28,23 @@ from opentelemetry.util import types
 from opentelemetry.util.types import AttributeValue
 
 from ragtel import _environment as env
-from ragtel._attributes.params import validated_params
-from ragtel._config import CaptureConfig, Mask, env_flag, env_int, resolve_capture
+from ragtel._config import Mask, env_flag, env_int, resolve_capture
 from ragtel._context.handover import ContextLike, to_context
-from ragtel._encoding.encoder import clean_text, quoted, stable_repr
+from ragtel._encoding.encoder import clean_text
 from ragtel._sdk import provider as _provider
-from ragtel._sdk.fork import reinit_in_child
-from ragtel._sdk.processor import TracerProfile
 from ragtel._sdk.recording import sdk_disabled
+from ragtel._sdk.tracer_profile import TracerProfile
+from ragtel._state import STATE
 from ragtel._tracer import LastMileTracer, tracer_core
+from ragtel._tracer_options import (
+    EnvironmentDefaults,
+    TracerOptions,
+    check_arguments,
+    environment_defaults,
+    exporter_names,
+    flow_type,
+    initial_params_of,
+)
 from ragtel._types import RagFlowType
 from ragtel.semconv.attributes import (
     RAGTEL_PROJECT_ID,
@@ -31,21 +52,21 @@ from ragtel.semconv.attributes import (
     RAGTEL_RAG_FLOW_TYPE,
 )
 
+if TYPE_CHECKING:
+    from ragtel._config import ExportConfig
+
 _logger = logging.getLogger("ragtel")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_tracers_lock = threading.Lock()
-_tracers: dict[str, tuple[LastMileTracer, dict[str, Any], dict[str, Any]]] = {}
-"""Each tracer by name, with the arguments it was asked for and those it was created from."""
 
+class RegisteredTracer(NamedTuple):
+    """One entry of the tracer registry (``STATE.tracers``)."""
 
-def _reinit_lock_after_fork() -> None:
-    global _tracers_lock
-    _tracers_lock = threading.Lock()
-
-
-reinit_in_child(_reinit_lock_after_fork)
+    tracer: LastMileTracer
+    options: TracerOptions
+    """The options of the call that made it."""
+    defaults: EnvironmentDefaults
 
 
 def get_lastmile_tracer(
@@ -129,94 +150,72 @@ def get_lastmile_tracer(
 
         tracer = get_lastmile_tracer("my-rag-app", project_name="support-bot")
     """
-    _check_arguments(tracer_name, lastmile_api_token, project_name, project_id, output_filepath)
-    flow = _flow_type(rag_flow_type, pipeline_type)
-    exporter = _exporter_names(exporter)
-    params = _initial_params(initial_params)
-    # Every argument, to tell whether a later call asks for something else. Kept
-    # in memory only and never logged: it holds the token.
-    settings: dict[str, Any] = {
-        "lastmile_api_token": lastmile_api_token,
-        "project_name": project_name,
-        "project_id": project_id,
-        "rag_flow_type": flow,
-        # stable_repr: a value's own __repr__ may raise.
-        "initial_params": stable_repr(sorted(params.items(), key=lambda item: item[0]))
-        if params
-        else None,
-        "output_filepath": os.fspath(output_filepath) if output_filepath is not None else None,
-        "tracer_provider": id(tracer_provider) if tracer_provider is not None else None,
-        "set_global": None if set_global else False,
-        "exporter": stable_repr(exporter) if exporter is not None else None,
-        "otlp_endpoint": otlp_endpoint,
-        "otlp_protocol": otlp_protocol,
-        "otlp_headers": repr(sorted(otlp_headers.items())) if otlp_headers else None,
-        "otlp_compression": otlp_compression,
-        "otlp_timeout": otlp_timeout,
-        "otlp_certificate": otlp_certificate,
-        "capture_content": capture_content,
-        "mask": id(mask) if mask is not None else None,
-        "propagate_params": propagate_params,
-        "record_embeddings": record_embeddings,
-        "openinference": openinference,
-    }
-    creation: dict[str, Any]
-    with _tracers_lock:
-        existing = _tracers.get(tracer_name)
-        if existing is not None:
-            tracer, first_settings, creation = existing
-            # Arguments left at their default ask for nothing: only others are compared.
-            ignored = [
-                name
-                for name, value in settings.items()
-                if value is not None and value != first_settings[name]
-            ]
-            if ignored:
-                _logger.warning(
-                    "ragtel: tracer %r already exists; the configuration it was created with "
-                    "is kept (ignored arguments: %s)",
-                    tracer_name,
-                    ", ".join(ignored),
-                )
-            installation = tracer_core(tracer).installation
-            if installation is None or not installation.stopped:
-                return tracer
-            # Shut down: a tracer set up again as the first one was, that exports.
-            tracer = _create_tracer(tracer_name, **creation)
-            _tracers[tracer_name] = (tracer, first_settings, creation)
+    check_arguments(tracer_name, lastmile_api_token, project_name, project_id, output_filepath)
+    flow = flow_type(rag_flow_type, pipeline_type)
+    exporter = exporter_names(exporter)
+    params = initial_params_of(initial_params)
+    options = TracerOptions(
+        lastmile_api_token=lastmile_api_token,
+        project_name=project_name,
+        project_id=project_id,
+        rag_flow_type=flow,
+        initial_params=params,
+        output_filepath=os.fspath(output_filepath) if output_filepath is not None else None,
+        tracer_provider=tracer_provider,
+        set_global=set_global,
+        exporter=exporter,
+        otlp_endpoint=otlp_endpoint,
+        otlp_protocol=otlp_protocol,
+        otlp_headers=otlp_headers,
+        otlp_compression=otlp_compression,
+        otlp_timeout=otlp_timeout,
+        otlp_certificate=otlp_certificate,
+        capture_content=capture_content,
+        mask=mask,
+        propagate_params=propagate_params,
+        record_embeddings=record_embeddings,
+        openinference=openinference,
+    )
+    tracer = _registered_tracer(tracer_name, options)
+    _enable_propagation(tracer, propagate_params)
+    return tracer
+
+
+def _registered_tracer(tracer_name: str, options: TracerOptions) -> LastMileTracer:
+    """The tracer of that name, made now if there is none (or if it was shut down)."""
+    with STATE.tracers_lock:
+        entry = STATE.tracers.get(tracer_name)
+        if entry is None:
+            defaults = environment_defaults(options)
+            tracer = _create_tracer(tracer_name, options, defaults)
+            STATE.tracers[tracer_name] = RegisteredTracer(tracer, options, defaults)
             return tracer
-        creation = dict(
-            project_name=project_name,
-            project_id=project_id or os.environ.get(env.LASTMILE_PROJECT_ID),
-            flow=flow,
-            params=params,
-            tracer_provider=tracer_provider,
-            set_global=set_global,
-            export_arguments={
-                "exporter": exporter,
-                "output_filepath": output_filepath,
-                "otlp_endpoint": otlp_endpoint,
-                "otlp_protocol": otlp_protocol,
-                "otlp_headers": otlp_headers,
-                "otlp_compression": otlp_compression,
-                "otlp_timeout": otlp_timeout,
-                "otlp_certificate": otlp_certificate,
-                "api_token": lastmile_api_token,
-                "fallback_token": os.environ.get(env.LASTMILE_API_TOKEN),
-            },
-            capture=resolve_capture(capture_content, mask, record_embeddings, openinference),
-        )
-        tracer = _create_tracer(tracer_name, **creation)
-        _tracers[tracer_name] = (tracer, settings, creation)
+        ignored = options.ignored_arguments(entry.options)
+        if ignored:
+            _logger.warning(
+                "ragtel: tracer %r already exists; the configuration it was created with "
+                "is kept (ignored arguments: %s)",
+                tracer_name,
+                ", ".join(ignored),
+            )
+        installation = tracer_core(entry.tracer).installation
+        if installation is None or not installation.stopped:
+            return entry.tracer
+        # Shut down: a tracer set up again as the first one was, that exports.
+        tracer = _create_tracer(tracer_name, entry.options, entry.defaults)
+        STATE.tracers[tracer_name] = entry._replace(tracer=tracer)
+        return tracer
+
+
+def _enable_propagation(tracer: LastMileTracer, propagate_params: bool | None) -> None:
     if propagate_params is None:
         propagate_params = env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
     if propagate_params and not tracer_core(tracer).sdk_disabled:
-        from ragtel._context import propagation as _propagation  # loads the global propagators: only when asked
+        from ragtel._context import propagation  # loads the global propagators: only when asked
 
-        _propagation.enable(
-            env_int(env.RAGTEL_PROPAGATION_MAX_BYTES, _propagation.DEFAULT_MAX_BYTES, minimum=64)
+        propagation.enable(
+            env_int(env.RAGTEL_PROPAGATION_MAX_BYTES, propagation.DEFAULT_MAX_BYTES, minimum=64)
         )
-    return tracer
 
 
 def instrumentation_tracer(
@@ -229,42 +228,13 @@ def instrumentation_tracer(
     ragtel creates it (with exporters from the environment, or the default
     file) when the app has none.
     """
-    with _tracers_lock:
-        return _create_tracer(
-            scope_name,
-            project_name=None,
-            project_id=os.environ.get(env.LASTMILE_PROJECT_ID),
-            flow=None,
-            params={},
-            tracer_provider=tracer_provider,
-            set_global=True,
-            export_arguments={
-                "exporter": None,
-                "output_filepath": None,
-                "otlp_endpoint": None,
-                "otlp_protocol": None,
-                "otlp_headers": None,
-                "otlp_compression": None,
-                "otlp_timeout": None,
-                "otlp_certificate": None,
-                "api_token": None,
-                "fallback_token": os.environ.get(env.LASTMILE_API_TOKEN),
-            },
-            capture=resolve_capture(None, None, None, None),
-        )
+    options = TracerOptions(tracer_provider=tracer_provider)
+    with STATE.tracers_lock:
+        return _create_tracer(scope_name, options, environment_defaults(options))
 
 
 def _create_tracer(
-    tracer_name: str,
-    *,
-    project_name: str | None,
-    project_id: str | None,
-    flow: RagFlowType | None,
-    params: dict[str, Any],
-    tracer_provider: trace.TracerProvider | None,
-    set_global: bool,
-    export_arguments: dict[str, Any],
-    capture: CaptureConfig,
+    tracer_name: str, options: TracerOptions, defaults: EnvironmentDefaults
 ) -> LastMileTracer:
     installation: _provider.Installation | None
     if sdk_disabled():
@@ -274,119 +244,84 @@ def _create_tracer(
         provider: trace.TracerProvider = trace.NoOpTracerProvider()
         installation = None
     else:
-        provider, installation = _provider_and_installation(
-            tracer_provider, set_global, export_arguments
-        )
-
-    # Recorded on every root: cleaned and capped as recorded text (a lone
-    # surrogate would fail the export of every trace).
-    max_length = capture.limits.max_length
-    root_attributes: dict[str, AttributeValue] = {}
-    if project_name:
-        root_attributes[RAGTEL_PROJECT_NAME] = clean_text(project_name, max_length)
-    if project_id:
-        root_attributes[RAGTEL_PROJECT_ID] = clean_text(project_id, max_length)
-    if flow is not None:
-        root_attributes[RAGTEL_RAG_FLOW_TYPE] = flow.value
-    # The instrumentation scope is exported with every span: its name must be
-    # encodable (escaped, not cut: the processor finds the profile by it).
-    scope_name = clean_text(tracer_name, sys.maxsize)
-    profile = TracerProfile(
-        scope_name, root_attributes=root_attributes, defaults=params, capture=capture
-    )
+        provider, installation = _provider_and_installation(options, defaults)
+    profile = _profile(tracer_name, options, defaults)
     if installation is not None:
         installation.processor.register_tracer(profile)
-
     return LastMileTracer(
         tracer_name,
-        provider.get_tracer(scope_name),
+        provider.get_tracer(profile.scope_name),
         provider=provider,
-        capture=capture,
+        capture=defaults.capture,
         installation=installation,
         profile=profile,
     )
 
 
+def _profile(
+    tracer_name: str, options: TracerOptions, defaults: EnvironmentDefaults
+) -> TracerProfile:
+    """What the tracer brings to every trace: root attributes and its default params."""
+    # Recorded on every root: cleaned and capped as recorded text (a lone
+    # surrogate would fail the export of every trace).
+    max_length = defaults.capture.limits.max_length
+    root_attributes: dict[str, AttributeValue] = {}
+    if options.project_name:
+        root_attributes[RAGTEL_PROJECT_NAME] = clean_text(options.project_name, max_length)
+    if defaults.project_id:
+        root_attributes[RAGTEL_PROJECT_ID] = clean_text(defaults.project_id, max_length)
+    if options.rag_flow_type is not None:
+        root_attributes[RAGTEL_RAG_FLOW_TYPE] = options.rag_flow_type.value
+    # The instrumentation scope is exported with every span: its name must be
+    # encodable (escaped, not cut: the processor finds the profile by it).
+    return TracerProfile(
+        clean_text(tracer_name, sys.maxsize),
+        root_attributes=root_attributes,
+        defaults=options.initial_params,
+        capture=defaults.capture,
+    )
+
+
 def _provider_and_installation(
-    tracer_provider: trace.TracerProvider | None,
-    set_global: bool,
-    export_arguments: dict[str, Any],
+    options: TracerOptions, defaults: EnvironmentDefaults
 ) -> tuple[trace.TracerProvider, _provider.Installation | None]:
     """The provider a new tracer uses, with ragtel's processor and exporters added."""
-    provider, must_create = _provider.resolve_provider(tracer_provider, set_global=set_global)
+    provider, must_create = _provider.resolve_provider(
+        options.tracer_provider, set_global=options.set_global
+    )
     # Validate the arguments and build the exporters before anything global changes.
-    from ragtel._sdk.exporters import resolve_export
-
-    export = resolve_export(**export_arguments, reusing_provider=not must_create)
-    if must_create:
-        exporters = _provider.build_missing(None, export)
-        provider, owned = _provider.create_provider(set_global=set_global)
-        installation = _provider.install(
-            provider, export, owned=owned, prebuilt=exporters if owned else None
-        )
-        if not owned:
-            for _, unused in exporters:
-                unused.shutdown()
-    else:
-        installation = _provider.install(provider, export, owned=False)
+    export = _export_config(options, defaults, reusing_provider=not must_create)
+    if not must_create:
+        return provider, _provider.install(provider, export, owned=False)
+    exporters = _provider.build_missing(None, export)
+    provider, owned = _provider.create_provider(set_global=options.set_global)
+    installation = _provider.install(
+        provider, export, owned=owned, prebuilt=exporters if owned else None
+    )
+    if not owned:
+        for _, unused in exporters:
+            unused.shutdown()
     return provider, installation
 
 
-def _check_arguments(
-    tracer_name: Any, token: Any, project_name: Any, project_id: Any, output_filepath: Any
-) -> None:
-    if not isinstance(tracer_name, str) or not tracer_name:
-        raise TypeError(f"tracer_name must be a non-empty str; got {quoted(tracer_name)}")
-    if token is not None and (isinstance(token, RagFlowType) or not isinstance(token, str)):
-        # The older documented signature had pipeline_type second; it must be passed by keyword.
-        hint = " (pass pipeline_type by keyword)" if isinstance(token, RagFlowType) else ""
-        raise TypeError(f"lastmile_api_token must be a str{hint}; got {type(token).__name__}")
-    for argument, value in (("project_name", project_name), ("project_id", project_id)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
-    if output_filepath is not None and not isinstance(output_filepath, (str, bytes, os.PathLike)):
-        raise TypeError(f"output_filepath must be a path; got {type(output_filepath).__name__}")
+def _export_config(
+    options: TracerOptions, defaults: EnvironmentDefaults, *, reusing_provider: bool
+) -> ExportConfig:
+    from ragtel._sdk.export_config import resolve_export  # exporters load on first use
 
-
-def _exporter_names(exporter: Any) -> str | tuple[str, ...] | None:
-    """``exporter`` as given, or as a tuple when it is a list (a generator is read once).
-
-    Checked here so that an error names the argument and never calls a
-    value's own ``repr``.
-    """
-    if exporter is None or isinstance(exporter, str):
-        return exporter
-    names = tuple(exporter) if isinstance(exporter, Iterable) else None
-    if names is None or not all(isinstance(name, str) for name in names):
-        raise TypeError(f"exporter must be a str or a list of str; got {quoted(exporter)}")
-    return names
-
-
-def _flow_type(
-    rag_flow_type: RagFlowType | str | None, pipeline_type: RagFlowType | str | None
-) -> RagFlowType | None:
-    if rag_flow_type is not None and pipeline_type is not None and rag_flow_type != pipeline_type:
-        raise ValueError(
-            "rag_flow_type and pipeline_type are aliases and must agree; "
-            f"got {quoted(rag_flow_type)} and {quoted(pipeline_type)}"
-        )
-    value = rag_flow_type if rag_flow_type is not None else pipeline_type
-    if value is None:
-        return None
-    try:
-        return RagFlowType(value)
-    except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
-        allowed = ", ".join(repr(member.value) for member in RagFlowType)
-        raise ValueError(f"rag_flow_type must be one of {allowed}; got {quoted(value)}") from None
-
-
-def _initial_params(initial_params: Mapping[str, Any] | None) -> dict[str, Any]:
-    if initial_params is None:
-        return {}
-    return validated_params(initial_params, argument="initial_params")
-
-
-_default_capture: CaptureConfig | None = None
+    return resolve_export(
+        exporter=options.exporter,
+        output_filepath=options.output_filepath,
+        otlp_endpoint=options.otlp_endpoint,
+        otlp_protocol=options.otlp_protocol,
+        otlp_headers=options.otlp_headers,
+        otlp_compression=options.otlp_compression,
+        otlp_timeout=options.otlp_timeout,
+        otlp_certificate=options.otlp_certificate,
+        api_token=options.lastmile_api_token,
+        fallback_token=defaults.fallback_token,
+        reusing_provider=reusing_provider,
+    )
 
 
 def traced(
@@ -422,10 +357,9 @@ def traced(
         )
     if not isinstance(tracer, trace.Tracer):
         raise TypeError(f"tracer must be an OpenTelemetry Tracer; got {type(tracer).__name__}")
-    global _default_capture
-    if _default_capture is None:
-        _default_capture = resolve_capture(None, None)
-    capture = _default_capture
+    capture = STATE.default_capture
+    if capture is None:
+        capture = STATE.default_capture = resolve_capture(None, None)
     from ragtel._record.decorators import SpanOptions, trace_callable  # loaded on first use
 
     options = SpanOptions(
@@ -441,18 +375,3 @@ def traced(
         return trace_callable(func, tracer=tracer, name=name, options=options, capture=capture)
 
     return decorator
-
-
-def reset_for_tests() -> None:
-    """Forget every tracer and ragtel's provider bookkeeping (test isolation only)."""
-    global _default_capture
-    with _tracers_lock:
-        _tracers.clear()
-    _default_capture = None
-    _provider.reset_for_tests()
-    propagation = sys.modules.get("ragtel._context.propagation")
-    if propagation is not None:
-        propagation.reset_for_tests()
-    log_export = sys.modules.get("ragtel._record.log")
-    if log_export is not None:
-        log_export.reset_for_tests()

@@ -10,6 +10,16 @@ any test suite once ragtel is installed::
         assert ragtel_spans.by_name("answer").attributes["ragtel.project.name"] == ...
 
 Outside pytest, use :func:`capture_spans` as a context manager.
+
+A suite that makes ragtel tracers outside the fixture (with
+``get_lastmile_tracer``, on the global provider) calls :func:`reset` between
+tests, so each test starts with no ragtel tracer and nothing ragtel changed::
+
+    @pytest.fixture(autouse=True)
+    def no_ragtel_state():
+        ragtel.testing.reset()
+        yield
+        ragtel.testing.reset()
 """
 
 from __future__ import annotations
@@ -22,11 +32,34 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from ragtel._factory import get_lastmile_tracer, reset_for_tests
+from ragtel import _state
+from ragtel._factory import get_lastmile_tracer
 from ragtel._sdk.provider import span_limits
 from ragtel._tracer import LastMileTracer
 
-__all__ = ["SpanRecorder", "capture_spans"]
+__all__ = ["SpanRecorder", "capture_spans", "reset"]
+
+
+def reset() -> None:
+    """Forget every ragtel tracer and installation, and undo ragtel's process-wide changes.
+
+    For test suites: ragtel's exporters are shut down (what they hold is
+    exported first), the global propagator and the SIGTERM handler ragtel
+    replaced are put back, files given to ``log(logger=)`` are closed, and
+    warnings given once may be given again. The next ``get_lastmile_tracer``
+    makes a new tracer. The global tracer provider is the app's (or the
+    test's) to reset: OpenTelemetry lets a process set it only once.
+
+    Example::
+
+        ragtel.testing.reset()
+    """
+    _state.STATE.reset()
+
+
+def reset_for_tests() -> None:
+    """The former name of :func:`reset`, kept for suites that call it."""
+    _state.STATE.reset()
 
 
 class SpanRecorder:
@@ -67,14 +100,14 @@ class SpanRecorder:
 
 @contextmanager
 def capture_spans() -> Iterator[SpanRecorder]:
-    """A fresh :class:`SpanRecorder`; ragtel's tracer registry is reset before and after."""
-    reset_for_tests()
+    """A fresh :class:`SpanRecorder`; ragtel's state is :func:`reset` before and after."""
+    reset()
     recorder = SpanRecorder()
     try:
         yield recorder
     finally:
         recorder.provider.shutdown()
-        reset_for_tests()
+        reset()
 
 
 try:

@@ -72,7 +72,7 @@ from ragtel import (
     traced,
 )
 from ragtel._config import DEFAULT_MAX_VALUE_LENGTH
-from ragtel._factory import reset_for_tests
+from ragtel.testing import reset as reset_ragtel
 from ragtel._sdk.exporters import logs_path_for
 from semconv_check import SESSION_CHECK, check_otlp_json_log_record, check_otlp_json_span
 
@@ -779,7 +779,7 @@ def test_get_lastmile_tracer(tmp_path: pathlib.Path, data: st.DataObject) -> Non
             check_new_tracer(tracer, path, number)
     finally:
         # Every example starts afresh, as a new process would: no tracers, no provider.
-        reset_for_tests()
+        reset_ragtel()
 
 
 def check_new_tracer(tracer: LastMileTracer, path: pathlib.Path, number: int) -> None:

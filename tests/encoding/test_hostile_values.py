@@ -802,11 +802,12 @@ def test_a_child_forked_while_the_cap_warning_lock_is_held_can_still_warn() -> N
         import os, sys, threading
         from ragtel._encoding import arguments as _arguments
         from ragtel._config import ValueLimits
+        from ragtel._state import STATE
 
         held, release = threading.Event(), threading.Event()
 
         def holder():
-            with _arguments._warned_lock:
+            with STATE.warnings_lock:
                 held.set()
                 release.wait()
 

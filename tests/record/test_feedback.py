@@ -20,7 +20,8 @@ from ragtel import get_lastmile_tracer
 from ragtel._config import CaptureConfig
 from ragtel._context.handover import to_context
 from ragtel._context.ids import anchor_span_id, parse_span_id, parse_trace_id
-from ragtel._sdk.processor import RagtelSpanProcessor, TracerProfile
+from ragtel._sdk.processor import RagtelSpanProcessor
+from ragtel._sdk.tracer_profile import TracerProfile
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.events import GEN_AI_EVALUATION_RESULT_EVENT
 from ragtel.semconv.references import (

@@ -19,7 +19,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ragtel import get_lastmile_tracer
 from ragtel._sdk.jsonl_file import OtlpJsonLinesExporter
-from ragtel._sdk.otlp_json import decode_traces_line, encode_spans_line
+from ragtel._sdk.otlp_json import encode_spans_line, message_fields
+
+
+def decode_traces_line(line: str) -> TracesData:
+    """One line read as ``ragtel send`` reads it (``message_fields``), as a TracesData."""
+    data = json.loads(line)
+    return TracesData(**message_fields(data, TracesData.DESCRIPTOR))
 
 
 def write_sample(path: Path) -> list:  # type: ignore[type-arg]

@@ -17,7 +17,8 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from ragtel._config import CaptureConfig
-from ragtel._sdk.processor import RagtelSpanProcessor, TracerProfile
+from ragtel._sdk.processor import RagtelSpanProcessor
+from ragtel._sdk.tracer_profile import TracerProfile
 from ragtel.testing import SpanRecorder
 
 
@@ -166,16 +167,24 @@ def test_spans_ending_while_a_collected_root_is_purged_raise_nothing() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
 @pytest.mark.parametrize(
-    ("module", "lock"),
-    [("ragtel._sdk.processor", "_register_lock"), ("ragtel._context.propagation", "_enable_lock")],
+    "lock",
+    [
+        "tracers_lock",
+        "providers_lock",
+        "processors_lock",
+        "propagation_lock",
+        "secrets_lock",
+        "log_files_lock",
+        "warnings_lock",
+    ],
 )
-def test_module_locks_held_at_fork_are_free_in_the_child(module: str, lock: str) -> None:
+def test_process_state_locks_held_at_fork_are_free_in_the_child(lock: str) -> None:
     # Held by a parent thread at fork(), a lock stays held in the child: its
-    # first new tracer (or enabled propagation) would hang there.
+    # first new tracer (or enabled propagation, or a warning) would hang there.
     script = textwrap.dedent(
         f"""
-        import importlib, os, sys, threading
-        module = importlib.import_module({module!r})
+        import os, sys, threading
+        from ragtel._state import STATE as module
         held, release = threading.Event(), threading.Event()
 
         def holder():

@@ -21,7 +21,7 @@ import pytest
 
 LEAK_APP = textwrap.dedent(
     """
-    import gc, json, pathlib, re, sys
+    import array, gc, json, pathlib, re, sys
 
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
@@ -53,26 +53,38 @@ LEAK_APP = textwrap.dedent(
         trace.set_tracer_provider(provider)
         CHUNKS = [TEXT] * 10
 
+    # The id of every span started (8 bytes each, on both sides alike): to ask the
+    # processor at the end which of them it still tracks.
+    started = array.array("Q")
+
+    def started_id(span):
+        started.append(span.get_span_context().span_id)
+        return span
+
     def request(index, *, end):
-        span = tracer.start_span("request", attributes={"app.query": QUERY, "app.index": index})
+        span = started_id(
+            tracer.start_span("request", attributes={"app.query": QUERY, "app.index": index})
+        )
         with trace.use_span(span, end_on_exit=end):
             if side == "ragtel":
                 tracer.register_params({"retrieval.top_k": 10, "customer": f"c-{index}"})
                 tracer.register_param("prompt", TEXT * 4)
                 tracer.log_retrieval_event(QUERY, CHUNKS)
-                with tracer.start_as_current_span("generate"):
+                with tracer.start_as_current_span("generate") as child:
+                    started_id(child)
                     tracer.log_llm_call(model="gpt-4o", messages=[QUERY], output=TEXT * 2)
-                tracer.start_span("left-open-child")  # a child that never ends either
+                started_id(tracer.start_span("left-open-child"))  # a child that never ends either
             else:
                 span.set_attributes({"ragtel.param.customer": f"c-{index}", "p": TEXT * 4})
                 span.add_event("ragtel.retrieval", {"ragtel.chunk.contents": CHUNKS})
                 with tracer.start_as_current_span("generate") as child:
+                    started_id(child)
                     child.set_attribute("ragtel.output", TEXT * 2)
-                tracer.start_span("left-open-child")
+                started_id(tracer.start_span("left-open-child"))
         return span
 
     # A root the app keeps open the whole time: it must stay tracked.
-    kept = tracer.start_span("kept")
+    kept = started_id(tracer.start_span("kept"))
     with trace.use_span(kept, end_on_exit=False):
         if side == "ragtel":
             tracer.register_param("kept.before", 1)
@@ -89,7 +101,7 @@ LEAK_APP = textwrap.dedent(
     # Children of the kept root that never end, and are dropped.
     with trace.use_span(kept, end_on_exit=False):
         for index in range(count):
-            tracer.start_span("leaked-child", attributes={"app.query": QUERY})
+            started_id(tracer.start_span("leaked-child", attributes={"app.query": QUERY}))
     gc.collect()
     children_after = memory_kb()
     tracked = tracked_spans = None
@@ -97,8 +109,11 @@ LEAK_APP = textwrap.dedent(
         with trace.use_span(kept, end_on_exit=False):
             tracer.register_param("kept.after", 2)  # the kept root is still tracked
             params = tracer.get_params()
-        tracked = tracer._processor.tracked_traces
-        tracked_spans = tracer._processor.tracked_spans
+        from ragtel._tracer import tracer_core
+
+        processor = tracer_core(tracer).processor
+        tracked = processor.tracked_traces  # forgets the collected spans first
+        tracked_spans = sum(processor.state_of_span(span_id) is not None for span_id in started)
     else:
         params = {}
     kept.end()

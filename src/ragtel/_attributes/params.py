@@ -40,11 +40,14 @@ _INT64_MAX: Final = 2**63 - 1
 _KEY: Final = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"  # compiled on first use
 
 
+# A memo of keys already checked (keys repeat on every trace): bounded in count and in
+# key length, so keys from hostile input cannot grow it past ~0.5 MB.
 _valid_keys: dict[str, bool] = {}
 _VALID_KEYS_LIMIT: Final = 4096
+_VALID_KEY_LENGTH: Final = 128
 
 
-def validate_param_key(key: Any, *, argument: str = "key") -> str:
+def validate_param_key(key: object, *, argument: str = "key") -> str:
     """Return ``key`` if it can name a param attribute; raise otherwise, quoting it."""
     if type(key) is str and key in _valid_keys:
         return key  # keys repeat on every trace: skip the regex
@@ -55,12 +58,12 @@ def validate_param_key(key: Any, *, argument: str = "key") -> str:
             f"{argument} must be a non-empty attribute key segment "
             f"(letters, digits, '_', '-', dot-separated); got {quoted(key)}"
         )
-    if len(_valid_keys) < _VALID_KEYS_LIMIT:
+    if len(_valid_keys) < _VALID_KEYS_LIMIT and len(key) <= _VALID_KEY_LENGTH:
         _valid_keys[key] = True
     return key
 
 
-def validated_params(params: Any, *, argument: str = "params") -> dict[str, Any]:
+def validated_params(params: object, *, argument: str = "params") -> dict[str, Any]:
     """``params`` as a dict, every key checked first (so a bad key registers nothing)."""
     if not isinstance(params, Mapping):
         raise TypeError(

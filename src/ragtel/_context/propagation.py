@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -41,8 +40,8 @@ from ragtel._attributes.context import CONTEXT_ATTRIBUTES_KEY, current_context_a
 from ragtel._attributes.params import validate_param_key
 from ragtel._encoding.encoder import MASK_FAILED
 from ragtel._encoding.redaction import REDACTED
-from ragtel._sdk.fork import reinit_in_child
 from ragtel._sdk.processor import REMOTE_PARAMS_KEY, state_for_span
+from ragtel._state import STATE
 from ragtel.semconv.attributes import RAGTEL_METADATA_PREFIX, RAGTEL_PARAM_PREFIX, RAGTEL_TAGS
 from ragtel.semconv.references import GEN_AI_CONVERSATION_ID, SESSION_ID, USER_ID
 
@@ -218,41 +217,24 @@ def _label_value(name: str, value: Any) -> AttributeValue | None:
     return None
 
 
-_enable_lock = threading.Lock()
-
-
-def _reinit_enable_lock() -> None:
-    global _enable_lock
-    _enable_lock = threading.Lock()
-
-
-reinit_in_child(_reinit_enable_lock)
-_installed: ParamsPropagator | None = None
-_previous: TextMapPropagator | None = None
-
-
 def enable(max_bytes: int = DEFAULT_MAX_BYTES) -> ParamsPropagator:
-    """Add ragtel's propagator to the global propagators (once)."""
-    global _installed, _previous
-    with _enable_lock:
-        if _installed is None:
+    """Add ragtel's propagator to the global propagators (once).
+
+    The propagator it joins is kept in ``ragtel._state.STATE``, which puts it
+    back on reset.
+    """
+    with STATE.propagation_lock:
+        installed = STATE.propagator
+        if installed is None:
             from opentelemetry.propagators.composite import CompositePropagator
 
-            _installed = ParamsPropagator(max_bytes)
-            _previous = propagate.get_global_textmap()
-            propagate.set_global_textmap(CompositePropagator([_previous, _installed]))
-        return _installed
+            installed = ParamsPropagator(max_bytes)
+            previous = propagate.get_global_textmap()
+            propagate.set_global_textmap(CompositePropagator([previous, installed]))
+            STATE.propagator, STATE.replaced_propagator = installed, previous
+        return installed
 
 
 def enabled() -> bool:
     """True once :func:`enable` has added ragtel's propagator."""
-    return _installed is not None
-
-
-def reset_for_tests() -> None:
-    """Put the global propagators back as they were before :func:`enable`."""
-    global _installed, _previous
-    with _enable_lock:
-        if _previous is not None:
-            propagate.set_global_textmap(_previous)
-        _installed = _previous = None
+    return STATE.propagator is not None

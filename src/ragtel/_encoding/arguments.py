@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ragtel._config import ValueLimits
-from ragtel._sdk.fork import reinit_in_child
+from ragtel._state import STATE
 
 _logger = logging.getLogger("ragtel")
 
@@ -111,24 +110,10 @@ def capped_texts(
     return kept
 
 
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
-
-
-def _reinit_warned_lock() -> None:
-    global _warned_lock
-    _warned_lock = threading.Lock()
-
-
-reinit_in_child(_reinit_warned_lock)
-
-
 def report_cap(what: str, limits: ValueLimits) -> None:
     """Warn, once per kind of collection, that one was capped."""
-    with _warned_lock:
-        if what in _warned:
-            return
-        _warned.add(what)
+    if not STATE.first_time(("capped", what)):
+        return
     _logger.warning(
         "ragtel: %s capped at %d entries (%d characters for text lists); the rest are "
         "left out and counted in a last '…' entry. Further cuts are not logged.",

@@ -27,6 +27,7 @@ import re
 from typing import Any, Final
 
 from ragtel._encoding.redaction import REDACTED, is_secret_pair, is_sensitive_key, redact_repr
+from ragtel._state import STATE
 
 _ADDRESS: Final = r" at 0x[0-9a-fA-F]+"
 _MAX_DEPTH: Final = 32
@@ -39,7 +40,6 @@ MAX_REPR_CALLS: Final = 32
 """User ``__repr__`` calls allowed while recording one value."""
 
 _logger = logging.getLogger("ragtel")
-_warned = False
 
 
 class ReprCalls:
@@ -55,9 +55,7 @@ class ReprCalls:
         if self.left > 0:
             self.left -= 1
             return True
-        global _warned
-        if not _warned:
-            _warned = True
+        if STATE.first_time("repr calls"):
             _logger.warning(
                 "ragtel: a recorded value holds more than %d objects with no JSON form;"
                 " those past the limit are written <TypeName>, without calling __repr__",

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import threading
 import time
-import weakref
 from typing import Final
 
 from opentelemetry.context import (
@@ -45,6 +43,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from ragtel import _environment as env
 from ragtel._config import EXPORT_THREAD_PREFIX, BatchConfig, DropCounts
 from ragtel._sdk.span_prepare import prepare, resource_size
+from ragtel._state import STATE
 
 _logger = logging.getLogger("ragtel")
 
@@ -74,15 +73,7 @@ class CountingBatchSpanProcessor(SpanProcessor):
         self._reported_total = 0
         self._last_warning = 0.0
         self._init_thread_state()
-        if hasattr(os, "register_at_fork"):
-            weak_reinit = weakref.WeakMethod(self._reinit_after_fork)
-
-            def _after_fork_in_child() -> None:
-                reinit = weak_reinit()
-                if reinit is not None:
-                    reinit()
-
-            os.register_at_fork(after_in_child=_after_fork_in_child)
+        STATE.reinit_in_child(self)
 
     def _init_thread_state(self) -> None:
         # Everything a forked child must not inherit from its parent's threads.
@@ -182,7 +173,8 @@ class CountingBatchSpanProcessor(SpanProcessor):
 
     # Internals ---------------------------------------------------------
 
-    def _reinit_after_fork(self) -> None:
+    def reinit_after_fork(self) -> None:
+        """In a forked child: a fresh worker and lock, and an empty queue."""
         # The parent's queued spans belong to the parent; the child exports its own.
         self._queue.clear()
         if not self._is_shutdown:

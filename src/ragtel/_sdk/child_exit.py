@@ -24,7 +24,8 @@ has loaded multiprocessing, it registers both:
   hook when the app loaded multiprocessing only after setting ragtel up.
 
 ragtel never imports multiprocessing itself: these hooks are only registered
-when the app has loaded it.
+when the app has loaded it. What is registered where is kept in
+``ragtel._state.STATE`` (the ``exit_*`` fields).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import os
 import sys
 from collections.abc import Callable
 from typing import Any, Final
+
+from ragtel._state import STATE
 
 _EXIT_PRIORITY: Final = 10
 """Runs before multiprocessing's own exit finalizers of lower priority (queues, pools)."""
@@ -44,14 +47,6 @@ class _Anchor:
 
 _ANCHOR: Final = _Anchor()
 
-_flush: Callable[[], None] | None = None
-_timeout_seconds: Callable[[], float] | None = None
-_hook_registered = False
-"""The after-fork hook is in this process's multiprocessing registry (children inherit it)."""
-_finalizer_pid: int | None = None
-"""The process whose multiprocessing finalizers hold ragtel's flush."""
-_fork_hook_installed = False
-
 
 def enable(flush: Callable[[], None], timeout_seconds: Callable[[], float]) -> None:
     """Flush with ``flush`` at the end of every multiprocessing child from now on.
@@ -59,11 +54,11 @@ def enable(flush: Callable[[], None], timeout_seconds: Callable[[], float]) -> N
     ``timeout_seconds`` bounds the wait; it is read at exit, so exporters
     added later count.
     """
-    global _flush, _timeout_seconds, _fork_hook_installed
-    _flush, _timeout_seconds = flush, timeout_seconds
-    if not _fork_hook_installed and hasattr(os, "register_at_fork"):
+    STATE.exit_flush, STATE.exit_flush_timeout = flush, timeout_seconds
+    if not STATE.exit_hook_on_fork and hasattr(os, "register_at_fork"):
+        # Not a lock to re-create (STATE does those): a hook for multiprocessing's own.
         os.register_at_fork(after_in_child=_after_os_fork)
-        _fork_hook_installed = True
+        STATE.exit_hook_on_fork = True
     multiprocessing = sys.modules.get("multiprocessing")
     if multiprocessing is None:
         return  # not loaded (yet): the fork hook registers in children if it is later
@@ -74,19 +69,18 @@ def enable(flush: Callable[[], None], timeout_seconds: Callable[[], float]) -> N
 def _after_os_fork() -> None:
     # The child's bootstrap, which runs the after-fork hooks, has not run yet.
     multiprocessing = sys.modules.get("multiprocessing")
-    if multiprocessing is not None and _flush is not None:
+    if multiprocessing is not None and STATE.exit_flush is not None:
         _register_hook(multiprocessing)
 
 
 def _register_hook(multiprocessing: Any) -> None:
-    global _hook_registered
-    if _hook_registered:
+    if STATE.exit_hook_in_multiprocessing:
         return
     util = sys.modules.get("multiprocessing.util") or getattr(multiprocessing, "util", None)
     if util is None:
         return
     util.register_after_fork(_ANCHOR, _in_child)
-    _hook_registered = True
+    STATE.exit_hook_in_multiprocessing = True
 
 
 def _in_child(_: object) -> None:
@@ -95,17 +89,16 @@ def _in_child(_: object) -> None:
 
 
 def _register_finalizer(*, again: bool = False) -> None:
-    global _finalizer_pid
     pid = os.getpid()
     util = sys.modules.get("multiprocessing.util")
-    if util is None or (_finalizer_pid == pid and not again):
+    if util is None or (STATE.exit_finalizer_pid == pid and not again):
         return
     util.Finalize(None, _flush_at_exit, exitpriority=_EXIT_PRIORITY)
-    _finalizer_pid = pid
+    STATE.exit_finalizer_pid = pid
 
 
 def _flush_at_exit() -> None:
-    flush, timeout_seconds = _flush, _timeout_seconds
+    flush, timeout_seconds = STATE.exit_flush, STATE.exit_flush_timeout
     if flush is None or timeout_seconds is None:
         return
     # On a thread of its own: a Pool's terminate() sends SIGTERM to workers that

@@ -32,7 +32,6 @@ except ImportError:  # pragma: no cover - Windows
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ragtel._sdk.fork import reinit_in_child
 from ragtel._sdk.jsonl_target import (
     APPEND_FLAGS,
     ForeignFileError,
@@ -41,6 +40,7 @@ from ragtel._sdk.jsonl_target import (
     check_open_file,
 )
 from ragtel._sdk.otlp_json import encode_spans_line
+from ragtel._state import STATE
 
 _logger = logging.getLogger("ragtel")
 
@@ -55,7 +55,7 @@ class JsonLinesFile:
         self._path = os.path.abspath(os.fspath(path))
         self._what = what
         self._lock = threading.Lock()
-        reinit_in_child(self._reinit_lock)
+        STATE.reinit_in_child(self)
         self._fd: int | None = None
         self._needs_newline = False
         self._refusal_reported = False
@@ -65,7 +65,7 @@ class JsonLinesFile:
     def path(self) -> str:
         return self._path
 
-    def _reinit_lock(self) -> None:
+    def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
 
     def write_line(self, line: str) -> bool:

@@ -13,17 +13,19 @@ Values shorter than :data:`MIN_SECRET_LENGTH` are not registered: replacing
 ``gzip`` or ``1`` wherever it appears would garble every log line, and no
 credential is that short. The filter costs nothing until a record is
 written, and records on these loggers are rare (failures, or DEBUG).
+
+The registered values and the loggers already filtered are kept in
+``ragtel._state.STATE`` (``secrets``, ``filtered_loggers``), for the whole
+process: a credential once seen stays hidden.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Final
 
-from ragtel._sdk.fork import reinit_in_child
+from ragtel._state import STATE
 
 MIN_SECRET_LENGTH: Final = 8
 REDACTED: Final = "[REDACTED]"
@@ -56,18 +58,6 @@ _KNOWN_LOGGERS: Final = (
     "grpc._common",
 )
 
-_lock = threading.Lock()
-
-
-def _reinit_lock() -> None:
-    global _lock
-    _lock = threading.Lock()
-
-
-reinit_in_child(_reinit_lock)
-_secrets: tuple[str, ...] = ()
-_filtered: set[str] = set()
-
 
 def hide_in_logs(values: Iterable[str]) -> None:
     """Never let ``values`` (header values, tokens) appear in a log record from now on.
@@ -75,14 +65,14 @@ def hide_in_logs(values: Iterable[str]) -> None:
     A credential-looking part of a value (``Bearer <token>``: the token) is
     registered on its own too, in case a library logs only that part.
     """
-    global _secrets
     found = set()
     for value in values:
         found.update(_secret_parts(value))
-    with _lock:
-        if found - set(_secrets):
+    with STATE.secrets_lock:
+        known = STATE.secrets
+        if found - set(known):
             # Longest first, so a value containing another is replaced whole.
-            _secrets = tuple(sorted(set(_secrets) | found, key=len, reverse=True))
+            STATE.secrets = tuple(sorted(set(known) | found, key=len, reverse=True))
     protect_loggers()
 
 
@@ -103,22 +93,23 @@ def url_credentials(url: str | None) -> list[str]:
 
 def protect_loggers() -> None:
     """Put the filter on every logger that may write a credential, including newly created ones."""
+    filtered = STATE.filtered_loggers
     existing = [
         name
         for name in list(logging.Logger.manager.loggerDict)
-        if name.startswith(_LOGGER_PREFIXES) and name not in _filtered
+        if name.startswith(_LOGGER_PREFIXES) and name not in filtered
     ]
     for name in (*_KNOWN_LOGGERS, *existing):
-        with _lock:
-            if name in _filtered:
+        with STATE.secrets_lock:
+            if name in filtered:
                 continue
-            _filtered.add(name)
-        logging.getLogger(name).addFilter(_secret_filter())
+            filtered.add(name)
+        logging.getLogger(name).addFilter(_SECRET_FILTER)
 
 
 def hide(text: str) -> str:
     """``text`` with every registered secret replaced."""
-    for secret in _secrets:
+    for secret in STATE.secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
@@ -141,10 +132,13 @@ def _hide_header_entry(record: logging.LogRecord) -> None:
         record.args = ("[entry not shown: it may hold a secret]",)
 
 
-@functools.cache
+_HEADER_ENTRY_FILTER: Final = _HideHeaderEntry()
+
+
 def hide_malformed_header_entries() -> None:
     # On the parser's own logger, so it also covers the exporters' own parsing.
-    logging.getLogger("opentelemetry.util.re").addFilter(_HideHeaderEntry())
+    # One filter object: a logger adds the same one only once.
+    logging.getLogger("opentelemetry.util.re").addFilter(_HEADER_ENTRY_FILTER)
 
 
 def _secret_parts(value: str) -> set[str]:
@@ -156,7 +150,7 @@ def _secret_parts(value: str) -> set[str]:
 
 class _HideSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _secrets:
+        if not STATE.secrets:
             return True
         _hide_header_entry(record)  # whichever of the two filters runs first
         try:
@@ -177,6 +171,5 @@ class _HideSecrets(logging.Filter):
         return True
 
 
-@functools.cache
-def _secret_filter() -> _HideSecrets:
-    return _HideSecrets()
+_SECRET_FILTER: Final = _HideSecrets()
+"""One filter for every logger: it keeps no state of its own (the secrets are in STATE)."""

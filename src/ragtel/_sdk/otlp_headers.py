@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from typing import Final
 
 from ragtel import _environment as env
-from ragtel._sdk.fork import reinit_in_child
 from ragtel._sdk.log_hygiene import hide_in_logs, hide_malformed_header_entries
+from ragtel._state import STATE
 
 _logger = logging.getLogger("ragtel")
 
@@ -39,17 +38,6 @@ _NOT_SHOWN: Final = (
     "holds a line break or another character not allowed in a header value "
     "(printable ASCII only); the value is not shown"
 )
-
-_warned_lock = threading.Lock()
-
-
-def _reinit_lock() -> None:
-    global _warned_lock
-    _warned_lock = threading.Lock()
-
-
-reinit_in_child(_reinit_lock)
-_warned: set[tuple[str, str]] = set()
 
 
 def is_valid_header_value(value: str) -> bool:
@@ -161,8 +149,5 @@ def _environment_token(token: str | None) -> str | None:
 
 
 def _warn_once(variable: str, name: str, message: str) -> None:
-    with _warned_lock:
-        if (variable, name) in _warned:
-            return
-        _warned.add((variable, name))
-    _logger.warning("ragtel: %s", message)
+    if STATE.first_time(("refused header", variable, name)):
+        _logger.warning("ragtel: %s", message)

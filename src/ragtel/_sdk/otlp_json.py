@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor import Descriptor, FieldDescriptor
-    from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
     from opentelemetry.sdk._logs import ReadableLogRecord
     from opentelemetry.sdk.trace import ReadableSpan
 
@@ -52,23 +51,6 @@ def encode_logs_line(records: Sequence[ReadableLogRecord]) -> str:
                     if record.get(name):
                         record[name] = _base64_to_hex(record[name])
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def decode_traces_line(line: str) -> TracesData:
-    """Parse one OTLP JSON line into a ``TracesData`` message.
-
-    Raises ``ValueError`` when the line is not OTLP JSON.
-    """
-    from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
-
-    data = json.loads(line)
-    if not isinstance(data, dict):
-        raise ValueError("an OTLP JSON line must hold a JSON object")
-    fields = message_fields(data, TracesData.DESCRIPTOR)
-    try:
-        return TracesData(**fields)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"not OTLP JSON: {error}") from error
 
 
 def message_fields(data: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
@@ -105,6 +87,8 @@ _Converter = Callable[[Any], Any]
 _STRING, _MESSAGE, _MESSAGES, _CONVERTED = range(4)
 _FieldEntry = tuple[str, int, Any]
 _FIELD_TABLES: dict[str, dict[str, _FieldEntry]] = {}
+"""A memo of each message type's field table, by the type's full name: bounded by the
+OTLP schema (some twenty message types), whatever the input holds."""
 
 
 def _fields(data: Any, descriptor: Descriptor, depth: int = 0) -> dict[str, Any]:

@@ -8,12 +8,17 @@ below a root maps to the root's state, so a process that serves several
 requests of one trace at once (an upstream fanning out to it) keeps one
 ParamSet per request, never mixed.
 
-Each ragtel tracer registers a :class:`TracerProfile`: fixed trace-level
+Each ragtel tracer registers a :class:`~ragtel._sdk.tracer_profile.TracerProfile`: fixed trace-level
 attributes (project, RAG flow type) and its default parameters. A profile
 joins a trace when the tracer's first span in it starts: on a root it
 started, its defaults override params that came from upstream; joining a
 trace already running, it only adds what is missing, so it never undoes what
 the application registered.
+
+What ragtel keeps of one local root is a
+:class:`~ragtel._sdk.trace_state.TraceState`. Every live processor is listed
+in ``ragtel._state.STATE.processors``, so a span id alone (feedback by span
+id, baggage, instrumentation) finds its trace's state: :func:`state_for_span`.
 
 Context attributes (session, user, tags, metadata) are copied from the
 context onto every span as it starts.
@@ -30,6 +35,11 @@ of the last ``max_traces`` traces is remembered (so feedback given a trace id
 alone finds it). Past that, the oldest root is forgotten (its spans keep
 working; late registrations for it are refused with a warning), new params
 are dropped, or new spans are not mapped — each with a warning and a count.
+
+The module is a little over 400 lines because it is one class whose parts
+(the root table, the span map, the purge of collected spans, eviction) share
+one lock and one set of invariants; the per-trace state and the tracer
+profiles live in modules of their own.
 """
 
 from __future__ import annotations
@@ -44,24 +54,21 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from opentelemetry import context as context_api
-from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import INVALID_SPAN, SpanContext
+from opentelemetry.trace import SpanContext
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._attributes.context import current_context_attributes
 from ragtel._attributes.params import param_attributes
 from ragtel._config import CaptureConfig
-from ragtel._sdk.fork import reinit_in_child
-from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX, RAGTEL_PARAM_SET_REMOVED
+from ragtel._sdk.trace_state import DEFAULT_MAX_PARAM_BYTES, DEFAULT_MAX_PARAMS, TraceState
+from ragtel._sdk.tracer_profile import TracerProfile
+from ragtel._state import STATE
 
 _logger = logging.getLogger("ragtel")
 
 DEFAULT_MAX_TRACES: Final = 10_000
-DEFAULT_MAX_PARAMS: Final = 256
-DEFAULT_MAX_PARAM_BYTES: Final = 65_536
-"""Characters of recorded (encoded) param keys and values one trace may hold."""
 _MAX_KEPT_TRACE_STATE: Final = 512
 """Characters of a remembered root's W3C tracestate kept (longer ones are left out)."""
 _SPANS_PER_TRACE: Final = 64
@@ -73,34 +80,18 @@ REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
 CARRIER_KEY: Final = context_api.create_key("ragtel-carrier")
 """Context key set while a carrier span starts: it joins a trace but is not a request of it."""
 
-# Weak references, replaced (never mutated) when a processor is added, so
-# lookups iterate a plain tuple: cheaper than a WeakSet, and safe without a lock.
-_processor_refs: tuple[weakref.ref[RagtelSpanProcessor], ...] = ()
-
 
 def _live_processors() -> Iterator[RagtelSpanProcessor]:
-    for reference in _processor_refs:
+    for reference in STATE.processors:
         processor = reference()
         if processor is not None:
             yield processor
 
 
-_register_lock = threading.Lock()
-
-
-def _reinit_register_lock() -> None:
-    global _register_lock
-    _register_lock = threading.Lock()
-
-
-reinit_in_child(_reinit_register_lock)
-
-
 def _register(processor: RagtelSpanProcessor) -> None:
-    global _processor_refs
-    with _register_lock:
-        alive = tuple(ref for ref in _processor_refs if ref() is not None)
-        _processor_refs = (*alive, weakref.ref(processor))
+    with STATE.processors_lock:
+        alive = tuple(ref for ref in STATE.processors if ref() is not None)
+        STATE.processors = (*alive, weakref.ref(processor))
 
 
 def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | None:
@@ -122,151 +113,6 @@ def recent_root(trace_id: int) -> SpanContext | None:
     return next(filter(None, (p.recent_root(trace_id) for p in _live_processors())), None)
 
 
-def is_local_root(span: ReadableSpan) -> bool:
-    parent = span.parent
-    return parent is None or parent.is_remote
-
-
-class TracerProfile:
-    """What one ragtel tracer brings to the traces it takes part in."""
-
-    def __init__(
-        self,
-        scope_name: str,
-        *,
-        root_attributes: Mapping[str, AttributeValue],
-        defaults: Mapping[str, Any],
-        capture: CaptureConfig,
-        max_params: int = DEFAULT_MAX_PARAMS,
-    ) -> None:
-        self.scope_name = scope_name
-        self.root_attributes = MappingProxyType(dict(root_attributes))
-        self.capture = capture
-        self._max_params = max_params
-        self._defaults: dict[str, Any] = {}
-        self._sensitive: set[str] = set()
-        self._encoded: dict[str, AttributeValue] | None = None
-        self._dropped = 0
-        self._lock = threading.Lock()
-        reinit_in_child(self._reinit_lock)
-        if defaults:
-            self.update_defaults(defaults, overwrite=False)
-
-    def _reinit_lock(self) -> None:
-        self._lock = threading.Lock()
-
-    def copy_defaults(self) -> dict[str, Any]:
-        """The ParamSet a new trace starts from."""
-        with self._lock:
-            return dict(self._defaults)
-
-    def snapshot(self) -> tuple[dict[str, Any], frozenset[str], dict[str, AttributeValue]]:
-        """Defaults, their sensitive keys, and their attributes — encoded once, not per trace."""
-        with self._lock:
-            if self._encoded is None:
-                self._encoded = param_attributes(self._defaults, self.capture)
-            return dict(self._defaults), frozenset(self._sensitive), self._encoded
-
-    @property
-    def dropped_defaults(self) -> int:
-        """Default params refused so far: the tracer already had ``max_params`` of them."""
-        return self._dropped
-
-    def update_defaults(
-        self, params: Mapping[str, Any], *, overwrite: bool, sensitive: bool = False
-    ) -> None:
-        """Upsert ``params`` into the defaults (replace them with ``overwrite``).
-
-        Defaults are as capped as a trace's ParamSet: past ``max_params`` keys,
-        new ones are refused, counted, and warned about once. (Their recorded
-        size is capped when they join a trace, as the trace's own params are.)
-        """
-        dropped = 0
-        with self._lock:
-            defaults = self._defaults
-            if overwrite:
-                defaults.clear()
-                self._sensitive.clear()
-            if (
-                not sensitive
-                and not self._sensitive
-                and len(defaults) + len(params) <= self._max_params
-            ):
-                # The common case, kept short: plain defaults, well within the cap.
-                defaults.update(params)
-                self._encoded = None
-                return
-            for key, value in params.items():
-                if key not in defaults and len(defaults) >= self._max_params:
-                    dropped += 1
-                    continue
-                defaults[key] = value
-                if sensitive:
-                    self._sensitive.add(key)
-                elif self._sensitive:
-                    self._sensitive.discard(key)
-            self._encoded = None
-            first = dropped and not self._dropped
-            self._dropped += dropped
-        if first:
-            _logger.warning(
-                "ragtel: tracer %r has %d default params, the most it keeps; later ones are "
-                "dropped (register params inside a span to give them to one trace only)",
-                self.scope_name,
-                self._max_params,
-            )
-
-
-class TraceState:
-    """The state of one local root: its ParamSet and the one-per rules of its events.
-
-    It holds its spans weakly: a root the app drops without ending it must be
-    freed as it would be without ragtel (see ``RagtelSpanProcessor``).
-    """
-
-    __slots__ = (
-        "_root",
-        "applied",
-        "encoded",
-        "encoded_bytes",
-        "lock",
-        "params",
-        "removed",
-        "root_id",
-        "sensitive",
-        "span_events",
-        "spans",
-        "trace_event",
-    )
-
-    def __init__(
-        self, root: Span, on_collected: Callable[[weakref.ref[Span]], None] | None = None
-    ) -> None:
-        self.root_id: int = root.get_span_context().span_id
-        self._root = weakref.ref(root, on_collected)
-        self.lock = threading.Lock()
-        self.applied: set[str] = set()
-        self.params: dict[str, Any] = {}
-        self.encoded: dict[str, AttributeValue] = {}
-        """The params as recorded on the root (redacted, masked): what may travel."""
-        self.encoded_bytes = 0
-        """The size of ``encoded``, as counted against ``max_param_bytes``."""
-        self.removed: set[str] = set()
-        self.sensitive: set[str] = set()
-        """Keys never propagated to other services."""
-        self.trace_event = False
-        self.span_events: set[int] = set()
-        """Ids of live spans that carry their one span event."""
-        self.spans: dict[int, weakref.ref[Span]] = {self.root_id: self._root}
-        """The live spans of this root, by id: for cleanup, and feedback given by span id."""
-
-    @property
-    def root(self) -> trace_api.Span:
-        """The local root, or a span that records nothing once the root is gone."""
-        root = self._root()
-        return root if root is not None else INVALID_SPAN
-
-
 class RagtelSpanProcessor(SpanProcessor):
     """Tracks local roots and their ParamSets; copies context attributes onto spans."""
 
@@ -277,7 +123,7 @@ class RagtelSpanProcessor(SpanProcessor):
         max_param_bytes: int = DEFAULT_MAX_PARAM_BYTES,
     ) -> None:
         self._lock = threading.Lock()
-        reinit_in_child(self._reinit_lock)
+        STATE.reinit_in_child(self)
         self._max_traces = max_traces
         self._max_params = max_params
         self._max_param_bytes = max_param_bytes
@@ -302,7 +148,7 @@ class RagtelSpanProcessor(SpanProcessor):
         self._warned_stopped = False
         _register(self)
 
-    def _reinit_lock(self) -> None:
+    def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
         for state in list(self._roots.values()):
             state.lock = threading.Lock()
@@ -313,13 +159,6 @@ class RagtelSpanProcessor(SpanProcessor):
             with self._lock:
                 self._purge_collected()
         return len(self._roots)
-
-    @property
-    def tracked_spans(self) -> int:
-        if self._collected:
-            with self._lock:
-                self._purge_collected()
-        return len(self._span_states)
 
     @property
     def evicted_traces(self) -> int:
@@ -444,68 +283,18 @@ class RagtelSpanProcessor(SpanProcessor):
         (a param past the per-trace caps, in count or in recorded bytes, is
         dropped, counted, with a warning). ``sensitive``
         (all of them, or the keys given) marks params never to be propagated.
-        The whole update, root write included, holds the trace's lock, so the
-        root always ends with the values ``get_params`` returns.
+        ``encoded``: the params' attributes when the caller has them already.
         """
-        dropped = 0
-        with state.lock:
-            removed: list[str] | None = None  # the new removed list, when it changed
-            current = state.params
-            if overwrite:
-                gone = set(current) - set(params)
-                if gone - state.removed:
-                    room = max(self._max_params - len(state.removed), 0)
-                    state.removed |= set(sorted(gone - state.removed)[:room])
-                    removed = []
-                current = state.params = {}
-                state.encoded = {}
-                state.sensitive.clear()
-                state.encoded_bytes = 0
-            # Encoded first: the byte cap counts the values as recorded.
-            attributes = dict(encoded) if encoded is not None else param_attributes(params, capture)
-            encoded_now = state.encoded
-            size = state.encoded_bytes
-            for key, value in params.items():
-                name = RAGTEL_PARAM_PREFIX + key
-                recorded = attributes.get(name)
-                previous = encoded_now.get(key)
-                # Inline for the common values (text, or no value yet): this runs per param.
-                growth = (len(recorded) if type(recorded) is str else _size(recorded)) - (
-                    len(previous) if type(previous) is str else _size(previous)
-                )
-                new = key not in current
-                if new:
-                    growth += len(key)  # a key is recorded too
-                if (growth > 0 and size + growth > self._max_param_bytes) or (
-                    new and len(current) >= self._max_params
-                ):
-                    dropped += 1
-                    attributes.pop(name, None)
-                    continue
-                current[key] = value
-                size += growth
-                if recorded is None:  # None params are kept but never recorded
-                    encoded_now.pop(key, None)
-                else:
-                    encoded_now[key] = recorded
-                if sensitive is True or (sensitive and key in sensitive):
-                    state.sensitive.add(key)
-                elif state.sensitive:
-                    state.sensitive.discard(key)
-                if state.removed and key in state.removed:
-                    state.removed.discard(key)
-                    removed = []
-            state.encoded_bytes = size
-            if removed is not None:
-                removed = sorted(state.removed)
-            root = state._root()
-            if root is not None and root.is_recording():
-                if removed is not None:
-                    # OpenTelemetry cannot delete an attribute: a removed key keeps its
-                    # last value on the root, and this list says it no longer applies.
-                    root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
-                elif attributes:
-                    root.set_attributes(attributes)
+        # Encoded first: the byte cap counts the values as recorded.
+        attributes = dict(encoded) if encoded is not None else param_attributes(params, capture)
+        dropped = state.merge(
+            params,
+            attributes,
+            overwrite=overwrite,
+            sensitive=sensitive,
+            max_params=self._max_params,
+            max_bytes=self._max_param_bytes,
+        )
         if dropped:
             with self._lock:
                 self._dropped_params += dropped
@@ -660,17 +449,6 @@ class RagtelSpanProcessor(SpanProcessor):
 def _forgetting(forget: Callable[[int], None], span_id: int) -> Callable[[weakref.ref[Span]], None]:
     """A weakref callback that hands ``span_id`` to ``forget`` once the span is collected."""
     return lambda _: forget(span_id)
-
-
-def _size(value: AttributeValue | None) -> int:
-    """The size of a recorded value as the byte caps count it: characters, or 8 a number."""
-    if value is None:
-        return 0
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, (list, tuple)):
-        return sum(_size(item) for item in value)
-    return 8
 
 
 def _compact(root: SpanContext) -> SpanContext:

@@ -14,6 +14,10 @@ The rules, in order:
    unless ``set_global=False``, so other instrumentations join the same traces.
 
 A global provider that is not the SDK's (a no-op one, say) is used as it is.
+
+What ragtel added to each provider (an :class:`Installation`) is recorded in
+``ragtel._state.STATE.installations``, with the private provider of
+``set_global=False``.
 """
 
 from __future__ import annotations
@@ -21,10 +25,9 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits
@@ -32,12 +35,13 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
 from ragtel._config import DEFAULT_SPAN_ATTRIBUTE_COUNT_LIMIT, DropCounts, ExportConfig
 from ragtel._sdk import child_exit as _child_exit
-from ragtel._sdk.fork import reinit_in_child
 from ragtel._sdk.processor import RagtelSpanProcessor
 from ragtel._sdk.sigterm import install_once as install_sigterm_flush
+from ragtel._state import STATE
 
 if TYPE_CHECKING:
     from ragtel._sdk.batching import CountingBatchSpanProcessor
+    from ragtel._sdk.log_pipeline import LogPipeline
 
 _logger = logging.getLogger("ragtel")
 
@@ -53,8 +57,8 @@ class Installation:
         self.exporters: dict[tuple[str, ...], CountingBatchSpanProcessor] = {}
         self.export_configs: dict[tuple[str, ...], ExportConfig] = {}
         """The configuration each exporter was built from (log() mirrors it)."""
-        self.log_pipeline: Any = None
-        """The log() pipeline mirroring the exporters, built on first use (see _log_export)."""
+        self.log_pipeline: LogPipeline | None = None
+        """The log() pipeline mirroring the exporters, built on first use (_sdk.log_pipeline)."""
         self.retired: dict[tuple[str, ...], CountingBatchSpanProcessor] = {}
         """Exporters stopped by a shutdown, by target, until exporters are added again:
         still registered on the provider (the SDK cannot remove them), they count the
@@ -70,13 +74,13 @@ class Installation:
         return self._provider()
 
     def drop_counts(self) -> DropCounts:
-        with _lock:
+        with STATE.providers_lock:
             processors = [*self.retired.values(), *self.exporters.values()]
             counts = [self._retired_drops, *(p.drop_counts() for p in processors)]
         return DropCounts(*(sum(column) for column in zip(*counts, strict=True)))
 
     def file_paths(self) -> list[str]:
-        with _lock:
+        with STATE.providers_lock:
             return [key[1] for key in self.exporters if key[0] == "file"]
 
     def shutdown_exporters(self) -> None:
@@ -87,7 +91,7 @@ class Installation:
         that still end on the provider as dropped (and ragtel's processor warns
         once that they are).
         """
-        with _lock:
+        with STATE.providers_lock:
             retired = dict(self.exporters)
             self.exporters.clear()
             self.export_configs.clear()
@@ -118,21 +122,6 @@ class Installation:
             self.retired[key] = processor
 
 
-_lock = threading.RLock()
-_installations: weakref.WeakKeyDictionary[SdkTracerProvider, Installation] = (
-    weakref.WeakKeyDictionary()
-)
-_private_provider: SdkTracerProvider | None = None
-
-
-def _reinit_lock_after_fork() -> None:
-    global _lock
-    _lock = threading.RLock()
-
-
-reinit_in_child(_reinit_lock_after_fork)
-
-
 def resolve_provider(
     tracer_provider: trace.TracerProvider | None, *, set_global: bool
 ) -> tuple[trace.TracerProvider, bool]:
@@ -141,8 +130,9 @@ def resolve_provider(
         return tracer_provider, False
     current = trace.get_tracer_provider()
     if isinstance(current, trace.ProxyTracerProvider):
-        if not set_global and _private_provider is not None:
-            return _private_provider, False
+        private = STATE.private_provider
+        if not set_global and private is not None:
+            return private, False
         return current, True
     return current, False
 
@@ -155,10 +145,10 @@ def create_provider(*, set_global: bool) -> tuple[trace.TracerProvider, bool]:
     """
     from opentelemetry.sdk.resources import Resource  # resource detection is costly to import
 
-    global _private_provider
     provider = SdkTracerProvider(resource=Resource.create(), span_limits=span_limits())
     if not set_global:
-        _private_provider = provider
+        with STATE.providers_lock:
+            STATE.private_provider = provider
         return provider, True
     trace.set_tracer_provider(provider)
     current = trace.get_tracer_provider()
@@ -197,13 +187,13 @@ def install(
                 ", ".join(export.exporters),
             )
         return None
-    with _lock:
-        installation = _installations.get(provider)
+    with STATE.providers_lock:
+        installation = STATE.installations.get(provider)
         exporters = prebuilt if prebuilt is not None else build_missing(installation, export)
         if installation is None:
             installation = Installation(provider, owned=owned)
             provider.add_span_processor(installation.processor)
-            _installations[provider] = installation
+            STATE.installations[provider] = installation
         if not installation.exit_hook and (not installation.owned or installation.stopped):
             # The app's provider may not shut down at exit, and one ragtel shut down
             # flushes nothing at exit any more: ragtel's exporters must still flush.
@@ -264,8 +254,8 @@ def flush_all() -> None:
     def remaining_millis() -> int:
         return int(max(deadline - time.monotonic(), 0) * 1000)
 
-    with _lock:
-        installations = list(_installations.values())
+    with STATE.providers_lock:
+        installations = list(STATE.installations.values())
     for installation in installations:
         provider = installation.provider
         if installation.owned and provider is not None:
@@ -278,24 +268,10 @@ def flush_all() -> None:
 
 
 def _flush_timeout_seconds() -> float:
-    with _lock:
+    with STATE.providers_lock:
         timeouts = [
             processor.config.export_timeout_millis
-            for installation in _installations.values()
+            for installation in STATE.installations.values()
             for processor in installation.exporters.values()
         ]
     return max(timeouts, default=0) / 1000
-
-
-def reset_for_tests() -> None:
-    """Forget ragtel's installations and private provider (for test isolation only)."""
-    global _private_provider
-    with _lock:
-        for installation in list(_installations.values()):
-            installation.shutdown_exporters()
-        _installations.clear()
-        _private_provider = None
-
-
-def installation_for(provider: Any) -> Installation | None:
-    return _installations.get(provider) if isinstance(provider, SdkTracerProvider) else None

@@ -16,6 +16,8 @@ have done:
 
 A handler installed after ragtel's replaces it, as any later handler would;
 ``RAGTEL_FLUSH_ON_SIGTERM=false`` keeps ragtel from installing one at all.
+What was decided, and the handler ragtel's replaced, are kept in
+``ragtel._state.STATE`` (``ragtel.testing.reset()`` puts that handler back).
 """
 
 from __future__ import annotations
@@ -29,10 +31,9 @@ from types import FrameType
 
 from ragtel import _environment as env
 from ragtel._config import env_flag
+from ragtel._state import STATE
 
 _logger = logging.getLogger("ragtel")
-
-_installed = False
 
 
 def install_once(flush: Callable[[], None], timeout_seconds: Callable[[], float]) -> None:
@@ -41,17 +42,16 @@ def install_once(flush: Callable[[], None], timeout_seconds: Callable[[], float]
     ``timeout_seconds`` is read when the signal arrives, so exporters added
     later count.
     """
-    global _installed
-    if _installed or os.name != "posix":
+    if STATE.sigterm_settled or os.name != "posix":
         return
     if threading.current_thread() is not threading.main_thread():
         return  # only the main thread may set handlers; a later tracer may
     if not env_flag(env.RAGTEL_FLUSH_ON_SIGTERM, True):
-        _installed = True
+        STATE.sigterm_settled = True
         return
     previous = signal.getsignal(signal.SIGTERM)
     if previous is None or previous == signal.SIG_IGN:
-        _installed = True
+        STATE.sigterm_settled = True
         return
 
     def flush_then_chain(signum: int, frame: FrameType | None) -> None:
@@ -66,7 +66,8 @@ def install_once(flush: Callable[[], None], timeout_seconds: Callable[[], float]
         signal.signal(signal.SIGTERM, flush_then_chain)
     except (ValueError, OSError):  # not the main interpreter
         return
-    _installed = True
+    STATE.sigterm_settled = True
+    STATE.sigterm_handler, STATE.replaced_sigterm_handler = flush_then_chain, previous
 
 
 def flush_bounded(flush: Callable[[], None], timeout: float, *, what: str) -> None:

@@ -44,6 +44,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 from ragtel._encoding.redaction import redact_text
+from ragtel._state import STATE
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
@@ -76,7 +77,6 @@ _EXCEPTION_TEXTS: Final = (EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE)
 
 _NEEDS_REPAIR: Final = -1
 _LEFT_OUT: Final = object()
-_scope_seen: list[InstrumentationScope | None] = [None]
 
 
 def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
@@ -104,9 +104,9 @@ def prepare(span: ReadableSpan) -> tuple[ReadableSpan | None, int]:
         repair = repair or description_size < 0 or _reveals(description)
         size += description_size
     scope = span.instrumentation_scope
-    if scope is not None and scope is not _scope_seen[0]:
+    if scope is not None and scope is not STATE.checked_scope:
         if _encodes(scope.name) and _encodes(scope.version or ""):
-            _scope_seen[0] = scope  # a tracer's spans share one: checked once in a row
+            STATE.checked_scope = scope  # a tracer's spans share one: checked once in a row
         else:
             repair = True
     # The span's own BoundedAttributes when the SDK keeps one: not the read-only view.

@@ -1,0 +1,181 @@
+"""``TracerOptions``: what ``get_lastmile_tracer`` is asked for, checked and frozen.
+
+A call's arguments are checked here (TypeError or ValueError naming the
+argument, never calling a value's own ``repr``), then frozen into one
+:class:`TracerOptions`. Its ``requested`` form tells a later call with the
+same name and other arguments apart, for the warning that they are ignored.
+What the environment adds (:class:`EnvironmentDefaults`) is read only when a
+tracer is made, never for a call that finds its tracer made already.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from opentelemetry import trace
+
+from ragtel import _environment as env
+from ragtel._attributes.params import validated_params
+from ragtel._config import CaptureConfig, Mask, resolve_capture
+from ragtel._encoding.encoder import quoted, stable_repr
+from ragtel._types import RagFlowType
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TracerOptions:
+    """What a tracer is asked for: ``get_lastmile_tracer``'s arguments, checked and frozen.
+
+    Fields are named and documented as the arguments are; ``None`` means the
+    argument was not given. ``pipeline_type`` is folded into
+    ``rag_flow_type``, ``exporter`` is a str or a tuple, ``output_filepath``
+    a plain path. Kept in memory only and never logged: it holds the token.
+    """
+
+    lastmile_api_token: str | None = None
+    project_name: str | None = None
+    project_id: str | None = None
+    rag_flow_type: RagFlowType | None = None
+    initial_params: Mapping[str, Any] = field(default_factory=dict)
+    output_filepath: str | None = None
+    tracer_provider: trace.TracerProvider | None = None
+    set_global: bool = True
+    exporter: str | tuple[str, ...] | None = None
+    otlp_endpoint: str | None = None
+    otlp_protocol: str | None = None
+    otlp_headers: Mapping[str, str] | None = None
+    otlp_compression: str | None = None
+    otlp_timeout: float | None = None
+    otlp_certificate: str | None = None
+    capture_content: bool | None = None
+    mask: Mask | None = None
+    propagate_params: bool | None = None
+    record_embeddings: bool | None = None
+    openinference: bool | None = None
+    requested: tuple[tuple[str, object], ...] = field(init=False, repr=False)
+    """Each argument as a value that compares safely: by identity for objects, by a
+    ``stable_repr`` for params (a value's own ``__eq__`` or ``__repr__`` may raise)."""
+
+    def __post_init__(self) -> None:
+        params = self.initial_params
+        requested = {
+            "lastmile_api_token": self.lastmile_api_token,
+            "project_name": self.project_name,
+            "project_id": self.project_id,
+            "rag_flow_type": self.rag_flow_type,
+            "initial_params": stable_repr(sorted(params.items(), key=lambda item: item[0]))
+            if params
+            else None,
+            "output_filepath": self.output_filepath,
+            "tracer_provider": _identity(self.tracer_provider),
+            "set_global": None if self.set_global else False,  # True is the default
+            "exporter": stable_repr(self.exporter) if self.exporter is not None else None,
+            "otlp_endpoint": self.otlp_endpoint,
+            "otlp_protocol": self.otlp_protocol,
+            "otlp_headers": repr(sorted(self.otlp_headers.items())) if self.otlp_headers else None,
+            "otlp_compression": self.otlp_compression,
+            "otlp_timeout": self.otlp_timeout,
+            "otlp_certificate": self.otlp_certificate,
+            "capture_content": self.capture_content,
+            "mask": _identity(self.mask),
+            "propagate_params": self.propagate_params,
+            "record_embeddings": self.record_embeddings,
+            "openinference": self.openinference,
+        }
+        object.__setattr__(self, "requested", tuple(requested.items()))
+
+    def ignored_arguments(self, first: TracerOptions) -> list[str]:
+        """The arguments given here that differ from ``first``'s (one not given asks nothing)."""
+        return [
+            name
+            for (name, value), (_, kept) in zip(self.requested, first.requested, strict=True)
+            if value is not None and value != kept
+        ]
+
+
+def _identity(value: object) -> int | None:
+    return id(value) if value is not None else None
+
+
+class EnvironmentDefaults(NamedTuple):
+    """What the environment adds to a tracer's options, read once when the tracer is made.
+
+    Kept with the tracer, so one made again after a shutdown is set up as the first was.
+    """
+
+    project_id: str | None
+    """``project_id``, else ``LASTMILE_PROJECT_ID``."""
+    fallback_token: str | None
+    """``LASTMILE_API_TOKEN``: sent when no argument or header sets ``authorization``."""
+    capture: CaptureConfig
+    """The capture arguments over the ``RAGTEL_*`` variables."""
+
+
+def environment_defaults(options: TracerOptions) -> EnvironmentDefaults:
+    """Read the environment's defaults for a tracer made from ``options``, now."""
+    return EnvironmentDefaults(
+        project_id=options.project_id or os.environ.get(env.LASTMILE_PROJECT_ID),
+        fallback_token=os.environ.get(env.LASTMILE_API_TOKEN),
+        capture=resolve_capture(
+            options.capture_content, options.mask, options.record_embeddings, options.openinference
+        ),
+    )
+
+
+def check_arguments(
+    tracer_name: Any, token: Any, project_name: Any, project_id: Any, output_filepath: Any
+) -> None:
+    """TypeError, naming the argument, for one of these of the wrong type."""
+    if not isinstance(tracer_name, str) or not tracer_name:
+        raise TypeError(f"tracer_name must be a non-empty str; got {quoted(tracer_name)}")
+    if token is not None and (isinstance(token, RagFlowType) or not isinstance(token, str)):
+        # The older documented signature had pipeline_type second; it must be passed by keyword.
+        hint = " (pass pipeline_type by keyword)" if isinstance(token, RagFlowType) else ""
+        raise TypeError(f"lastmile_api_token must be a str{hint}; got {type(token).__name__}")
+    for argument, value in (("project_name", project_name), ("project_id", project_id)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
+    if output_filepath is not None and not isinstance(output_filepath, (str, bytes, os.PathLike)):
+        raise TypeError(f"output_filepath must be a path; got {type(output_filepath).__name__}")
+
+
+def exporter_names(exporter: Any) -> str | tuple[str, ...] | None:
+    """``exporter`` as given, or as a tuple when it is a list (a generator is read once).
+
+    Checked here so that an error names the argument and never calls a
+    value's own ``repr``.
+    """
+    if exporter is None or isinstance(exporter, str):
+        return exporter
+    names = tuple(exporter) if isinstance(exporter, Iterable) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise TypeError(f"exporter must be a str or a list of str; got {quoted(exporter)}")
+    return names
+
+
+def flow_type(
+    rag_flow_type: RagFlowType | str | None, pipeline_type: RagFlowType | str | None
+) -> RagFlowType | None:
+    """The flow type of either alias; ValueError if they disagree or name no flow type."""
+    if rag_flow_type is not None and pipeline_type is not None and rag_flow_type != pipeline_type:
+        raise ValueError(
+            "rag_flow_type and pipeline_type are aliases and must agree; "
+            f"got {quoted(rag_flow_type)} and {quoted(pipeline_type)}"
+        )
+    value = rag_flow_type if rag_flow_type is not None else pipeline_type
+    if value is None:
+        return None
+    try:
+        return RagFlowType(value)
+    except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
+        allowed = ", ".join(repr(member.value) for member in RagFlowType)
+        raise ValueError(f"rag_flow_type must be one of {allowed}; got {quoted(value)}") from None
+
+
+def initial_params_of(initial_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``initial_params`` read once into a dict, keys and values checked as params are."""
+    if initial_params is None:
+        return {}
+    return validated_params(initial_params, argument="initial_params")
