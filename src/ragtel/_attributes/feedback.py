@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from opentelemetry.util.types import AttributeValue
 
@@ -57,7 +57,7 @@ SCOPE_TRACE: Final = RagtelFeedbackScopeValues.TRACE.value
 SCOPE_PROJECT: Final = RagtelFeedbackScopeValues.PROJECT.value
 
 
-def binary_value(value: Any) -> Attributes:
+def binary_value(value: bool) -> Attributes:
     """True is positive, False negative. 1 and 0 are refused: they may be ratings."""
     if not isinstance(value, bool):
         kind = type(value)
@@ -75,7 +75,7 @@ def binary_value(value: Any) -> Attributes:
     }
 
 
-def numeric_value(value: Any) -> Attributes:
+def numeric_value(value: float) -> Attributes:
     """A score from 0 to 1, both included."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
@@ -97,7 +97,7 @@ def numeric_value(value: Any) -> Attributes:
     }
 
 
-def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> Attributes:
+def categorical_value(value: str, categories: Sequence[str], capture: CaptureConfig) -> Attributes:
     """One of ``categories``: a non-empty sequence of distinct strings."""
     if isinstance(categories, (str, bytes)) or not isinstance(categories, Sequence):
         raise TypeError(
@@ -150,7 +150,7 @@ def categorical_value(value: Any, categories: Any, capture: CaptureConfig) -> At
     }
 
 
-def text_value(value: Any, capture: CaptureConfig, *, argument: str = "value") -> Attributes:
+def text_value(value: str, capture: CaptureConfig, *, argument: str = "value") -> Attributes:
     """Free text that says something (not empty, not only whitespace)."""
     if not isinstance(value, str):
         raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
@@ -162,7 +162,7 @@ def text_value(value: Any, capture: CaptureConfig, *, argument: str = "value") -
     return attributes
 
 
-def json_value(feedback: Any, capture: CaptureConfig) -> Attributes:
+def json_value(feedback: object, capture: CaptureConfig) -> Attributes:
     """``log_feedback``'s value: a string is text feedback, anything else JSON.
 
     A value JSON cannot represent is encoded with the fallback (its ``repr``),
@@ -181,10 +181,10 @@ def json_value(feedback: Any, capture: CaptureConfig) -> Attributes:
 def feedback_attributes(
     value_attributes: Attributes,
     *,
-    name: Any,
-    annotator: Any,
-    explanation: Any,
-    metadata: Any,
+    name: str | None,
+    annotator: str,
+    explanation: str | None,
+    metadata: Mapping[str, object] | None,
     capture: CaptureConfig,
 ) -> Attributes:
     """The attributes of one feedback: its value's, plus name, annotator and context."""

@@ -10,10 +10,11 @@ are why providers ragtel creates allow 1,024 attributes per span.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
 from opentelemetry.util.types import AttributeValue
 
+from ragtel._attributes.chunks import ChunkData
 from ragtel._encoding.encoder import clean_text
 from ragtel._types import RAGEventType
 from ragtel.semconv import openinference as oi
@@ -58,9 +59,9 @@ def io(
 
 def documents(
     keys: tuple[str, str, str, str],
-    chunks: Sequence[Any],
+    chunks: Sequence[ChunkData],
     contents: Sequence[str] | None,
-    metadata: Any,
+    metadata: Sequence[str] | None,
 ) -> Attributes:
     """Flattened documents: ``<prefix>.{i}.document.id`` / content / score / metadata.
 
@@ -102,7 +103,7 @@ RERANKER_OUTPUT: Final = (
 )
 
 
-def reranker(metadata: Any, top_k: int, max_length: int) -> Attributes:
+def reranker(metadata: object, top_k: int, max_length: int) -> Attributes:
     """Reranker attributes; ``metadata`` is the event's, already masked (None if not captured)."""
     attributes: Attributes = {oi.RERANKER_TOP_K: top_k}
     if isinstance(metadata, Mapping):
@@ -115,7 +116,7 @@ def reranker(metadata: Any, top_k: int, max_length: int) -> Attributes:
 def embeddings(
     texts: Sequence[str] | None,
     vectors: Sequence[Sequence[float]] | None,
-    metadata: Any,
+    metadata: object,
     max_length: int,
 ) -> Attributes:
     """Embedding attributes; ``metadata`` is the event's, already masked (None if not captured)."""
