@@ -154,7 +154,7 @@ class ProcessState:
         outlive any reset, so this is kept too). Guarded by ``secrets_lock``."""
         self.log_files: OrderedDict[str, LoggerProvider] = OrderedDict()
         """The files ``log(logger=<path>)`` writes to, open, least recently used first
-        (ragtel._record.log). Guarded by ``log_files_lock``."""
+        (ragtel._sdk.log_pipeline). Guarded by ``log_files_lock``."""
         self.warned: set[Hashable] = set()
         """What was already warned about once per process (a cap, a refused header): the
         log says it once, not per call. Guarded by ``warnings_lock``; see :meth:`first_time`."""
