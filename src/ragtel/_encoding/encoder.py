@@ -28,78 +28,63 @@ Rules:
   ``…[truncated 1234 chars]``; the result never exceeds the limit. The cost
   is bounded by what is kept: a huge string, list or array is cut before it
   is cleaned or converted.
+
+This module is the package's front: the rest of ragtel imports from it. Its
+parts: :mod:`ragtel._encoding.text` (text cleaned, capped and quoted),
+:mod:`ragtel._encoding.jsonable` (the general path: any value walked into
+JSON-able data), :mod:`ragtel._encoding.redaction`,
+:mod:`ragtel._encoding.safe_repr` and :mod:`ragtel._encoding.object_forms`.
+Here: the mask hook, the two entry points and the fast path for small plain
+data.
 """
 
 from __future__ import annotations
 
-import datetime
-import enum
-import itertools
 import json
 import logging
-import math
-import types
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig, Mask, ValueLimits
-from ragtel._encoding.object_forms import (
-    NO_FORM,
-    is_named_tuple,
-    named_tuple_fields,
-    numpy_form,
-    structured_fields,
+from ragtel._encoding.jsonable import JSON_ENCODER, Budget, to_jsonable
+from ragtel._encoding.redaction import is_secret_pair, is_sensitive_name, may_hold_secrets
+from ragtel._encoding.safe_repr import safe_repr, unrepresentable
+from ragtel._encoding.text import (
+    QUOTE_LENGTH,
+    clean_text,
+    finish_json,
+    plain_text,
+    quoted,
+    stable_repr,
+    truncate,
 )
-from ragtel._encoding.redaction import (
-    REDACTED,
-    is_secret_pair,
-    is_sensitive_key,
-    is_sensitive_name,
-    mask_open_url_credentials,
-    mask_url_credentials,
-    may_hold_secrets,
-    redact_text,
-)
-from ragtel._encoding.safe_repr import MARGIN, ReprCalls, own_repr, safe_repr, unrepresentable
+
+__all__ = [
+    "MASK_FAILED",
+    "QUOTE_LENGTH",
+    "apply_mask",
+    "clean_text",
+    "encode_attribute",
+    "encode_json",
+    "encode_known_plain",
+    "finish_json",
+    "masked_json",
+    "masked_repr",
+    "masked_text",
+    "plain_text",
+    "quoted",
+    "recorded_text",
+    "stable_repr",
+    "truncate",
+]
 
 _logger = logging.getLogger("ragtel")
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
-# Past Python's default limit for int -> text (4,300 digits), str() raises.
-_HUGE_INT: Final = 10**4000
-_MAX_DEPTH: Final = 32
 _PRIMITIVE_TYPES: Final = (str, bool, int, float)
-# Values whose str() is their natural JSON form (UUID, Decimal, paths, IP
-# addresses), matched by module so those modules need not be imported here.
-_TEXT_FORM_MODULES: Final = frozenset(
-    {"uuid", "decimal", "_decimal", "_pydecimal", "pathlib", "ipaddress"}
-)
-_STABLE_REPR_LENGTH: Final = 65_536
-
-
-def truncate(text: str, max_length: int, omitted: int = 0) -> str:
-    """Cut ``text`` to at most ``max_length`` characters, ending with a visible marker.
-
-    ``omitted``: characters already cut from the text before it got here; the
-    marker counts them too, and is added even if the rest fits.
-    """
-    if len(text) <= max_length and not omitted:
-        return text
-    # The marker's length depends on the count it prints, and the count on the
-    # marker's length: iterate to the fixed point (two or three passes).
-    marker_length = 0
-    while True:
-        kept = min(max(max_length - marker_length, 0), len(text))
-        marker = f"…[truncated {len(text) - kept + omitted} chars]"
-        if len(marker) == marker_length:
-            break
-        marker_length = len(marker)
-    if len(marker) >= max_length:
-        return marker[:max_length]
-    return text[:kept] + marker
 
 
 MASK_FAILED: Final = "[MASK FAILED]"
@@ -140,94 +125,6 @@ def masked_repr(value: Any, capture: CaptureConfig) -> str:
     return clean_text(text, limits.max_length)
 
 
-def clean_text(text: str, max_length: int) -> str:
-    """Redact secrets in ``text``, make it encodable as UTF-8, and cap its length.
-
-    Sensitive ``name=value`` fields and URL passwords are masked (see
-    :func:`ragtel._encoding.redaction.redact_text`). Lone surrogates (from broken
-    decoding upstream) cannot be encoded by protobuf and would fail a whole
-    export batch, so they are escaped. A text far over the limit is cut first
-    (the kept part plus a margin is cleaned, and a URL password cut off by the
-    margin's end is masked), so the cost does not grow with the text.
-    """
-    if type(text) is str:
-        length = len(text)
-        if length <= max_length:  # the common case, inlined
-            if ("=" in text or ":" in text) and may_hold_secrets(text):
-                text = redact_text(text)
-            return text if text.isascii() else truncate(_encodable(text), max_length)
-    else:  # a subclass's own methods may do anything
-        length = str.__len__(text)
-        text = str.__getitem__(text, slice(0, max_length + MARGIN))
-    room = max_length + MARGIN
-    if length > room:
-        text = mask_open_url_credentials(redact_text(text[:room]))
-        omitted = length - room
-    else:
-        text = redact_text(text)
-        omitted = 0
-    return truncate(_encodable(text), max_length, omitted)
-
-
-def finish_json(text: str, max_length: int) -> str:
-    """JSON text built by the encoder (every string in it already cleaned): exportable, capped."""
-    if "@" in text:  # inlined: this runs on every encoded value
-        text = mask_url_credentials(text)
-    if not text.isascii():
-        text = _encodable(text)
-    return text if len(text) <= max_length else truncate(text, max_length)
-
-
-def _encodable(text: str) -> str:
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
-
-
-def plain_text(value: Any, max_length: int) -> str:
-    """``str(value)`` as recorded text (see :func:`clean_text`); never raises.
-
-    For values recorded as text rather than JSON: ids, names, labels. A
-    ``str()`` that raises (a broken ``__str__``, an int past Python's digit
-    limit) falls back to the value's redacted ``repr``.
-    """
-    if isinstance(value, str):
-        return clean_text(value, max_length)  # a subclass's own __str__ is not called
-    try:
-        text = str(value)
-        if type(text) is not str:
-            text = str.__str__(text)
-    except Exception:  # noqa: BLE001 - a broken __str__ is the object's problem, not ours
-        text = safe_repr(value, max_length)
-    return clean_text(text, max_length)
-
-
-QUOTE_LENGTH: Final = 200
-"""Characters of a value quoted in an error message."""
-
-
-def quoted(value: Any, max_length: int = QUOTE_LENGTH) -> str:
-    """``value``'s ``repr`` for an error message: never raises, redacted, cleaned and capped.
-
-    A message quoting a bad argument must not itself fail (a broken
-    ``__repr__`` would replace the documented TypeError or ValueError), flood
-    a log line, carry a secret or text that cannot be exported.
-    """
-    return clean_text(safe_repr(value, max_length, max_items=50), max_length)
-
-
-def stable_repr(value: Any) -> str:
-    """``repr(value)`` without memory addresses, cut to 64 KiB; never raises.
-
-    Not redacted: for text that stays in the process. Recorded reprs go
-    through :func:`ragtel._encoding.safe_repr.safe_repr`.
-    """
-    return own_repr(value, _STABLE_REPR_LENGTH)
-
-
 def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
     """Turn ``value`` into an attribute value; ``None`` stays ``None`` (nothing to record)."""
     try:
@@ -247,8 +144,6 @@ def encode_json(value: Any, limits: ValueLimits) -> str:
         return _fallback(value, limits)
 
 
-# One encoder, built once: json.dumps with options builds a new one per call.
-_JSON: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 # The C encoder itself, made once: JSONEncoder.encode builds one per call.
 # Without cycle markers: only values the scan accepted (no cycles) reach it.
 _C_ENCODE: Final = (
@@ -268,7 +163,7 @@ def encode_known_plain(value: Any) -> str | None:
     For data whose shape ragtel controls (no scan needed): straight to the C encoder.
     """
     try:
-        return "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _JSON.encode(value)
+        return "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else JSON_ENCODER.encode(value)
     except ValueError:
         return None
 
@@ -286,7 +181,9 @@ def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     if keys < 0:
         return None
     try:
-        text: str = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _JSON.encode(value)
+        text: str = (
+            "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else JSON_ENCODER.encode(value)
+        )
     except (ValueError, RecursionError):
         return None
     if len(text) > max_chars:
@@ -397,8 +294,8 @@ def _holds_secret_text(value: Any) -> bool:
 
 def _walked_json(value: Any, limits: ValueLimits) -> str:
     """The general path: redact, convert and cap in Python, then encode."""
-    budget = _Budget(limits.max_length, limits.max_items)
-    return str(_JSON.encode(_to_jsonable(value, budget, 0, set())))  # NaN was made a string
+    budget = Budget(limits.max_length, limits.max_items)
+    return str(JSON_ENCODER.encode(to_jsonable(value, budget, 0, set())))  # NaN was made a string
 
 
 def _encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:
@@ -434,310 +331,6 @@ def _primitive_array(items: Sequence[Any], limits: ValueLimits) -> AttributeValu
             return None  # one value's worth of text in all: JSON cuts it with a marker
         return [clean_text(item, limits.max_length) for item in items]
     return list(items)
-
-
-class _Budget:
-    """Approximate characters and items still allowed while walking a value.
-
-    Walking stops early on huge inputs, so a million-item list costs as much as
-    the part of it that fits in the limit, not a million conversions.
-    """
-
-    __slots__ = ("chars", "max_items", "reprs")
-
-    def __init__(self, chars: int, max_items: int) -> None:
-        self.chars = chars
-        self.max_items = max_items
-        self.reprs = ReprCalls()
-
-
-def _to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
-    kind = type(value)
-    if kind is str:
-        return _text_leaf(value, budget)
-    if kind is bool or value is None:
-        budget.chars -= 6
-        return value
-    if kind is int and -_HUGE_INT < value < _HUGE_INT:
-        budget.chars -= 6
-        return value
-    if kind is float:
-        budget.chars -= 12
-        return value if math.isfinite(value) else _non_finite(value)
-    if depth >= _MAX_DEPTH:
-        return f"<max depth: {kind.__qualname__}>"
-    try:
-        return _object_to_jsonable(value, kind, budget, depth, path)
-    except Exception:  # noqa: BLE001 - this part alone falls back, not the whole value
-        return _unconvertible(value, budget)
-
-
-_CONTAINERS: Final = (Mapping, list, tuple, set, frozenset)
-
-
-def _object_to_jsonable(value: Any, kind: type, budget: _Budget, depth: int, path: set[int]) -> Any:
-    if kind is dict or kind is list or kind is tuple or isinstance(value, _CONTAINERS):
-        return _tracked(value, kind, None, budget, depth, path)
-    converted = _scalar_to_jsonable(value, budget, depth, path)
-    if converted is not NO_FORM:
-        return converted
-    fields = structured_fields(value)  # dataclasses, attrs classes, pydantic models
-    if fields is not None:
-        return _tracked(value, kind, fields, budget, depth, path)
-    return _unconvertible(value, budget)
-
-
-def _tracked(
-    value: Any,
-    kind: type,
-    fields: tuple[int, Iterable[tuple[str, Any]]] | None,
-    budget: _Budget,
-    depth: int,
-    path: set[int],
-) -> Any:
-    # Guard against cycles along the current path only, so the same object
-    # shared twice (not a cycle) is encoded both times.
-    marker = id(value)
-    if marker in path:
-        return f"<cycle: {kind.__qualname__}>"
-    path.add(marker)
-    try:
-        if fields is not None:
-            return _mapping_to_jsonable(fields[1], fields[0], budget, depth, path)
-        return _container_to_jsonable(value, kind, budget, depth, path)
-    finally:
-        path.discard(marker)
-
-
-def _container_to_jsonable(
-    value: Any, kind: type, budget: _Budget, depth: int, path: set[int]
-) -> Any:
-    if kind is dict or isinstance(value, Mapping):
-        return _mapping_to_jsonable(value.items(), _size(value), budget, depth, path)
-    if isinstance(value, tuple) and is_named_tuple(kind):
-        # A NamedTuple: its field names matter (for reading, and for redaction).
-        return _mapping_to_jsonable(named_tuple_fields(value), len(value), budget, depth, path)
-    if isinstance(value, (set, frozenset)):
-        return _sequence_to_jsonable(
-            _sorted_set(value, budget.max_items, budget.reprs),
-            budget,
-            depth,
-            path,
-            total=len(value),
-        )
-    if is_secret_pair(value):
-        return [_text_leaf(value[0], budget), REDACTED]
-    return _sequence_to_jsonable(value, budget, depth, path, total=_size(value))
-
-
-def _size(value: Any) -> int | None:
-    try:
-        return len(value)
-    except Exception:  # noqa: BLE001 - a broken __len__: the count is just not known
-        return None
-
-
-def _mapping_to_jsonable(
-    items: Iterable[Any], size: int | None, budget: _Budget, depth: int, path: set[int]
-) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    broken: list[str] = []
-    for index, entry in enumerate(_readable(items, broken)):
-        if budget.chars <= 0 or index >= budget.max_items:
-            left = f"{size - index} more entries" if size is not None else "more entries"
-            result["…"] = f"[{left}]"
-            return result
-        try:
-            key, item = entry
-            name = _key_text(key, budget)
-        except Exception:  # noqa: BLE001 - an entry that is no pair, or a key with no text
-            result[f"…[entry {index}]"] = _unconvertible(entry, budget)
-            continue
-        budget.chars -= 4
-        if is_sensitive_name(name) or (type(key) is not str and is_sensitive_key(key)):
-            result[name] = REDACTED  # redacted before it is converted
-        else:
-            result[name] = _to_jsonable(item, budget, depth + 1, path)
-    if broken:
-        result["…"] = broken[0]
-    return result
-
-
-def _sequence_to_jsonable(
-    items: Iterable[Any],
-    budget: _Budget,
-    depth: int,
-    path: set[int],
-    *,
-    total: int | None = None,
-) -> list[Any]:
-    result: list[Any] = []
-    broken: list[str] = []
-    for index, item in enumerate(_readable(items, broken)):
-        if budget.chars <= 0 or index >= budget.max_items:
-            left = f"{total - index} more items" if total is not None else "more items"
-            result.append(f"…[{left}]")
-            return result
-        budget.chars -= 2
-        result.append(_to_jsonable(item, budget, depth + 1, path))
-    if broken:
-        result.append(broken[0])
-    elif total is not None and total > len(result):
-        result.append(f"…[{total - len(result)} more items]")
-    return result
-
-
-def _readable(items: Iterable[Any], broken: list[str]) -> Iterator[Any]:
-    """``items``, ending early with a note in ``broken`` where iterating them raises.
-
-    A mapping whose ``items()`` or a sequence whose ``__iter__`` fails part of
-    the way keeps what was read before.
-    """
-    try:
-        iterator = iter(items)
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            yield item
-    except Exception as error:  # noqa: BLE001 - the object's iteration broke, not the encoder
-        broken.append(f"…[unreadable: {type(error).__name__}]")
-
-
-def _text_leaf(text: str, budget: _Budget) -> str:
-    """A string as it goes into the JSON: cut to what can be shown, secrets redacted.
-
-    A ``str`` subclass is read as plain text, without calling its own methods.
-    """
-    room = max(budget.chars, 0) + MARGIN
-    if type(text) is str:
-        length = len(text)
-    else:
-        length = str.__len__(text)
-        text = str.__getitem__(text, slice(0, room))
-    if length > room:
-        # Cut before anything else looks at it, so the cost is what is kept;
-        # cleaned with a margin, so a field or URL the cut goes through is
-        # seen whole. The string says itself where it was cut: the JSON stays
-        # valid when the rest fits.
-        keep = room - MARGIN
-        text = mask_open_url_credentials(redact_text(text[:room]))[:keep]
-        text += f"…[truncated {length - keep} chars]"
-    elif ("=" in text or ":" in text) and may_hold_secrets(text):
-        text = redact_text(text)
-    budget.chars -= len(text) + 3
-    return text
-
-
-def _scalar_to_jsonable(value: Any, budget: _Budget, depth: int, path: set[int]) -> Any:
-    """The JSON form of a value that is no container, or ``NO_FORM`` if it has none here."""
-    if isinstance(value, enum.Enum):
-        return _to_jsonable(value.value, budget, depth + 1, path)
-    # Subclasses of the primitives encode as their base value, as json.dumps
-    # does, read without calling their own methods.
-    if isinstance(value, str):
-        return _text_leaf(value, budget)
-    if isinstance(value, float):
-        return _to_jsonable(float.__float__(value), budget, depth, path)
-    if isinstance(value, int):
-        number = int.__int__(value)
-        if -_HUGE_INT < number < _HUGE_INT:
-            return _to_jsonable(number, budget, depth, path)
-        return _unconvertible(number, budget)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        text, cut = _bytes_text(value, budget.chars)
-        text = _text_leaf(text, budget)
-        if cut:
-            marker = f"…[truncated {cut} bytes]"
-            budget.chars -= len(marker)
-            text += marker
-        return text
-    if isinstance(value, datetime.datetime):
-        return datetime.datetime.isoformat(value)
-    if isinstance(value, datetime.date):
-        return datetime.date.isoformat(value)
-    if isinstance(value, datetime.time):
-        return datetime.time.isoformat(value)
-    if isinstance(value, datetime.timedelta):
-        return datetime.timedelta.total_seconds(value)
-    if type(value).__module__ in _TEXT_FORM_MODULES:
-        return _text_leaf(str(value), budget)
-    converted = numpy_form(value, budget.max_items)
-    if converted is not NO_FORM:
-        return _to_jsonable(converted, budget, depth + 1, path)
-    if isinstance(value, types.SimpleNamespace):
-        return _to_jsonable(vars(value), budget, depth + 1, path)
-    return NO_FORM
-
-
-def _unconvertible(value: Any, budget: _Budget) -> str:
-    """A part with no JSON form, alone: its redacted, bounded ``repr``."""
-    text = safe_repr(value, max(budget.chars, 64), budget.max_items, budget.reprs)
-    budget.chars -= len(text) + 3
-    return text
-
-
-def _bytes_text(data: bytes | bytearray | memoryview, budget_chars: int) -> tuple[str, int]:
-    """The text of the head of ``data`` that can still be shown, and how many bytes were cut."""
-    # Only the part that can still be shown is copied and decoded.
-    head = bytes(data[: max(budget_chars, 0) + 4])
-    size = len(data)
-    # A head cut from longer data may end inside a multi-byte character.
-    for cut in range(4 if len(head) < size else 1):
-        try:
-            return head[: len(head) - cut].decode("utf-8"), size - len(head) + cut
-        except UnicodeDecodeError:
-            continue
-    import base64
-
-    # base64 takes 4 characters per 3 bytes.
-    shown = head[: max(budget_chars, 0) * 3 // 4 + 3]
-    return "base64:" + base64.b64encode(shown).decode("ascii"), size - len(shown)
-
-
-# Types whose values compare among themselves without running user code.
-_SORTABLE: Final = frozenset({str, int, float, bool, bytes})
-
-
-def _sorted_set(items: set[Any] | frozenset[Any], max_items: int, reprs: ReprCalls) -> list[Any]:
-    if len(items) > max_items:
-        # Sorting a huge set to keep a few items would cost more than the rest of
-        # the encoding: keep the first ones in iteration order, unsorted.
-        return list(itertools.islice(items, max_items))
-    if all(type(item) in _SORTABLE for item in items):
-        try:
-            return sorted(items)
-        except TypeError:  # mixed kinds: str and int
-            pass
-    # No user __lt__ is called: objects are ordered by their repr, when the
-    # value's __repr__ calls allow it (and leave as many to show them); else
-    # they keep their iteration order.
-    if 2 * len(items) > reprs.left:
-        return list(items)
-    reprs.left -= len(items)
-    return sorted(items, key=lambda item: (type(item).__qualname__, own_repr(item, 200)))
-
-
-def _key_text(key: Any, budget: _Budget) -> str:
-    # The same text json.dumps gives keys it accepts (True -> "true", 1.5 -> "1.5").
-    if type(key) is str:
-        return _text_leaf(key, budget)
-    if isinstance(key, enum.Enum):
-        key = key.value
-    if isinstance(key, str):
-        return _text_leaf(key, budget)
-    if isinstance(key, float) and not math.isfinite(key):
-        return _non_finite(key)
-    if key is None or isinstance(key, (bool, int, float)):
-        return str(_JSON.encode(key))
-    return _unconvertible(key, budget)
-
-
-def _non_finite(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _fallback(value: Any, limits: ValueLimits) -> str:
