@@ -249,7 +249,7 @@ def test_real_world_ordinary_names_are_not(name: str) -> None:
 
 def test_every_sensitive_word_holds_a_hint() -> None:
     # The quick substring test that skips text with no sensitive name relies on it.
-    from ragtel._encoding.redaction import _SENSITIVE_PAIRS, _SENSITIVE_WORDS, NAME_HINTS
+    from ragtel._encoding.sensitive_names import _SENSITIVE_PAIRS, _SENSITIVE_WORDS, NAME_HINTS
 
     for word in _SENSITIVE_WORDS | {first + second for first, second in _SENSITIVE_PAIRS}:
         assert any(hint in word for hint in NAME_HINTS), word
@@ -349,7 +349,7 @@ def test_redacting_hostile_text_takes_linear_time(text: str) -> None:
 
 
 def test_the_name_cache_stays_bounded() -> None:
-    from ragtel._encoding.redaction import _CACHE_LIMIT, NAME_DECISIONS
+    from ragtel._encoding.sensitive_names import _CACHE_LIMIT, NAME_DECISIONS
 
     for number in range(_CACHE_LIMIT + 500):
         is_sensitive_name(f"field_{number}")
