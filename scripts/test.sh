@@ -4,6 +4,8 @@
 #   - the OTLP test receiver (Elastic's mockotlpserver) from npm
 #   - Arize Phoenix in .phoenix-venv, for the end-to-end tests (scripts/setup-phoenix.sh)
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k decorators`.
+# Once set up, `.venv/bin/python -m pytest -m 'not integration'` is the quick run (under a
+# minute): no subprocesses, receivers or servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

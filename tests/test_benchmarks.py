@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+# About 80 s of benchmark rounds: out of the default run (see pyproject's addopts).
+pytestmark = [pytest.mark.benchmark, pytest.mark.integration]
 
 
 def test_quick_benchmark_run_produces_the_table(tmp_path: Path) -> None:

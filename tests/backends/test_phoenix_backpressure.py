@@ -20,6 +20,9 @@ from ragtel._tracer import LastMileTracer
 
 SPANS = 100
 
+# busy_phoenix starts a Phoenix server of its own, outside the phoenix fixture.
+pytestmark = pytest.mark.phoenix
+
 
 @pytest.fixture(scope="module")
 def busy_phoenix() -> Iterator[PhoenixServer]:

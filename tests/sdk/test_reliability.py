@@ -101,6 +101,7 @@ def test_a_normal_exit_after_10000_spans_leaves_all_of_them_in_the_file_and_the_
     assert len({s["span_id"] for s in receiver.wait_for_spans(count + 1, timeout=60)}) == count + 1
 
 
+@pytest.mark.node  # starts receivers of its own, outside the receiver fixture
 def test_spans_after_the_receiver_restarts_arrive_and_the_app_never_waits(
     tmp_path: Path,
 ) -> None:
