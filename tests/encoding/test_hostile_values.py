@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fuzz_strategies as fs
+from fuzz_export import Exported
 from ragtel import LastMileTracer, get_lastmile_tracer
 
 # A tracer writing to a file ---------------------------------------------------------
@@ -563,16 +564,6 @@ def _push_through_every_api(tracer: LastMileTracer, value: Any, exported: Any) -
     tracer.record_span("done", input=value, output=value)
 
 
-@pytest.fixture
-def exported_harness(tmp_path: pathlib.Path) -> Iterator[Any]:
-    from test_fuzz import Exported
-
-    harness = Exported(tmp_path)
-    with harness.encoder_errors.attached():
-        yield harness
-        harness.any_tracer.shutdown()
-
-
 class Everything(logging.Handler):
     """Every log line anyone writes during the test."""
 
@@ -592,25 +583,25 @@ class Everything(logging.Handler):
 )
 @given(data=st.data())
 def test_hostile_values_never_crash_leak_or_break_the_export(
-    exported_harness: Any, data: st.DataObject
+    exported: Exported, data: st.DataObject
 ) -> None:
     """Whatever the value: no exception escapes, no secret is written, the line is OTLP JSON."""
-    tracer = exported_harness.draw(data)
+    tracer = exported.draw(data)
     value = data.draw(hostile_with_secrets, label="value")
     logs = Everything()
     root = logging.getLogger()
     root.addHandler(logs)
     started = time.perf_counter()
     try:
-        with exported_harness.example():  # every line parsed as OTLP, counts and caps checked
-            _push_through_every_api(tracer, value, exported_harness)
+        with exported.example():  # every line parsed as OTLP, counts and caps checked
+            _push_through_every_api(tracer, value, exported)
     finally:
         root.removeHandler(logs)
     # A dozen API calls on values of up to 250,000 characters or 100,000 items.
     assert time.perf_counter() - started < 10.0
     written = [
         pathlib.Path(path).read_text("utf-8", errors="replace")
-        for path in exported_harness.directory.rglob("*")
+        for path in exported.directory.rglob("*")
         if path.is_file()
     ]
     for text in [*written, *logs.lines]:
