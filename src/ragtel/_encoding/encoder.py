@@ -171,10 +171,11 @@ def encode_known_plain(value: Any) -> str | None:
 def _plain_json(value: Any, limits: ValueLimits) -> str | None:
     """Fast path: the C encoder's text for small, plain JSON data, else None.
 
-    It gives the same text the walk below would, in the cases it accepts (see
-    :func:`_small_plain_keys`), text short enough that the walk's character
-    budget (which overcounts at most 4x) cannot run out, no NaN or infinity
-    (the encoder raises on those), and no text that may hold a secret.
+    It gives the same text the walk (:mod:`ragtel._encoding.jsonable`) would,
+    in the cases it accepts (see :func:`_small_plain_keys`), text short enough
+    that the walk's character budget (which overcounts at most 4x) cannot run
+    out, no NaN or infinity (the encoder raises on those), and no text that
+    may hold a secret.
     """
     max_chars = limits.max_length // 4
     keys = _small_plain_keys(value, limits.max_items, max_chars)

@@ -1,7 +1,7 @@
 """Embedding calls: ``embed_documents``/``embed_query`` (and their async forms) of every model.
 
 LangChain has no embedding callbacks, so each ``Embeddings`` subclass's
-methods are wrapped (see ``_langchain_subclasses``). A call becomes a CLIENT
+methods are wrapped (see ``subclasses``). A call becomes a CLIENT
 span ``embeddings <model>`` with a ``ragtel.embedding`` event, and registers
 the model in the trace's ParamSet: ``embedding.model`` and
 ``embedding.dimensions`` for documents, ``query.embedding_model`` and

@@ -10,7 +10,7 @@ per run instead of several.
 
 Beside a peer instrumentation's handler, ragtel's goes just before it: the
 peer ends its span of a run in its end callback, and ragtel records on that
-span in its own (see ``_langchain_peers``).
+span in its own (see ``peers``).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class Run:
     restore: Context | None = None
     """The context current before this run's span was made current, if it was."""
     peer: Any = None
-    """The peer handler whose span of the run ragtel records on (see ``_langchain_peers``)."""
+    """The peer handler whose span of the run ragtel records on (see ``peers``)."""
 
 
 class OpenRuns:
