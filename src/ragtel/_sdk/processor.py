@@ -75,7 +75,7 @@ _SPANS_PER_TRACE: Final = 64
 _WARN_INTERVAL_SECONDS: Final = 60.0
 
 REMOTE_PARAMS_KEY: Final = context_api.create_key("ragtel-remote-params")
-"""Context key of params that arrived from an upstream service (see _propagation)."""
+"""Context key of params that arrived from an upstream service (see _context.propagation)."""
 
 CARRIER_KEY: Final = context_api.create_key("ragtel-carrier")
 """Context key set while a carrier span starts: it joins a trace but is not a request of it."""
