@@ -33,7 +33,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.trace import Span
 
 from ragtel._tracer import LastMileTracer
-from ragtel.instrumentation.llama_index import steps as recording
+from ragtel.instrumentation.llama_index import steps
 from ragtel.instrumentation.llama_index.spans import (
     ENTERED_SPAN,
     MAX_OPEN_SPANS,
@@ -114,7 +114,7 @@ class LlamaIndexRecorder:
             record = self._start(span_id, instance, parent_id)
         if record is not None:
             with guarded("a step's settings"):
-                recording.on_enter(self._tracer, record)
+                steps.on_enter(self._tracer, record)
 
     def exit(self, span_id: str, arguments: dict[str, Any], result: Any) -> None:
         record = self._spans.get(span_id)
@@ -133,7 +133,7 @@ class LlamaIndexRecorder:
         if not self._spans.pop_if(span_id, record):
             return
         with guarded("a step's result"):
-            recording.on_exit(self._tracer, record, arguments, result)
+            steps.on_exit(self._tracer, record, arguments, result)
         with guarded("a span end"):
             self._end(record, None)
 
@@ -154,7 +154,7 @@ class LlamaIndexRecorder:
             return
         finished = False
         with guarded(f"a {type(event).__name__}"):
-            finished = recording.on_event(self._tracer, record, event)
+            finished = steps.on_event(self._tracer, record, event)
         if finished and event.span_id is not None and self._spans.pop_if(event.span_id, record):
             error = getattr(event, "exception", None)
             with guarded("a span end"):
