@@ -115,14 +115,8 @@ class _FailingRetriever(BaseRetriever):
 # Fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def instrumentor(ragtel_spans: SpanRecorder) -> Iterator[LangChainInstrumentor]:
-    instrumentor = LangChainInstrumentor()
-    instrumentor.instrument(tracer_provider=ragtel_spans.provider)
-    try:
-        yield instrumentor
-    finally:
-        instrumentor.uninstrument()
+# The instrumentor under test (conftest's instrumentor fixture instruments it per test).
+INSTRUMENTOR = LangChainInstrumentor
 
 
 def ingest(tracer: Any | None = None) -> InMemoryVectorStore:

@@ -139,12 +139,8 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     assert attempts == [], f"the test tried to reach the network: {attempts}"
 
 
-@pytest.fixture
-def instrumentor(ragtel_spans: SpanRecorder) -> Iterator[LlamaIndexInstrumentor]:
-    instrumentor = LlamaIndexInstrumentor()
-    instrumentor.instrument(tracer_provider=ragtel_spans.provider)
-    yield instrumentor
-    instrumentor.uninstrument()
+# The instrumentor under test (conftest's instrumentor fixture instruments it per test).
+INSTRUMENTOR = LlamaIndexInstrumentor
 
 
 def build_index(chunk_size: int = 48, chunk_overlap: int = 8) -> VectorStoreIndex:

@@ -72,14 +72,8 @@ async def async_client(fake: FakeOpenAI) -> AsyncIterator[openai.AsyncOpenAI]:
         yield sdk_client
 
 
-@pytest.fixture
-def instrumentor(ragtel_spans: SpanRecorder) -> Iterator[OpenAIInstrumentor]:
-    instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=ragtel_spans.provider)
-    try:
-        yield instrumentor
-    finally:
-        instrumentor.uninstrument()
+# The instrumentor under test (conftest's instrumentor fixture instruments it per test).
+INSTRUMENTOR = OpenAIInstrumentor
 
 
 # Helpers ------------------------------------------------------------------------------
