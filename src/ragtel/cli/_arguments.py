@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Final
+
+DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
+"""Longer lines are skipped unread. ragtel writes one batch per line: 1,024 spans
+with 16 KB values come to some 35 MB of JSON, well under this. Here rather than
+in :mod:`ragtel.cli._jsonl`, which reads the lines: ``ragtel --help`` needs the
+default without the cost of importing the reader."""
 
 
 def add_file(parser: argparse.ArgumentParser) -> None:
     """The traces file to read (positional, optional) and the longest line to accept."""
-    # Loaded here rather than at the top: the constant's module reads files, the parser does not.
-    from ragtel.cli._jsonl import DEFAULT_MAX_LINE_BYTES
-
     parser.add_argument(
         "file",
         nargs="?",

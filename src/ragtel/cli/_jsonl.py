@@ -19,11 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
+from ragtel.cli._arguments import DEFAULT_MAX_LINE_BYTES
 from ragtel.cli._errors import CliError, shorten
 
-DEFAULT_MAX_LINE_BYTES: Final = 64 * 1024 * 1024
-"""Longer lines are skipped unread. ragtel writes one batch per line: 1,024 spans
-with 16 KB values come to some 35 MB of JSON, well under this."""
 KEPT_BAD_LINES: Final = 1_000
 """Problems remembered with their line number and reason; later ones are only
 counted, so a file of millions of bad lines is reported in bounded memory."""

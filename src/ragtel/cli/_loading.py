@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ragtel.cli._arguments import DEFAULT_MAX_LINE_BYTES
 from ragtel.cli._jsonl import (
-    DEFAULT_MAX_LINE_BYTES,
     LineStats,
     numbered_otlp_lines,
     raise_if_nothing_readable,

@@ -21,10 +21,10 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ragtel.cli._arguments import DEFAULT_MAX_LINE_BYTES
 from ragtel.cli._errors import EXIT_OK, EXIT_PARTIAL, shorten
 from ragtel.cli._escape import say
 from ragtel.cli._jsonl import (
-    DEFAULT_MAX_LINE_BYTES,
     LOGS_FIELDS,
     LOGS_JSON,
     TRACES_FIELDS,
