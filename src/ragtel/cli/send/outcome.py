@@ -36,7 +36,7 @@ class Outcome:
     """The batch failed after retrying for the whole timeout (or TLS failed):
     later batches would only wait as long, so the sender should stop."""
     left_out: int = 0
-    """Items never sent: protobuf could not encode them (see :func:`~ragtel.cli.send.batches.export_request`)."""
+    """Items never sent: protobuf could not encode them (see ``batches.export_request``)."""
     left_out_reason: str = ""
     too_large: bool = False
     """The collector refused the request for its size: smaller parts may pass."""
