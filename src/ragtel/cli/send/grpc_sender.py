@@ -18,11 +18,9 @@ from ragtel.cli.send.outcome import (
     Attempt,
     Outcome,
     Retry,
+    deliver,
     partial_outcome,
-    retrying,
     shorten_reason,
-    with_left_out,
-    without_left_out,
 )
 
 # The codes the OTLP specification calls retryable.
@@ -64,25 +62,22 @@ class GrpcSender:
     def send(self, batch: Batch) -> Outcome:
         encoded = export_request(batch)
         request = encoded.request
-        batch = without_left_out(batch, encoded)
-        if not batch.size:
-            return with_left_out(Outcome(requests=0), encoded)
         export = self._stubs[batch.layout.signal].Export
 
-        def attempt(seconds_left: float) -> Attempt:
+        def attempt(sent: Batch, seconds_left: float) -> Attempt:
             try:
                 response = export(request, timeout=seconds_left, metadata=self._metadata)
             except self._rpc_error as error:
-                return _grpc_failure(error, batch)
+                return _grpc_failure(error, sent)
             partial = response.partial_success
             rejected = (
                 partial.rejected_spans
-                if batch.layout.signal == "traces"
+                if sent.layout.signal == "traces"
                 else partial.rejected_log_records
             )
-            return partial_outcome(rejected, partial.error_message, batch)
+            return partial_outcome(rejected, partial.error_message, sent)
 
-        return with_left_out(retrying(attempt, self._destination.timeout, batch.size), encoded)
+        return deliver(batch, encoded, self._destination.timeout, attempt)
 
     def close(self) -> None:
         self._channel.close()

@@ -19,11 +19,9 @@ from ragtel.cli.send.outcome import (
     Attempt,
     Outcome,
     Retry,
+    deliver,
     partial_outcome,
-    retrying,
     shorten_reason,
-    with_left_out,
-    without_left_out,
 )
 
 if TYPE_CHECKING:
@@ -57,15 +55,12 @@ class HttpSender:
         else:
             encoded = export_request(batch)
             body = encoded.request.SerializeToString()
-        sent = without_left_out(batch, encoded)
         url = self._destination.urls[batch.layout.signal]
 
-        def attempt(seconds_left: float) -> Attempt:
+        def attempt(sent: Batch, seconds_left: float) -> Attempt:
             return self._post(url, body, sent, seconds_left)
 
-        if not sent.size:
-            return with_left_out(Outcome(requests=0), encoded)
-        return with_left_out(retrying(attempt, self._destination.timeout, sent.size), encoded)
+        return deliver(batch, encoded, self._destination.timeout, attempt)
 
     def close(self) -> None:
         self._session.close()

@@ -2,9 +2,9 @@
 the bookkeeping of items that encoding left out.
 
 A sender's attempt returns an :class:`Outcome` (done: accepted, partly or
-wholly rejected) or a :class:`Retry` (a transient failure); :func:`retrying`
-repeats attempts with exponential backoff and jitter, honouring a server's
-``Retry-After``, within the request's timeout.
+wholly rejected) or a :class:`Retry` (a transient failure); :func:`deliver`
+repeats attempts with exponential backoff and jitter (:func:`retrying`),
+honouring a server's ``Retry-After``, within the request's timeout.
 """
 
 from __future__ import annotations
@@ -96,14 +96,32 @@ def backoff_seconds(retry: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
-def without_left_out(batch: Batch, encoded: Encoded) -> Batch:
+def deliver(
+    batch: Batch,
+    encoded: Encoded,
+    timeout: float,
+    attempt: Callable[[Batch, float], Attempt],
+) -> Outcome:
+    """Send what encoding kept of ``batch``, retrying within ``timeout``; count what it left out.
+
+    ``attempt(sent, seconds_left)`` makes one request for ``sent``, the batch
+    without the items encoding left out.
+    """
+    sent = _without_left_out(batch, encoded)
+    if not sent.size:
+        return _with_left_out(Outcome(requests=0), encoded)
+    outcome = retrying(lambda seconds_left: attempt(sent, seconds_left), timeout, sent.size)
+    return _with_left_out(outcome, encoded)
+
+
+def _without_left_out(batch: Batch, encoded: Encoded) -> Batch:
     """The batch as sent: its size without the items encoding left out."""
     if not encoded.left_out:
         return batch
     return Batch(batch.layout, batch.resources, batch.size - encoded.left_out)
 
 
-def with_left_out(outcome: Outcome, encoded: Encoded) -> Outcome:
+def _with_left_out(outcome: Outcome, encoded: Encoded) -> Outcome:
     """``outcome`` with the items encoding left out (and why) added to it."""
     if not encoded.left_out:
         return outcome
