@@ -66,6 +66,8 @@ class RegisteredTracer(NamedTuple):
     tracer: LastMileTracer
     options: TracerOptions
     """The options of the call that made it."""
+    requested: tuple[object, ...]
+    """``options.requested()``: what later calls with the name are compared with."""
     defaults: EnvironmentDefaults
 
 
@@ -176,21 +178,26 @@ def get_lastmile_tracer(
         record_embeddings=record_embeddings,
         openinference=openinference,
     )
-    tracer = _registered_tracer(tracer_name, options)
-    _enable_propagation(tracer, propagate_params)
+    tracer, created = _registered_tracer(tracer_name, options)
+    if created:
+        _enable_propagation(tracer, propagate_params)
     return tracer
 
 
-def _registered_tracer(tracer_name: str, options: TracerOptions) -> LastMileTracer:
-    """The tracer of that name, made now if there is none (or if it was shut down)."""
+def _registered_tracer(tracer_name: str, options: TracerOptions) -> tuple[LastMileTracer, bool]:
+    """The tracer of that name, and whether it is new; made now if there is none.
+
+    One that was shut down is made again, from the first call's options.
+    """
     with STATE.tracers_lock:
         entry = STATE.tracers.get(tracer_name)
         if entry is None:
+            requested = options.requested()  # before anything is made: it may raise
             defaults = environment_defaults(options)
             tracer = _create_tracer(tracer_name, options, defaults)
-            STATE.tracers[tracer_name] = RegisteredTracer(tracer, options, defaults)
-            return tracer
-        ignored = options.ignored_arguments(entry.options)
+            STATE.tracers[tracer_name] = RegisteredTracer(tracer, options, requested, defaults)
+            return tracer, True
+        ignored = options.ignored_arguments(entry.requested)
         if ignored:
             _logger.warning(
                 "ragtel: tracer %r already exists; the configuration it was created with "
@@ -200,14 +207,15 @@ def _registered_tracer(tracer_name: str, options: TracerOptions) -> LastMileTrac
             )
         installation = tracer_core(entry.tracer).installation
         if installation is None or not installation.stopped:
-            return entry.tracer
+            return entry.tracer, False
         # Shut down: a tracer set up again as the first one was, that exports.
         tracer = _create_tracer(tracer_name, entry.options, entry.defaults)
         STATE.tracers[tracer_name] = entry._replace(tracer=tracer)
-        return tracer
+        return tracer, False
 
 
 def _enable_propagation(tracer: LastMileTracer, propagate_params: bool | None) -> None:
+    """Switch baggage propagation on for the process, when a new tracer asks for it."""
     if propagate_params is None:
         propagate_params = env_flag(env.RAGTEL_PROPAGATE_PARAMS, False)
     if propagate_params and not tracer_core(tracer).sdk_disabled:

@@ -93,7 +93,14 @@ class ProcessState:
     def __init__(self) -> None:
         self._create_locks()
         self._fork_aware: weakref.WeakSet[ForkAware] = weakref.WeakSet()
+        self._init_registries()
+        self._init_process_changes()
+        self._init_logs()
+        self.checked_scope: InstrumentationScope | None = None
+        """A memo: the last instrumentation scope the export thread found encodable
+        (ragtel._sdk.span_prepare). A tracer's spans share one: checked once in a row."""
 
+    def _init_registries(self) -> None:
         # Tracers (ragtel._factory) ------------------------------------------
         self.tracers: dict[str, RegisteredTracer] = {}
         """Each tracer ``get_lastmile_tracer`` made, by name, with the options it was made
@@ -117,7 +124,8 @@ class ProcessState:
         instrumentation) finds its trace's state through them. Replaced, never mutated, so
         lookups iterate it without a lock; ``processors_lock`` serializes the writers."""
 
-        # Process-wide changes ragtel makes -----------------------------------
+    def _init_process_changes(self) -> None:
+        # Global propagators and signal handlers ------------------------------
         self.propagator: ParamsPropagator | None = None
         """ragtel's baggage propagator once ``propagate_params`` switched it on
         (ragtel._context.propagation). Guarded by ``propagation_lock``."""
@@ -143,7 +151,7 @@ class ProcessState:
         self.exit_finalizer_pid: int | None = None
         """The process whose multiprocessing finalizers hold the flush."""
 
-        # Logs -----------------------------------------------------------------
+    def _init_logs(self) -> None:
         self.secrets: tuple[str, ...] = ()
         """Every credential ragtel handed to an exporter, longest first: no log line may
         show one (ragtel._sdk.log_hygiene). Kept by :meth:`reset`: a credential once seen
@@ -156,13 +164,11 @@ class ProcessState:
         """The files ``log(logger=<path>)`` writes to, open, least recently used first
         (ragtel._sdk.log_pipeline). Guarded by ``log_files_lock``."""
         self.warned: set[Hashable] = set()
-        """What was already warned about once per process (a cap, a refused header): the
-        log says it once, not per call. Guarded by ``warnings_lock``; see :meth:`first_time`."""
-
-        # Memo ------------------------------------------------------------------
-        self.checked_scope: InstrumentationScope | None = None
-        """The last instrumentation scope the export thread found encodable
-        (ragtel._sdk.span_prepare): a tracer's spans share one, checked once in a row."""
+        """What was already warned about once per process, so the log says it once, not per
+        call: a capped collection (ragtel._encoding.arguments), a refused header
+        (ragtel._sdk.otlp_headers), the ``repr`` budget (ragtel._encoding.safe_repr), records
+        with nowhere to go (ragtel._sdk.log_pipeline). Guarded by ``warnings_lock``; written
+        through :meth:`first_time`."""
 
     def _create_locks(self) -> None:
         self.tracers_lock = threading.Lock()
@@ -170,10 +176,15 @@ class ProcessState:
         self.providers_lock = threading.RLock()
         """Guards ``installations``, ``private_provider`` and each installation's exporters."""
         self.processors_lock = threading.Lock()
+        """Serializes the writers of ``processors``."""
         self.propagation_lock = threading.Lock()
+        """Guards ``propagator`` and ``replaced_propagator``."""
         self.secrets_lock = threading.Lock()
+        """Serializes the writers of ``secrets`` and guards ``filtered_loggers``."""
         self.log_files_lock = threading.Lock()
+        """Guards ``log_files``."""
         self.warnings_lock = threading.Lock()
+        """Guards ``warned``."""
 
     def first_time(self, key: Hashable) -> bool:
         """True the first time ``key`` is seen in this process: warn once per cause."""

@@ -2,8 +2,9 @@
 
 A call's arguments are checked here (TypeError or ValueError naming the
 argument, never calling a value's own ``repr``), then frozen into one
-:class:`TracerOptions`. Its ``requested`` form tells a later call with the
-same name and other arguments apart, for the warning that they are ignored.
+:class:`TracerOptions`. Its :meth:`~TracerOptions.requested` form tells a
+later call with the same name and other arguments apart, for the warning
+that they are ignored.
 What the environment adds (:class:`EnvironmentDefaults`) is read only when a
 tracer is made, never for a call that finds its tracer made already.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from opentelemetry import trace
@@ -24,21 +25,23 @@ from ragtel._encoding.encoder import quoted, stable_repr
 from ragtel._types import RagFlowType
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class TracerOptions:
+class TracerOptions(NamedTuple):
     """What a tracer is asked for: ``get_lastmile_tracer``'s arguments, checked and frozen.
 
     Fields are named and documented as the arguments are; ``None`` means the
     argument was not given. ``pipeline_type`` is folded into
     ``rag_flow_type``, ``exporter`` is a str or a tuple, ``output_filepath``
     a plain path. Kept in memory only and never logged: it holds the token.
+    Compare two with :meth:`ignored_arguments`, never ``==`` (which would call
+    the params' own ``__eq__``). A NamedTuple, as in ``ragtel._config``: made
+    on every call, it must cost next to nothing.
     """
 
     lastmile_api_token: str | None = None
     project_name: str | None = None
     project_id: str | None = None
     rag_flow_type: RagFlowType | None = None
-    initial_params: Mapping[str, Any] = field(default_factory=dict)
+    initial_params: Mapping[str, Any] = MappingProxyType({})
     output_filepath: str | None = None
     tracer_provider: trace.TracerProvider | None = None
     set_global: bool = True
@@ -54,43 +57,46 @@ class TracerOptions:
     propagate_params: bool | None = None
     record_embeddings: bool | None = None
     openinference: bool | None = None
-    requested: tuple[tuple[str, object], ...] = field(init=False, repr=False)
-    """Each argument as a value that compares safely: by identity for objects, by a
-    ``stable_repr`` for params (a value's own ``__eq__`` or ``__repr__`` may raise)."""
 
-    def __post_init__(self) -> None:
+    def requested(self) -> tuple[object, ...]:
+        """Each argument, in field order, as a value that compares safely (None: not given).
+
+        Objects compare by identity, params by a ``stable_repr`` (a value's own
+        ``__eq__`` or ``__repr__`` may raise), ``set_global`` only when False.
+        """
         params = self.initial_params
-        requested = {
-            "lastmile_api_token": self.lastmile_api_token,
-            "project_name": self.project_name,
-            "project_id": self.project_id,
-            "rag_flow_type": self.rag_flow_type,
-            "initial_params": stable_repr(sorted(params.items(), key=lambda item: item[0]))
-            if params
-            else None,
-            "output_filepath": self.output_filepath,
-            "tracer_provider": _identity(self.tracer_provider),
-            "set_global": None if self.set_global else False,  # True is the default
-            "exporter": stable_repr(self.exporter) if self.exporter is not None else None,
-            "otlp_endpoint": self.otlp_endpoint,
-            "otlp_protocol": self.otlp_protocol,
-            "otlp_headers": repr(sorted(self.otlp_headers.items())) if self.otlp_headers else None,
-            "otlp_compression": self.otlp_compression,
-            "otlp_timeout": self.otlp_timeout,
-            "otlp_certificate": self.otlp_certificate,
-            "capture_content": self.capture_content,
-            "mask": _identity(self.mask),
-            "propagate_params": self.propagate_params,
-            "record_embeddings": self.record_embeddings,
-            "openinference": self.openinference,
-        }
-        object.__setattr__(self, "requested", tuple(requested.items()))
+        return (
+            self.lastmile_api_token,
+            self.project_name,
+            self.project_id,
+            self.rag_flow_type,
+            stable_repr(sorted(params.items(), key=lambda item: item[0])) if params else None,
+            self.output_filepath,
+            _identity(self.tracer_provider),
+            None if self.set_global else False,  # True is the default
+            stable_repr(self.exporter) if self.exporter is not None else None,
+            self.otlp_endpoint,
+            self.otlp_protocol,
+            repr(sorted(self.otlp_headers.items())) if self.otlp_headers else None,
+            self.otlp_compression,
+            self.otlp_timeout,
+            self.otlp_certificate,
+            self.capture_content,
+            _identity(self.mask),
+            self.propagate_params,
+            self.record_embeddings,
+            self.openinference,
+        )
 
-    def ignored_arguments(self, first: TracerOptions) -> list[str]:
-        """The arguments given here that differ from ``first``'s (one not given asks nothing)."""
+    def ignored_arguments(self, first_requested: tuple[object, ...]) -> list[str]:
+        """The arguments given here that differ from those first requested (see
+        :meth:`requested`); an argument not given asks for nothing."""
+        requested = self.requested()
+        if requested == first_requested:
+            return []
         return [
             name
-            for (name, value), (_, kept) in zip(self.requested, first.requested, strict=True)
+            for name, value, kept in zip(self._fields, requested, first_requested, strict=True)
             if value is not None and value != kept
         ]
 

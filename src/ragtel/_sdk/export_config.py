@@ -76,26 +76,13 @@ def resolve_export(
     environment, then the embedded default: OTLP JSON Lines in
     ``./ragtel-traces.jsonl`` (or ``RAGTEL_TRACES_FILE``).
     """
-    names: list[str] = list(parse_exporter_names(exporter, source="exporter")) if exporter else []
     explicit_otlp = any(
         value is not None
         for value in (otlp_endpoint, otlp_protocol, otlp_headers, otlp_compression, otlp_timeout)
     )
-    if output_filepath is not None and "file" not in names:
-        names.append("file")
-    if explicit_otlp and "otlp" not in names and not exporter:
-        names.append("otlp")
-
-    # True only when nothing at all chose an exporter: then the log says where traces go.
-    is_default_file = False
-    if not names and not reusing_provider:
-        names = list(_names_from_environment())
-        if not names:
-            names = ["file"]
-            is_default_file = not os.environ.get(env.RAGTEL_TRACES_FILE)
-    if "none" in names:
-        names = []
-
+    names, is_default_file = _exporter_names(
+        exporter, output_filepath, explicit_otlp=explicit_otlp, reusing_provider=reusing_provider
+    )
     file_path: str | None = None
     if "file" in names:
         if output_filepath is not None:
@@ -123,6 +110,31 @@ def resolve_export(
         batch=resolve_batch(),
         is_default_file=is_default_file,
     )
+
+
+def _exporter_names(
+    exporter: str | Sequence[str] | None,
+    output_filepath: str | os.PathLike[str] | None,
+    *,
+    explicit_otlp: bool,
+    reusing_provider: bool,
+) -> tuple[list[str], bool]:
+    """The exporters to build, and whether the file is the default nobody chose."""
+    names: list[str] = list(parse_exporter_names(exporter, source="exporter")) if exporter else []
+    if output_filepath is not None and "file" not in names:
+        names.append("file")
+    if explicit_otlp and "otlp" not in names and not exporter:
+        names.append("otlp")
+    # True only when nothing at all chose an exporter: then the log says where traces go.
+    is_default_file = False
+    if not names and not reusing_provider:
+        names = list(_names_from_environment())
+        if not names:
+            names = ["file"]
+            is_default_file = not os.environ.get(env.RAGTEL_TRACES_FILE)
+    if "none" in names:
+        names = []
+    return names, is_default_file
 
 
 def _check_output_file(path: str) -> None:

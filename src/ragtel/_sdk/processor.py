@@ -155,6 +155,7 @@ class RagtelSpanProcessor(SpanProcessor):
 
     @property
     def tracked_traces(self) -> int:
+        """Local roots tracked now (those the garbage collector took are forgotten first)."""
         if self._collected:
             with self._lock:
                 self._purge_collected()
@@ -162,6 +163,7 @@ class RagtelSpanProcessor(SpanProcessor):
 
     @property
     def evicted_traces(self) -> int:
+        """Local roots forgotten so far because ``max_traces`` were open at once."""
         return self._evicted
 
     @property
