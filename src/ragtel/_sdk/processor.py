@@ -290,12 +290,7 @@ class RagtelSpanProcessor(SpanProcessor):
         # Encoded first: the byte cap counts the values as recorded.
         attributes = dict(encoded) if encoded is not None else param_attributes(params, capture)
         dropped = state.merge(
-            params,
-            attributes,
-            overwrite=overwrite,
-            sensitive=sensitive,
-            max_params=self._max_params,
-            max_bytes=self._max_param_bytes,
+            params, attributes, overwrite, sensitive, self._max_params, self._max_param_bytes
         )
         if dropped:
             with self._lock:

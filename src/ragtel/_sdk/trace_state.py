@@ -84,7 +84,6 @@ class TraceState:
         self,
         params: Mapping[str, Any],
         attributes: dict[str, AttributeValue],
-        *,
         overwrite: bool,
         sensitive: bool | frozenset[str],
         max_params: int,
@@ -94,21 +93,58 @@ class TraceState:
 
         ``overwrite`` replaces the ParamSet. A param past ``max_params`` or
         ``max_bytes`` is left out, of the ParamSet and of ``attributes``.
-        Returns how many were left out.
+        ``sensitive`` (all, or the keys given) marks params never to be
+        propagated. Returns how many were left out. This runs per
+        registration: the loop is inline, and the arguments positional.
         """
+        dropped = 0
         with self.lock:
             removed_changed = overwrite and self._clear(params, max_params)
-            dropped, revived = self._upsert(params, attributes, sensitive, max_params, max_bytes)
-            removed = sorted(self.removed) if removed_changed or revived else None
-            root = self._root()
-            if root is not None and root.is_recording():
-                if removed is not None:
-                    # OpenTelemetry cannot delete an attribute: a removed key keeps its
-                    # last value on the root, and this list says it no longer applies.
-                    root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: removed})
-                elif attributes:
-                    root.set_attributes(attributes)
+            current, encoded, size = self.params, self.encoded, self.encoded_bytes
+            for key, value in params.items():
+                name = RAGTEL_PARAM_PREFIX + key
+                recorded = attributes.get(name)
+                previous = encoded.get(key)
+                # Inline for the common values (text, or no value yet).
+                growth = (len(recorded) if type(recorded) is str else _size(recorded)) - (
+                    len(previous) if type(previous) is str else _size(previous)
+                )
+                new = key not in current
+                if new:
+                    growth += len(key)  # a key is recorded too
+                if (growth > 0 and size + growth > max_bytes) or (
+                    new and len(current) >= max_params
+                ):
+                    dropped += 1
+                    attributes.pop(name, None)
+                    continue
+                current[key] = value
+                size += growth
+                if recorded is None:  # None params are kept but never recorded
+                    encoded.pop(key, None)
+                else:
+                    encoded[key] = recorded
+                if sensitive is True or (sensitive and key in sensitive):
+                    self.sensitive.add(key)
+                elif self.sensitive:
+                    self.sensitive.discard(key)
+                if self.removed and key in self.removed:
+                    self.removed.discard(key)
+                    removed_changed = True
+            self.encoded_bytes = size
+            self._write_root(attributes, removed_changed)
         return dropped
+
+    def _write_root(self, attributes: dict[str, AttributeValue], removed_changed: bool) -> None:
+        root = self._root()
+        if root is None or not root.is_recording():
+            return
+        if removed_changed:
+            # OpenTelemetry cannot delete an attribute: a removed key keeps its
+            # last value on the root, and this list says it no longer applies.
+            root.set_attributes({**attributes, RAGTEL_PARAM_SET_REMOVED: sorted(self.removed)})
+        elif attributes:
+            root.set_attributes(attributes)
 
     def _clear(self, params: Mapping[str, Any], max_params: int) -> bool:
         """Empty the ParamSet before an overwrite; True when the removed keys changed."""
@@ -122,51 +158,6 @@ class TraceState:
         self.sensitive.clear()
         self.encoded_bytes = 0
         return changed
-
-    def _upsert(
-        self,
-        params: Mapping[str, Any],
-        attributes: dict[str, AttributeValue],
-        sensitive: bool | frozenset[str],
-        max_params: int,
-        max_bytes: int,
-    ) -> tuple[int, bool]:
-        """Add ``params`` within the caps: how many were dropped, and whether a removed key
-        came back."""
-        current, encoded = self.params, self.encoded
-        size = self.encoded_bytes
-        dropped = 0
-        revived = False
-        for key, value in params.items():
-            name = RAGTEL_PARAM_PREFIX + key
-            recorded = attributes.get(name)
-            previous = encoded.get(key)
-            # Inline for the common values (text, or no value yet): this runs per param.
-            growth = (len(recorded) if type(recorded) is str else _size(recorded)) - (
-                len(previous) if type(previous) is str else _size(previous)
-            )
-            new = key not in current
-            if new:
-                growth += len(key)  # a key is recorded too
-            if (growth > 0 and size + growth > max_bytes) or (new and len(current) >= max_params):
-                dropped += 1
-                attributes.pop(name, None)
-                continue
-            current[key] = value
-            size += growth
-            if recorded is None:  # None params are kept but never recorded
-                encoded.pop(key, None)
-            else:
-                encoded[key] = recorded
-            if sensitive is True or (sensitive and key in sensitive):
-                self.sensitive.add(key)
-            elif self.sensitive:
-                self.sensitive.discard(key)
-            if self.removed and key in self.removed:
-                self.removed.discard(key)
-                revived = True
-        self.encoded_bytes = size
-        return dropped, revived
 
 
 def _size(value: AttributeValue | None) -> int:
