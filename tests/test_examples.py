@@ -231,6 +231,7 @@ def check_quickstart_trace(spans: list[Any]) -> None:
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("traces_file", [None, "traces/quickstart.jsonl"])
 def test_quickstart_writes_otlp_json_lines(tmp_path: Path, traces_file: str | None) -> None:
     extra = {"RAGTEL_TRACES_FILE": str(tmp_path / traces_file)} if traces_file else {}
@@ -248,6 +249,7 @@ def test_quickstart_writes_otlp_json_lines(tmp_path: Path, traces_file: str | No
     assert written == {expected.relative_to(tmp_path)}
 
 
+@pytest.mark.integration
 def test_quickstart_appends_on_every_run(tmp_path: Path) -> None:
     env = example_env()
     run_example(EXAMPLES / "quickstart.py", cwd=tmp_path, env=env)
@@ -259,6 +261,7 @@ def test_quickstart_appends_on_every_run(tmp_path: Path) -> None:
     assert "8 spans in" in second.stdout
 
 
+@pytest.mark.integration
 def test_quickstart_follows_otel_exporter_otlp_endpoint(
     tmp_path: Path, receiver: OTLPReceiver
 ) -> None:
@@ -279,6 +282,7 @@ def test_quickstart_follows_otel_exporter_otlp_endpoint(
     assert "No trace file was written" in result.stdout
 
 
+@pytest.mark.integration
 def test_quickstart_otlp_and_file_together(tmp_path: Path, receiver: OTLPReceiver) -> None:
     env = example_env(
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_endpoint, OTEL_TRACES_EXPORTER="otlp,file"
@@ -298,6 +302,7 @@ RAGTEL_STEPS = ("retrieve", "generate_answer")
 APP_SPANS = ("load_settings", "POST /ask")
 
 
+@pytest.mark.integration
 def test_existing_otel_app_spans_go_to_the_apps_console_exporter(tmp_path: Path) -> None:
     result = run_example(EXAMPLES / "existing_otel_app.py", cwd=tmp_path, env=example_env())
 
@@ -323,6 +328,7 @@ def test_existing_otel_app_spans_go_to_the_apps_console_exporter(tmp_path: Path)
     assert "no exporter configured" not in result.stderr
 
 
+@pytest.mark.integration
 def test_existing_otel_app_with_otlp_endpoint(tmp_path: Path, receiver: OTLPReceiver) -> None:
     env = example_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.http_endpoint)
     result = run_example(EXAMPLES / "existing_otel_app.py", cwd=tmp_path, env=env)
@@ -341,6 +347,7 @@ def test_existing_otel_app_with_otlp_endpoint(tmp_path: Path, receiver: OTLPRece
 # distributed/ ------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_distributed_run_shares_one_trace(tmp_path: Path) -> None:
     traces = tmp_path / "shared.jsonl"
     result = run_example(
@@ -377,6 +384,7 @@ def test_distributed_run_shares_one_trace(tmp_path: Path) -> None:
     assert root.attributes["ragtel.param.top_k"] == 2
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(sys.platform == "win32", reason="the service stops on SIGTERM")
 def test_distributed_service_continues_or_starts_traces(tmp_path: Path) -> None:
     traces = tmp_path / "service.jsonl"

@@ -36,6 +36,9 @@ from ragtel.semconv.events import RAGTEL_RERANK_EVENT, RAGTEL_RETRIEVAL_EVENT
 from ragtel.semconv.references import GEN_AI_EVALUATION_NAME
 from ragtel.semconv.spans import RAGTEL_FEEDBACK_SPAN
 
+# Every test runs `ragtel demo` (or view, report) as a process: out of the quick run.
+pytestmark = pytest.mark.integration
+
 TIMEOUT = 60
 CLI_DIRECTORY = Path(__file__).resolve().parents[2] / "src" / "ragtel" / "cli"
 STATUS_ERROR = 2

@@ -152,6 +152,7 @@ COMMANDS = {
 }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("command", COMMANDS, ids=list(COMMANDS))
 @pytest.mark.parametrize("color", ["never", "always"])
 def test_file_text_never_reaches_the_terminal_raw(crafted: Path, command: str, color: str) -> None:
@@ -277,6 +278,7 @@ def test_an_over_long_line_is_skipped_between_good_ones(tmp_path: Path) -> None:
     assert status == 0, stderr
 
 
+@pytest.mark.integration
 def test_a_line_of_hundreds_of_megabytes_costs_bounded_memory(tmp_path: Path) -> None:
     path = tmp_path / "huge-line.jsonl"
     with path.open("wb") as out:
@@ -296,6 +298,7 @@ def test_a_line_of_hundreds_of_megabytes_costs_bounded_memory(tmp_path: Path) ->
         assert peak_mib(stderr) < 200, peak_mib(stderr)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "command",
     [
@@ -314,6 +317,7 @@ def test_endless_input_is_refused_in_bounded_memory(command: list[str]) -> None:
     assert peak_mib(stderr) < 200
 
 
+@pytest.mark.integration
 def test_millions_of_bad_lines_are_counted_not_kept(tmp_path: Path) -> None:
     path = tmp_path / "garbage.jsonl"
     with path.open("wb") as out:
@@ -532,6 +536,7 @@ _LOOPS = {
 }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("shape", sorted(_LOOPS))
 @pytest.mark.parametrize(
     "args", [["view"], ["view", "--name", "b*"], ["view", "--json"], ["report", "--by", "k"]]
@@ -562,6 +567,7 @@ def test_spans_whose_parents_loop_are_shown_once_without_a_crash(
     assert sorted(tree_names) == sorted(names)  # each span exactly once, none dropped
 
 
+@pytest.mark.integration
 def test_a_chain_of_5000_nested_spans_is_drawn_whole(tmp_path: Path) -> None:
     depth = 5000
     spans = [_looping_span(f"s{n}", n + 1, n or None, start=n + 1) for n in range(depth)]

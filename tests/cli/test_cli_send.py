@@ -256,6 +256,7 @@ def traces_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # 1. Every span arrives as it is in the file ------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_every_span_arrives_with_its_ids_times_and_attributes(
     traces_file: Path, receiver: OTLPReceiver, protocol: str
@@ -277,6 +278,7 @@ def test_every_span_arrives_with_its_ids_times_and_attributes(
     assert done.stdout == ""
 
 
+@pytest.mark.integration
 def test_the_endpoint_and_protocol_come_from_the_environment(
     traces_file: Path, receiver: OTLPReceiver
 ) -> None:
@@ -293,6 +295,7 @@ def test_the_endpoint_and_protocol_come_from_the_environment(
     assert {request["transport"] for request in receiver.requests()} == {"grpc"}
 
 
+@pytest.mark.integration
 def test_an_http_endpoint_with_a_path_is_used_as_given(
     traces_file: Path, receiver: OTLPReceiver
 ) -> None:
@@ -306,6 +309,7 @@ def test_an_http_endpoint_with_a_path_is_used_as_given(
 # 2. Log records go to the logs service -----------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_logs_file_sends_its_records_to_the_logs_endpoint(
     tmp_path: Path, receiver: OTLPReceiver, protocol: str
@@ -353,6 +357,7 @@ def test_a_logs_file_sends_its_records_to_the_logs_endpoint(
 # 3. Re-batching ----------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_lines_are_merged_and_split_into_requests_of_at_most_batch_size(
     tmp_path: Path, receiver: OTLPReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -461,6 +466,7 @@ def base64_ids(value: dict[str, Any]) -> dict[str, Any]:
 # 4. Corrupt lines --------------------------------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_corrupt_lines_are_skipped_by_number_and_the_rest_is_sent(
     traces_file: Path, receiver: OTLPReceiver, protocol: str
@@ -487,6 +493,7 @@ def file_spans_of_text(text: str) -> dict[str, dict[str, Any]]:
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
 def test_a_line_protobuf_cannot_hold_is_skipped_by_number(
     traces_file: Path, receiver: OTLPReceiver, protocol: str
@@ -507,6 +514,7 @@ def test_a_line_protobuf_cannot_hold_is_skipped_by_number(
     assert ": 3 (not OTLP JSON: id 'not-hex' is not hex)" in done.stderr
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_hostile_lines_are_skipped_alone_and_every_other_span_arrives(
     tmp_path: Path, receiver: OTLPReceiver, protocol: str
@@ -555,6 +563,7 @@ def padded_spans_file(path: Path, pads: list[int]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.integration
 def test_a_batch_refused_as_too_large_is_sent_in_halves_down_to_one_span(
     tmp_path: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -587,6 +596,7 @@ def test_a_batch_refused_as_too_large_is_sent_in_halves_down_to_one_span(
     )
 
 
+@pytest.mark.integration
 def test_a_grpc_request_over_the_receivers_4_mib_is_split(
     tmp_path: Path, receiver: OTLPReceiver
 ) -> None:
@@ -601,6 +611,7 @@ def test_a_grpc_request_over_the_receivers_4_mib_is_split(
     assert len(request_span_counts(receiver)) >= 2
 
 
+@pytest.mark.integration
 def test_text_from_the_collector_is_escaped_in_messages(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -628,6 +639,7 @@ def test_text_from_the_collector_is_escaped_in_messages(
 # 5. Rejections and retries -----------------------------------------------------
 
 
+@pytest.mark.integration
 def test_rejected_batches_are_counted_with_the_first_reason(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -646,6 +658,7 @@ def test_rejected_batches_are_counted_with_the_first_reason(
     assert "sent " not in done.stderr
 
 
+@pytest.mark.integration
 def test_transient_failures_are_retried_until_accepted(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -665,6 +678,7 @@ def test_transient_failures_are_retried_until_accepted(
     assert "sent 12 spans in 1 request" in done.stderr
 
 
+@pytest.mark.integration
 def test_a_partial_success_counts_its_rejected_spans(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -686,6 +700,7 @@ def test_a_partial_success_counts_its_rejected_spans(
     )
 
 
+@pytest.mark.integration
 def test_grpc_with_nothing_listening_gives_up_after_the_timeout(traces_file: Path) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
@@ -700,6 +715,7 @@ def test_grpc_with_nothing_listening_gives_up_after_the_timeout(traces_file: Pat
     assert elapsed < 60
 
 
+@pytest.mark.integration
 def test_http_with_nothing_listening_stops_after_the_first_batch(traces_file: Path) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
 
@@ -714,6 +730,7 @@ def test_http_with_nothing_listening_stops_after_the_first_batch(traces_file: Pa
 # 6. Headers --------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_headers_from_options_and_environment_reach_the_receiver_unprinted(
     traces_file: Path, receiver: OTLPReceiver, protocol: str
@@ -740,6 +757,7 @@ def test_headers_from_options_and_environment_reach_the_receiver_unprinted(
         assert secret not in done.stdout + done.stderr
 
 
+@pytest.mark.integration
 def test_header_values_stay_out_of_error_messages(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -761,6 +779,7 @@ def test_header_values_stay_out_of_error_messages(
 # 7. Nothing to do, or nothing doable -------------------------------------------
 
 
+@pytest.mark.integration
 def test_a_missing_file_is_one_line_and_status_2(tmp_path: Path) -> None:
     done = send(tmp_path / "absent.jsonl", "--endpoint", "http://127.0.0.1:9")
 
@@ -768,6 +787,7 @@ def test_a_missing_file_is_one_line_and_status_2(tmp_path: Path) -> None:
     assert done.stderr.splitlines() == [f"ragtel: {tmp_path / 'absent.jsonl'}: no such file"]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("content", ['["a", "json", "list"]\n', "plain text\nmore text\n"])
 def test_a_file_that_is_not_otlp_json_is_status_2(
     tmp_path: Path, content: str, scripted: tuple[ScriptedServer, str]
@@ -784,6 +804,7 @@ def test_a_file_that_is_not_otlp_json_is_status_2(
     assert server.received == []
 
 
+@pytest.mark.integration
 def test_an_empty_file_has_no_spans_to_send(
     tmp_path: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -798,6 +819,7 @@ def test_an_empty_file_has_no_spans_to_send(
     assert server.received == []
 
 
+@pytest.mark.integration
 def test_no_endpoint_anywhere_is_status_2(traces_file: Path) -> None:
     done = send(traces_file)
 
@@ -805,6 +827,7 @@ def test_no_endpoint_anywhere_is_status_2(traces_file: Path) -> None:
     assert done.stderr.startswith("ragtel: no endpoint: give --endpoint URL")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("endpoint", ["localhost:4318", "127.0.0.1:4317", "grpc://host:4317"])
 def test_an_endpoint_without_http_or_https_is_status_2(traces_file: Path, endpoint: str) -> None:
     done = send(traces_file, "--endpoint", endpoint)
@@ -813,6 +836,7 @@ def test_an_endpoint_without_http_or_https_is_status_2(traces_file: Path, endpoi
     assert "give it with http:// or https://" in done.stderr
 
 
+@pytest.mark.integration
 def test_the_file_defaults_to_ragtel_traces_file(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:
@@ -827,6 +851,7 @@ def test_the_file_defaults_to_ragtel_traces_file(
 # 8. Progress -------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_progress_always_draws_a_line_and_never_draws_none(
     traces_file: Path, scripted: tuple[ScriptedServer, str]
 ) -> None:

@@ -260,6 +260,7 @@ def test_view_of_a_log_file_says_no_traces(tmp_path: Path) -> None:
     assert result.stderr == f"no traces in {logs}\n"
 
 
+@pytest.mark.integration
 def test_view_output_piped_into_a_closed_reader(tmp_path: Path) -> None:
     import subprocess
     import sys

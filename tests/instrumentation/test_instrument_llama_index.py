@@ -775,6 +775,7 @@ def run_isolated(code: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.integration
 def test_the_pipeline_runs_with_no_network_in_a_fresh_process() -> None:
     """tiktoken's encoding and NLTK's sentence data load from llama-index-core's bundled
     caches: with every connection refused from the start, nothing is missing."""
@@ -791,6 +792,7 @@ def test_the_pipeline_runs_with_no_network_in_a_fresh_process() -> None:
     assert result["query_root_params"]["ragtel.param.retrieval.top_k"] == 1
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(
     find_spec("openinference") is None
     or find_spec("openinference.instrumentation.llama_index") is None,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from opentelemetry.instrumentation.distro import BaseDistro
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.sdk._configuration import _BaseConfigurator
@@ -56,6 +57,7 @@ def by_trace(spans: list[FileSpan]) -> dict[str, list[FileSpan]]:
     return traces
 
 
+@pytest.mark.integration
 def test_opentelemetry_instrument_records_the_pipeline_with_its_params(tmp_path: Path) -> None:
     run = run_zero_code(tmp_path)
     assert run.returncode == 0, run.stderr
@@ -83,6 +85,7 @@ def test_opentelemetry_instrument_records_the_pipeline_with_its_params(tmp_path:
     assert seen == {(80, 1), (160, 2)}, seen
 
 
+@pytest.mark.integration
 def test_a_disabled_instrumentation_records_nothing(tmp_path: Path) -> None:
     run = run_zero_code(
         tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=f"{PEERS_OFF},ragtel-langchain"

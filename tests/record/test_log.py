@@ -208,6 +208,7 @@ def test_a_tracer_name_that_utf8_cannot_encode_still_exports_its_records(tmp_pat
     tracer.shutdown()
 
 
+@pytest.mark.integration
 def test_the_logs_sdk_loads_with_the_first_log_call(tmp_path: Path) -> None:
     traces = tmp_path / "ragtel-traces.jsonl"
     script = (

@@ -133,6 +133,7 @@ def test_a_torn_last_line_is_cut_when_the_file_is_opened(
     assert f"removed an unfinished last line ({len(tail)} bytes)" in caplog.text
 
 
+@pytest.mark.integration
 def test_kill_9_mid_write_leaves_only_whole_lines_after_reopening(tmp_path: Path) -> None:
     import signal
     import time
@@ -187,6 +188,7 @@ def test_concurrent_exports_write_whole_lines(tmp_path: Path) -> None:
         decode_traces_line(line)
 
 
+@pytest.mark.integration
 def test_a_write_cut_short_leaves_no_partial_line(tmp_path: Path) -> None:
     # A real short write: the file-size rlimit stops the write mid-line, like a full disk.
     path = tmp_path / "traces.jsonl"
@@ -236,6 +238,7 @@ def test_encode_and_decode_reject_what_is_not_otlp() -> None:
     assert encode_spans_line([]) in ("{}", '{"resourceSpans":[]}')
 
 
+@pytest.mark.integration
 def test_spans_are_flushed_at_exit_without_an_explicit_flush(tmp_path: Path) -> None:
     script = """
 import ragtel

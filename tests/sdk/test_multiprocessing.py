@@ -24,6 +24,9 @@ import pytest
 
 from otlp_receiver import OTLPReceiver
 
+# Every test runs an app that starts processes: out of the quick run.
+pytestmark = pytest.mark.integration
+
 SPANS_PER_TASK = 100
 TASKS = 2
 

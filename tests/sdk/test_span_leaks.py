@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# Each test measures an app run as a process of its own: out of the quick run.
+pytestmark = pytest.mark.integration
+
 LEAK_APP = textwrap.dedent(
     """
     import array, gc, json, pathlib, re, sys
