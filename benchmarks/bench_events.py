@@ -12,6 +12,7 @@ from benchmarks._timing import QUICK, Benchmark, Measurement, Pair, Settings
 from benchmarks.bench_tracer import _Setup
 from ragtel import RetrievedChunk
 from ragtel._attributes.rag import retrieval_record
+from ragtel._tracer import tracer_core
 
 QUERY = "How long do refunds take to reach my card?"
 CHUNKS = [
@@ -30,8 +31,9 @@ def _prepare_retrieval() -> Pair:
     # Both sides add to one long-lived span (the SDK keeps its last 128 events),
     # so only the event's own cost is measured, not a span's.
     span = tracer.start_span("retrieve")
+    capture = tracer_core(tracer).capture
     record = retrieval_record(
-        query=QUERY, retrieved_data=CHUNKS, metadata=None, name=None, capture=tracer._capture
+        query=QUERY, retrieved_data=CHUNKS, metadata=None, name=None, capture=capture
     )
     event_name, event_attributes, span_attributes = (
         record.event_name,

@@ -52,6 +52,7 @@ _RSS_SCRIPT = textwrap.dedent(
     """
     import os, sys
     from ragtel import get_lastmile_tracer
+    from ragtel._tracer import tracer_core
 
     def rss_mb():
         with open("/proc/self/statm") as statm:
@@ -69,7 +70,7 @@ _RSS_SCRIPT = textwrap.dedent(
     before = rss_mb()
     run(total - warm)
     after = rss_mb()
-    print(before, after, tracer._processor.tracked_traces)
+    print(before, after, tracer_core(tracer).processor.tracked_traces)
     """
 )
 

@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBasedTraceIdRatio
 
 from ragtel import LastMileTracer, get_lastmile_tracer
+from ragtel._tracer import tracer_core
 
 MODES = ["no-op provider", "OTEL_SDK_DISABLED", "ALWAYS_OFF", "parentbased ratio 0"]
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -71,7 +72,7 @@ def test_params_registered_in_a_request_never_reach_the_next_one(
             tracer.clear_params()
         tracer.register_param("explicit", index, span=trace.INVALID_SPAN)
     assert tracer.get_params() == {"model": "m"}
-    assert tracer._profile.dropped_defaults == 0
+    assert tracer_core(tracer).profile.dropped_defaults == 0
     # Outside any span a registration is a default, as documented.
     tracer.register_param("region", "eu")
     assert tracer.get_params() == {"model": "m", "region": "eu"}
@@ -186,7 +187,7 @@ def test_no_helper_looks_at_its_arguments_when_nothing_records(
         assert traced(value) is value
     # Feedback about a given span, and a late image, start spans of their own:
     # only where the tracer's spans can never record do they return at once.
-    if tracer._reach == 2:
+    if tracer_core(tracer).reach == 2:
         tracer.log_binary_feedback(value, context=TRACEPARENT)  # type: ignore[arg-type]
         tracer.log_image_output(TRACEPARENT, image_url=value)  # type: ignore[arg-type]
     assert Tripwire.uses == []
@@ -194,7 +195,7 @@ def test_no_helper_looks_at_its_arguments_when_nothing_records(
 
 def test_labels_are_not_looked_at_when_no_span_could_record(off_tracer: LastMileTracer) -> None:
     tracer = off_tracer
-    if tracer._reach != 2:
+    if tracer_core(tracer).reach != 2:
         pytest.skip("a sampled upstream parent could make this tracer's spans record")
     Tripwire.uses = []
     value: Any = Tripwire()

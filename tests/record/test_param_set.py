@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from ragtel import get_lastmile_tracer
 from ragtel._sdk.processor import RagtelSpanProcessor
+from ragtel._tracer import tracer_core
 from ragtel.testing import SpanRecorder
 
 
@@ -230,7 +231,7 @@ def test_params_per_trace_are_capped(
     ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
     tracer = ragtel_spans.tracer()
-    processor = tracer._processor
+    processor = tracer_core(tracer).processor
     assert processor is not None
     with tracer.start_as_current_span("root"):
         tracer.register_params({f"k{i}": i for i in range(processor.max_params + 10)})
@@ -260,7 +261,8 @@ def test_params_per_trace_are_capped_in_recorded_bytes_too(
     recorded = params_of(ragtel_spans.by_name("root"))
     assert sorted(recorded) == sorted(params)
     assert sum(len(str(v)) for v in recorded.values()) <= DEFAULT_MAX_PARAM_BYTES
-    assert tracer._processor is not None and tracer._processor.dropped_params == 3
+    processor = tracer_core(tracer).processor
+    assert processor is not None and processor.dropped_params == 3
     assert caplog.text.count("65536 bytes of recorded values") == 1  # warned once
 
 
@@ -271,7 +273,7 @@ def test_defaults_are_capped_counted_and_warned_about_once(
     for index in range(300):
         tracer.register_param(f"default{index}", index)  # no span: tracer defaults
     assert len(tracer.get_params()) == 256
-    assert tracer._profile.dropped_defaults == 44
+    assert tracer_core(tracer).profile.dropped_defaults == 44
     assert caplog.text.count("default params, the most it keeps") == 1
     tracer.register_param("default0", "changed")  # an existing default can still change
     assert tracer.get_params()["default0"] == "changed"
@@ -280,7 +282,7 @@ def test_defaults_are_capped_counted_and_warned_about_once(
 def test_evicted_traces_report_registration_misses(caplog: pytest.LogCaptureFixture) -> None:
     provider = TracerProvider()
     tracer = get_lastmile_tracer("bounded", tracer_provider=provider)
-    processor = tracer._processor
+    processor = tracer_core(tracer).processor
     assert isinstance(processor, RagtelSpanProcessor)
     processor._max_traces = 5  # type: ignore[attr-defined]
     open_roots = [tracer.start_span(f"r{i}") for i in range(8)]
@@ -564,7 +566,7 @@ def test_a_remote_parent_alone_does_not_change_defaults(
 
 def test_the_removed_list_is_bounded(ragtel_spans: SpanRecorder) -> None:
     tracer = ragtel_spans.tracer()
-    processor = tracer._processor
+    processor = tracer_core(tracer).processor
     assert processor is not None
     with tracer.start_as_current_span("root"):
         for round_ in range(20):

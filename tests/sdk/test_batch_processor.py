@@ -162,10 +162,11 @@ def test_a_forked_child_exports_its_own_spans(tmp_path) -> None:  # type: ignore
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_fork_while_ragtel_locks_are_held_does_not_hang_the_child(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from ragtel import get_lastmile_tracer
+    from ragtel._tracer import tracer_core
 
     target = tmp_path / "forked.jsonl"
     tracer = get_lastmile_tracer("forky", output_filepath=target, project_name="p")
-    installation = tracer._installation
+    installation = tracer_core(tracer).installation
     assert installation is not None
     [file_processor] = installation.exporters.values()
     locks = [

@@ -31,14 +31,14 @@ from faulty_otlp import ByteLimitedGrpcReceiver, ByteLimitedHttpReceiver
 from otlp_receiver import OTLPReceiver
 from ragtel import get_lastmile_tracer
 from ragtel._config import DropCounts
-from ragtel._tracer import LastMileTracer
+from ragtel._tracer import LastMileTracer, tracer_core
 
 VALUE = "v" * 16_000  # a captured value at ragtel's default cap
 
 
 def drop_counts(tracer: LastMileTracer) -> DropCounts:
-    assert tracer._installation is not None
-    return tracer._installation.drop_counts()
+    assert tracer_core(tracer).installation is not None
+    return tracer_core(tracer).installation.drop_counts()
 
 
 @pytest.fixture

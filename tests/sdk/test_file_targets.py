@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from ragtel import get_lastmile_tracer
 from ragtel._config import DropCounts
+from ragtel._tracer import tracer_core
 
 
 def digest(path: Path) -> str:
@@ -103,8 +104,8 @@ def test_a_file_from_the_environment_is_refused_at_export_without_raising(
             pass
         tracer.force_flush(5_000)
     assert digest(path) == before
-    assert tracer._installation is not None
-    assert tracer._installation.drop_counts() == DropCounts(export_failed=3)
+    assert tracer_core(tracer).installation is not None
+    assert tracer_core(tracer).installation.drop_counts() == DropCounts(export_failed=3)
     assert caplog.text.count("not an OTLP JSON Lines file of traces") == 1
     provider.shutdown()
 
