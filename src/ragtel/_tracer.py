@@ -1,5 +1,11 @@
 """``LastMileTracer``: a real OpenTelemetry ``Tracer`` with ragtel's additions.
 
+This module is the tracer's whole public surface on one page, which is why it
+runs past 400 lines: every method is typed and documented here, and hands the
+work to a plain function of ``ragtel._record`` (params, labels, rag_events,
+generation, feedback, span_helpers, decorators, log), passing the tracer's
+:class:`~ragtel._record.core.TracerCore`, the explicit parts it is made of.
+
 Span creation is delegated to the wrapped SDK tracer untouched (a context
 given as a string or ``SpanContext`` is converted first), so a LastMileTracer
 can go anywhere an OTel ``Tracer`` goes and costs the same per span.
@@ -7,28 +13,18 @@ can go anywhere an OTel ``Tracer`` goes and costs the same per span.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind
 from opentelemetry.util import types
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._attributes.context import (
-    CONTEXT_ATTRIBUTES_KEY,
-    AttributeScope,
-    context_attributes,
-    current_context_attributes,
-    labels_unused,
-    merged,
-)
 from ragtel._config import CaptureConfig
 from ragtel._context.handover import (
     ContextLike,
@@ -37,22 +33,23 @@ from ragtel._context.handover import (
     serialize_span_context,
     to_context,
 )
+from ragtel._record import feedback as _feedback
+from ragtel._record import generation as _generation
+from ragtel._record import labels as _labels
+from ragtel._record import params as _params
+from ragtel._record import rag_events as _rag_events
+from ragtel._record import span_helpers as _span_helpers
 from ragtel._record.core import TracerCore
-from ragtel._record.feedback import FeedbackAPI
-from ragtel._record.generation import GenerationAPI
-from ragtel._record.params import ParamSetAPI
-from ragtel._record.rag_events import RagEventsAPI
-from ragtel._record.span_helpers import SpanHelpersAPI
-from ragtel._sdk.processor import TracerProfile
+from ragtel._record.label_scope import AttributeScope
 from ragtel._sdk.provider import Installation
 from ragtel._sdk.recording import DROPS_ALL, sampling_reach, sdk_disabled
+from ragtel._sdk.tracer_profile import TracerProfile
+from ragtel._types import RAGEventType
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LastMileTracer(
-    ParamSetAPI, RagEventsAPI, GenerationAPI, FeedbackAPI, SpanHelpersAPI, trace.Tracer
-):
+class LastMileTracer(trace.Tracer):
     """An OpenTelemetry ``Tracer`` for RAG and LLM pipelines.
 
     Get one with :func:`ragtel.get_lastmile_tracer`. Every OTel tracer method
@@ -77,16 +74,6 @@ class LastMileTracer(
         installation: Installation | None,
         profile: TracerProfile,
     ) -> None:
-        self._name = name
-        self._delegate = delegate
-        self._provider = provider
-        self._capture = capture
-        self._installation = installation
-        self._profile = profile
-        self._processor = installation.processor if installation is not None else None
-        # Known once: whether spans this tracer starts can record at all (see _recording).
-        self._reach = sampling_reach(delegate)
-        self._sdk_disabled = installation is None and sdk_disabled()
         self._core = TracerCore(
             name=name,
             delegate=delegate,
@@ -94,27 +81,29 @@ class LastMileTracer(
             capture=capture,
             profile=profile,
             installation=installation,
-            processor=self._processor,
-            reach=self._reach,
-            sdk_disabled=self._sdk_disabled,
+            processor=installation.processor if installation is not None else None,
+            # Known once: whether spans this tracer starts can record at all.
+            reach=sampling_reach(delegate),
+            sdk_disabled=installation is None and sdk_disabled(),
         )
 
     @property
     def name(self) -> str:
         """The tracer's name (its OTel instrumentation scope)."""
-        return self._name
+        return self._core.name
 
     @property
     def tracer_provider(self) -> trace.TracerProvider:
         """The provider this tracer's spans go through."""
-        return self._provider
+        return self._core.provider
 
     @property
     def output_filepaths(self) -> list[str]:
         """Absolute paths of the OTLP JSON Lines files ragtel writes this tracer's spans to."""
-        return self._installation.file_paths() if self._installation else []
+        installation = self._core.installation
+        return installation.file_paths() if installation else []
 
-    # OpenTelemetry Tracer ----------------------------------------------
+    # OpenTelemetry Tracer --------------------------------------------------------------------
 
     def start_span(
         self,
@@ -147,16 +136,17 @@ class LastMileTracer(
         """
         if context is not None and type(context) is not Context:
             context = to_context(context)
+        core = self._core
         if (
             session_id is not None
             or user_id is not None
             or tags is not None
             or metadata is not None
-        ) and not (self._sdk_disabled or self._reach == DROPS_ALL):
+        ) and not (core.sdk_disabled or core.reach == DROPS_ALL):
             # Labels only this span carries: not encoded for a span that cannot record.
-            labels = self._labels(session_id, user_id, tags, metadata)
-            attributes = {**labels, **(attributes or {})}
-        return self._delegate.start_span(
+            own = _labels.span_labels(core, session_id, user_id, tags, metadata)
+            attributes = {**own, **(attributes or {})}
+        return core.delegate.start_span(
             name,
             context,
             kind,
@@ -201,7 +191,7 @@ class LastMileTracer(
             context = to_context(context)
         plain = session_id is None and user_id is None and tags is None and metadata is None
         if context is None and plain:  # the common case: exactly the SDK's call
-            manager: AbstractContextManager[Span] = self._delegate.start_as_current_span(
+            manager: AbstractContextManager[Span] = self._core.delegate.start_as_current_span(
                 name,
                 context,
                 kind,
@@ -213,59 +203,24 @@ class LastMileTracer(
                 end_on_exit,
             )
             return manager
-        labels: Mapping[str, Any] = {}
-        if context is not None:
-            # Labels that came with the context (from upstream) stay in force in the
-            # block, for the spans started inside it, not only for this one.
-            labels = current_context_attributes(context)
-            if labels is current_context_attributes():
-                labels = {}
-        if (
-            session_id is not None
-            or user_id is not None
-            or tags is not None
-            or metadata is not None
-        ) and not labels_unused(self._reach, self._sdk_disabled):
-            labels = merged(labels, self._labels(session_id, user_id, tags, metadata))
-            # The span itself takes them from its parent context.
-            base = context if context is not None else context_api.get_current()
-            context = context_api.set_value(
-                CONTEXT_ATTRIBUTES_KEY, merged(current_context_attributes(base), labels), base
-            )
-        delegate, span_context = self._delegate, context
-
-        def start() -> AbstractContextManager[Span]:
-            started: AbstractContextManager[Span] = delegate.start_as_current_span(
-                name,
-                span_context,
-                kind,
-                attributes,
-                links,
-                start_time,
-                record_exception,
-                set_status_on_exception,
-                end_on_exit,
-            )
-            return started
-
-        return _Labelled(start, labels) if labels else start()
-
-    def _labels(
-        self,
-        session_id: str | None,
-        user_id: str | None,
-        tags: Sequence[str] | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> dict[str, AttributeValue]:
-        return context_attributes(
-            session_id=session_id,
-            user_id=user_id,
-            tags=tags,
-            metadata=metadata,
-            capture=self._capture,
+        return _labels.start_as_current_span(  # labels given or upstream: in force in the block
+            self._core,
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
+            end_on_exit,
+            session_id,
+            user_id,
+            tags,
+            metadata,
         )
 
-    # Decorators ---------------------------------------------------------
+    # Decorators ------------------------------------------------------------------------------
 
     def trace_function(
         self,
@@ -292,6 +247,8 @@ class LastMileTracer(
         """
         from ragtel._record.decorators import SpanOptions, trace_callable  # loaded on first use
 
+        core = self._core
+
         options = SpanOptions(
             context=to_context(context),
             kind=kind,
@@ -306,7 +263,7 @@ class LastMileTracer(
         def decorator(func: F) -> F:
             # The context was converted above, so calls can go straight to the SDK tracer.
             return trace_callable(
-                func, tracer=self._delegate, name=name, options=options, capture=self._capture
+                func, tracer=core.delegate, name=name, options=options, capture=core.capture
             )
 
         return decorator
@@ -342,7 +299,713 @@ class LastMileTracer(
             end_on_exit,
         )
 
-    # Context hand-over ----------------------------------------------------
+    # ParamSet: per-trace pipeline parameters (ragtel._record.params) -------------------------
+
+    def register_param(
+        self,
+        key: str,
+        value: Any,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+        *,
+        sensitive: bool = False,
+    ) -> None:
+        """Add ``key`` (or replace its value) in the current trace's ParamSet.
+
+        A ``sensitive`` param is recorded like any other but never propagated to
+        other services.
+
+        Example::
+
+            tracer.register_param("chunk_size", 512)
+        """
+        _params.register_param(self._core, key, value, should_also_save_in_span, span, sensitive)
+
+    def register_params(
+        self,
+        params: Mapping[str, Any],
+        overwrite: bool = False,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+        *,
+        sensitive: bool = False,
+    ) -> None:
+        """Upsert ``params`` into the current trace's ParamSet, or replace it with ``overwrite``.
+
+        Every key is checked before anything is registered.
+
+        Example::
+
+            tracer.register_params({"chunk_size": 512, "top_k": 5})
+        """
+        _params.register_params(
+            self._core, params, overwrite, should_also_save_in_span, span, sensitive
+        )
+
+    def get_params(self) -> dict[str, Any]:
+        """The current trace's ParamSet, exactly as registered.
+
+        With no active trace: the tracer's defaults, which the next trace starts from.
+        """
+        return _params.get_params(self._core)
+
+    def clear_params(self) -> None:
+        """Empty the current trace's ParamSet; with no active trace, the tracer's defaults."""
+        _params.clear_params(self._core)
+
+    def register_document_preprocess_params(
+        self,
+        chunk_size: int | None = None,
+        chunk_strategy: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register the chunking configuration.
+
+        Keys: ``ingestion.chunk_size``, ``ingestion.chunk_strategy``, then ``extras``.
+        """
+        _params.register_document_preprocess_params(
+            self._core, chunk_size, chunk_strategy, extras, should_also_save_in_span, span
+        )
+
+    def register_embedding_params(
+        self,
+        embedding_model: str | None = None,
+        embedding_dimensions: int | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register the embedding configuration: ``embedding.model``, ``embedding.dimensions``."""
+        _params.register_embedding_params(
+            self._core,
+            embedding_model,
+            embedding_dimensions,
+            extras,
+            should_also_save_in_span,
+            span,
+        )
+
+    def register_query_processing_params(
+        self,
+        embedding_model: str | None = None,
+        embedding_dimensions: int | None = None,
+        decomposition_strategy: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register how queries are processed: ``query.embedding_model``,
+        ``query.embedding_dimensions``, ``query.decomposition_strategy``."""
+        _params.register_query_processing_params(
+            self._core,
+            embedding_model,
+            embedding_dimensions,
+            decomposition_strategy,
+            extras,
+            should_also_save_in_span,
+            span,
+        )
+
+    def register_retrieval_params(
+        self,
+        top_k: int | None = None,
+        reranking_model: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register the retrieval configuration.
+
+        Keys: ``retrieval.top_k``, ``retrieval.reranking_model``, then ``extras``.
+        """
+        _params.register_retrieval_params(
+            self._core, top_k, reranking_model, extras, should_also_save_in_span, span
+        )
+
+    def register_generation_params(
+        self,
+        model_params: Mapping[str, Any],
+        extras: Mapping[str, Any] | None = None,
+        *,
+        should_also_save_in_span: bool = True,
+        span: Span | None = None,
+    ) -> None:
+        """Register LLM settings as ``generation.<key>``; messages and prompts are left out.
+
+        OpenAI-style keys (model, temperature, top_p, max_tokens, frequency_penalty,
+        presence_penalty, seed, stop) are also recorded as ``gen_ai.request.*`` on
+        the span the params are saved in.
+
+        Example::
+
+            tracer.register_generation_params({"model": "gpt-4o", "temperature": 0.2})
+        """
+        _params.register_generation_params(
+            self._core, model_params, extras, should_also_save_in_span, span
+        )
+
+    def register_query_model(
+        self, value: str, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the model answering queries (``generation.model``)."""
+        _params.register_generation_setting(
+            self._core, "model", value, should_also_save_in_span, span
+        )
+
+    def register_query_temperature(
+        self, value: float, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the temperature of query answering (``generation.temperature``)."""
+        _params.register_generation_setting(
+            self._core, "temperature", value, should_also_save_in_span, span
+        )
+
+    def register_query_top_p(
+        self, value: float, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the top_p of query answering (``generation.top_p``)."""
+        _params.register_generation_setting(
+            self._core, "top_p", value, should_also_save_in_span, span
+        )
+
+    def register_ingestion_chunk_size(
+        self, value: int, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the chunk size of ingestion (``ingestion.chunk_size``)."""
+        _params.register_ingestion_chunk_size(self._core, value, should_also_save_in_span, span)
+
+    def register_retrieval_top_k(
+        self, value: int, should_also_save_in_span: bool = True, span: Span | None = None
+    ) -> None:
+        """Register the number of chunks retrieved (``retrieval.top_k``)."""
+        _params.register_retrieval_top_k(self._core, value, should_also_save_in_span, span)
+
+    # Context attributes: labels for every span of a block (ragtel._record.labels) ------------
+
+    def using_attributes(
+        self,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> AttributeScope:
+        """Label every span started in the block (or decorated call) with a session, user,
+        tags and metadata.
+
+        Example::
+
+            with tracer.using_attributes(session_id="conv-42", user_id="u-7", tags=["beta"]):
+                answer(question)
+        """
+        return _labels.using_attributes(self._core, session_id, user_id, tags, metadata)
+
+    def using_session(self, session_id: str) -> AttributeScope:
+        """Label every span started in the block with ``session.id``.
+
+        The session is mirrored as ``gen_ai.conversation.id``.
+        """
+        return _labels.using_attributes(self._core, session_id, None, None, None)
+
+    def using_user(self, user_id: str) -> AttributeScope:
+        """Label every span started in the block with ``user.id``."""
+        return _labels.using_attributes(self._core, None, user_id, None, None)
+
+    def using_tags(self, tags: Sequence[str]) -> AttributeScope:
+        """Add ``tags`` to ``ragtel.tags`` of every span started in the block."""
+        return _labels.using_attributes(self._core, None, None, tags, None)
+
+    def using_metadata(self, metadata: Mapping[str, Any]) -> AttributeScope:
+        """Record ``ragtel.metadata.<key>`` on every span started in the block."""
+        return _labels.using_attributes(self._core, None, None, None, metadata)
+
+    # RAG events (ragtel._record.rag_events) --------------------------------------------------
+
+    def log_trace_event(self, input: Any = None, output: Any = None, metadata: Any = None) -> None:
+        """Record the input and output of the whole flow, once per trace, on its local root.
+
+        A second call in the same trace raises ValueError naming the trace.
+
+        Example::
+
+            tracer.log_trace_event(input=question, output=answer)
+        """
+        _rag_events.log_trace_event(self._core, input, output, metadata)
+
+    def log_span_event(
+        self,
+        input: Any = None,
+        output: Any = None,
+        event_data: Any = None,
+        event_kind: RAGEventType | str = RAGEventType.CUSTOM,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a step's input, output and data, once per span.
+
+        A second call for the same span raises ValueError naming the span.
+        """
+        _rag_events.log_span_event(self._core, input, output, event_data, event_kind, name, span)
+
+    def log_chunking_event(
+        self,
+        input_document: Any,
+        output_chunks: Any,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a document split into chunks (ids, count, contents).
+
+        Example::
+
+            tracer.log_chunking_event(Document("doc-1"), [Chunk("c1", "text")])
+        """
+        _rag_events.log_chunking_event(
+            self._core, input_document, output_chunks, metadata, name, span
+        )
+
+    def log_embedding_event(
+        self,
+        embeddings: Any,
+        data: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record computed embeddings: their count and dimension (vectors only when enabled)."""
+        _rag_events.log_embedding_event(self._core, embeddings, data, metadata, name, span)
+
+    def log_query_rewrite_event(
+        self,
+        query: str,
+        rewritten_query: str | list[str],
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a query rewritten, or decomposed into sub-queries."""
+        _rag_events.log_query_rewrite_event(
+            self._core, query, rewritten_query, metadata, name, span
+        )
+
+    def log_retrieval_event(
+        self,
+        query: str,
+        retrieved_data: Any,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record the chunks retrieved for a query, with their ids and scores.
+
+        Example::
+
+            chunks = [RetrievedChunk("c7", text, retrieval_score=0.9)]
+            tracer.log_retrieval_event("refunds?", chunks)
+        """
+        _rag_events.log_retrieval_event(self._core, query, retrieved_data, metadata, name, span)
+
+    def log_rerank_event(
+        self,
+        retrieved: Any,
+        reranked: Any,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record retrieved chunks reordered; every reranked id must be among the retrieved."""
+        _rag_events.log_rerank_event(self._core, retrieved, reranked, metadata, name, span)
+
+    def log_tool_call_event(
+        self,
+        tool: str,
+        tool_args: Any,
+        tool_result: Any,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a tool call: its name, arguments and result."""
+        _rag_events.log_tool_call_event(
+            self._core, tool, tool_args, tool_result, metadata, name, span
+        )
+
+    def log_query_event(
+        self,
+        query: str,
+        response: str | list[str],
+        system_prompt: str | None = None,
+        name: str | None = None,
+        metadata: Any = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a query answered: the query, the response and the system prompt."""
+        _rag_events.log_query_event(
+            self._core, query, response, system_prompt, name, metadata, span
+        )
+
+    # LLM calls and image generation (ragtel._record.generation) ------------------------------
+
+    def log_llm_call(
+        self,
+        *,
+        model: str,
+        output: Any = None,
+        messages: Any = None,
+        prompt: Any = None,
+        provider: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        finish_reason: str | Sequence[str] | None = None,
+        response_model: str | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        cost: float | None = None,
+        latency: float | None = None,
+        stream_chunks: Sequence[str] | None = None,
+        operation: str = "chat",
+        span: Span | None = None,
+    ) -> None:
+        """Record an LLM call on ``span`` (default: the current span; with none, a new one).
+
+        ``latency`` is in seconds, ``cost`` in US dollars. With ``stream_chunks``
+        the chunks are kept (capped) and their concatenation is the output
+        unless ``output`` is given. ``model`` and ``params`` also join the
+        trace's ParamSet as ``generation.<setting>``.
+
+        Example::
+
+            tracer.log_llm_call(model="gpt-4o-mini", messages=messages, output=text,
+                                input_tokens=812, output_tokens=96, cost=0.0004)
+        """
+        _generation.log_llm_call(
+            self._core,
+            model=model,
+            output=output,
+            messages=messages,
+            prompt=prompt,
+            provider=provider,
+            params=params,
+            finish_reason=finish_reason,
+            response_model=response_model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens,
+            cost=cost,
+            latency=latency,
+            stream_chunks=stream_chunks,
+            operation=operation,
+            span=span,
+        )
+
+    def log_image_generation(
+        self,
+        *,
+        prompt: Any,
+        params: Mapping[str, Any] | None = None,
+        model: str | None = None,
+        image_url: str | None = None,
+        image_url_type: str | None = None,
+        image_data: bytes | str | None = None,
+        image_format: str | None = None,
+        span: Span | None = None,
+    ) -> str | None:
+        """Record an image generation; returns a context string for an output that comes later.
+
+        Give the image by ``image_url`` (preferred) or ``image_data`` (bytes or base64,
+        with ``image_format``; capped, and heavy). If the image is not ready yet,
+        keep the returned string and pass it to :meth:`log_image_output`.
+
+        Example::
+
+            handle = tracer.log_image_generation(prompt="a red fox", params={"size": "1024x1024"})
+            ...
+            tracer.log_image_output(handle, image_url=url)
+        """
+        return _generation.log_image_generation(
+            self._core,
+            prompt=prompt,
+            params=params,
+            model=model,
+            image_url=image_url,
+            image_url_type=image_url_type,
+            image_data=image_data,
+            image_format=image_format,
+            span=span,
+        )
+
+    def log_image_output(
+        self,
+        context: ContextLike | None,
+        *,
+        image_url: str | None = None,
+        image_url_type: str | None = None,
+        image_data: bytes | str | None = None,
+        image_format: str | None = None,
+    ) -> None:
+        """Record an image that arrived after its generation was logged, in the same trace.
+
+        ``context`` is what :meth:`log_image_generation` returned (or any
+        traceparent of the generation's span), from this process or another.
+        ``None``, which :meth:`log_image_generation` returns when its trace was
+        sampled out, records nothing: the trace stays out.
+        """
+        _generation.log_image_output(
+            self._core,
+            context,
+            image_url=image_url,
+            image_url_type=image_url_type,
+            image_data=image_data,
+            image_format=image_format,
+        )
+
+    # Feedback (ragtel._record.feedback) ------------------------------------------------------
+
+    def log_feedback(
+        self,
+        feedback: str | Mapping[str, Any],
+        trace_id: str | int | None = None,
+        span_id: str | int | None = None,
+        *,
+        context: ContextLike | None = None,
+        name: str | None = None,
+        annotator: str = "human",
+        explanation: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record feedback given as text or as a JSON-like object (a dict).
+
+        A string is text feedback; anything else is recorded as JSON, with
+        values JSON cannot represent written as their ``repr``.
+        ``trace_id``, ``span_id`` and ``context`` choose the judged span (see
+        :meth:`log_binary_feedback`). Raises TypeError for ``None`` and
+        ValueError for empty text.
+        """
+        _feedback.log_feedback(
+            self._core,
+            feedback,
+            trace_id,
+            span_id,
+            context,
+            name=name,
+            annotator=annotator,
+            explanation=explanation,
+            metadata=metadata,
+        )
+
+    def log_binary_feedback(
+        self,
+        value: bool,
+        trace_id: str | int | None = None,
+        span_id: str | int | None = None,
+        *,
+        context: ContextLike | None = None,
+        name: str | None = None,
+        annotator: str = "human",
+        explanation: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a thumbs up (``True``) or down (``False``).
+
+        ``value`` must be a bool: ``1`` and ``0`` raise TypeError, since they
+        could as well be ratings on another scale.
+
+        The judged span: ``trace_id`` (32 hex digits or an int) with an
+        optional ``span_id`` (16 hex digits or an int), or ``context``; with
+        neither, the current span, or the project when no span is active.
+        ``name`` says what was judged (default ``"feedback"``), ``annotator``
+        who judged (``"human"``, ``"llm"`` or ``"code"``); ``explanation``
+        and ``metadata`` are recorded as content. An invalid id or context
+        raises ValueError quoting it.
+        """
+        _feedback.log_binary_feedback(
+            self._core,
+            value,
+            trace_id,
+            span_id,
+            context,
+            name=name,
+            annotator=annotator,
+            explanation=explanation,
+            metadata=metadata,
+        )
+
+    def log_numeric_feedback(
+        self,
+        value: float,
+        trace_id: str | int | None = None,
+        span_id: str | int | None = None,
+        *,
+        context: ContextLike | None = None,
+        name: str | None = None,
+        annotator: str = "human",
+        explanation: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record a score from 0 to 1, both included (a rating scaled to [0, 1]).
+
+        Raises ValueError for a value outside [0, 1], NaN or infinity, and
+        TypeError for a non-number (a bool included). Other arguments as in
+        :meth:`log_binary_feedback`.
+        """
+        _feedback.log_numeric_feedback(
+            self._core,
+            value,
+            trace_id,
+            span_id,
+            context,
+            name=name,
+            annotator=annotator,
+            explanation=explanation,
+            metadata=metadata,
+        )
+
+    def log_categorical_feedback(
+        self,
+        value: str,
+        categories: Sequence[str],
+        trace_id: str | int | None = None,
+        span_id: str | int | None = None,
+        *,
+        context: ContextLike | None = None,
+        name: str | None = None,
+        annotator: str = "human",
+        explanation: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record one label chosen out of ``categories``.
+
+        Raises ValueError when ``categories`` is empty or repeats a category,
+        or ``value`` is not one of them. Other arguments as in
+        :meth:`log_binary_feedback`.
+        """
+        _feedback.log_categorical_feedback(
+            self._core,
+            value,
+            categories,
+            trace_id,
+            span_id,
+            context,
+            name=name,
+            annotator=annotator,
+            explanation=explanation,
+            metadata=metadata,
+        )
+
+    def log_text_feedback(
+        self,
+        value: str,
+        trace_id: str | int | None = None,
+        span_id: str | int | None = None,
+        *,
+        context: ContextLike | None = None,
+        name: str | None = None,
+        annotator: str = "human",
+        explanation: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record free-text feedback. Raises ValueError for empty text.
+
+        The text is content: masked, capped, and left out when content capture
+        is off. Other arguments as in :meth:`log_binary_feedback`.
+        """
+        _feedback.log_text_feedback(
+            self._core,
+            value,
+            trace_id,
+            span_id,
+            context,
+            name=name,
+            annotator=annotator,
+            explanation=explanation,
+            metadata=metadata,
+        )
+
+    # Span conveniences (ragtel._record.span_helpers) -----------------------------------------
+
+    def record_input(self, value: Any, span: Span | None = None) -> None:
+        """Record ``value`` as the span's ``ragtel.input``."""
+        _span_helpers.record_input(self._core, value, span)
+
+    def record_output(self, value: Any, span: Span | None = None) -> None:
+        """Record ``value`` as the span's ``ragtel.output``."""
+        _span_helpers.record_output(self._core, value, span)
+
+    def set_token_usage(
+        self,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cached_input_tokens: int | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record token counts as ``gen_ai.usage.*``."""
+        _span_helpers.set_token_usage(
+            self._core, input_tokens, output_tokens, cached_input_tokens, span
+        )
+
+    def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
+        """Add ``tags`` to the span's ``ragtel.tags``."""
+        _span_helpers.add_tags(self._core, tags, span)
+
+    def mark_failed(
+        self, message: str, span: Span | None = None, *, error_type: str | None = None
+    ) -> None:
+        """Set the span's status to ERROR with ``message`` (and ``error.type``)."""
+        _span_helpers.mark_failed(self._core, message, span, error_type)
+
+    def update_span(self, fields: Mapping[str, Any], span: Span | None = None) -> list[str]:
+        """Apply the known keys of ``fields`` to the span; return (and report) the others.
+
+        Known keys: input, output, tags, metadata, model, input_tokens,
+        output_tokens, cached_input_tokens, status ("completed" or "failed"),
+        error (a failure message). Unknown keys are listed in
+        ``ragtel.update.ignored_keys`` and a warning.
+        """
+        return _span_helpers.update_span(self._core, fields, span)
+
+    def record_span(
+        self,
+        name: str,
+        *,
+        kind: RAGEventType | str = RAGEventType.CUSTOM,
+        input: Any = None,
+        output: Any = None,
+        latency: float | None = None,
+        status: str = "completed",
+        error: str | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
+        context: ContextLike | None = None,
+    ) -> SpanContext:
+        """Record an operation that already finished, in one call; returns its span context.
+
+        The span ends now and started ``latency`` seconds ago.
+
+        Example::
+
+            tracer.record_span("lookup", kind="tool_call", input={"key": "u-1"},
+                               output={"name": "Ada"}, latency=0.045)
+        """
+        return _span_helpers.record_span(
+            self._core,
+            name,
+            kind=kind,
+            input=input,
+            output=output,
+            latency=latency,
+            status=status,
+            error=error,
+            attributes=attributes,
+            context=context,
+        )
+
+    # Context hand-over -----------------------------------------------------------------------
 
     def get_traceparent(self, span: Span | None = None) -> str | None:
         """W3C ``traceparent`` of ``span`` (default: the current span), or None."""
@@ -362,7 +1025,7 @@ class LastMileTracer(
         """HTTP headers (``traceparent``…) carrying the current or given span's context."""
         return get_distributed_trace_headers(span)
 
-    # log() ------------------------------------------------------------------
+    # log() -----------------------------------------------------------------------------------
 
     def log(self, data: Any, logger: logging.Logger | str | os.PathLike[str] | None = None) -> None:
         """Log ``data`` (its ``repr``) for later reading next to the trace.
@@ -382,15 +1045,16 @@ class LastMileTracer(
         """
         from ragtel._record.log import log  # the Logs SDK loads on first use
 
-        log(self, data, logger)
+        log(self._core, data, logger)
 
-    # Lifecycle ----------------------------------------------------------
+    # Lifecycle -------------------------------------------------------------------------------
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Export every finished span and log record now; False if ``timeout_millis`` passed."""
-        flush = getattr(self._provider, "force_flush", None)
+        installation = self._core.installation
+        flush = getattr(self._core.provider, "force_flush", None)
         flushed = bool(flush(timeout_millis)) if flush is not None else True
-        pipeline = self._installation.log_pipeline if self._installation else None
+        pipeline = installation.log_pipeline if installation else None
         if pipeline is not None:
             flushed = pipeline.force_flush(timeout_millis) and flushed
         return flushed
@@ -405,7 +1069,7 @@ class LastMileTracer(
         A provider ragtel created is shut down. On the app's own provider only
         the exporters ragtel added are stopped; the app's own keep running.
         """
-        installation = self._installation
+        installation = self._core.installation
         if installation is None:
             return
         provider = installation.provider
@@ -415,10 +1079,11 @@ class LastMileTracer(
 
     def dropped_span_count(self) -> int:
         """Spans ragtel's exporters could not deliver so far (queue full, export failed...)."""
-        return self._installation.drop_counts().total if self._installation else 0
+        installation = self._core.installation
+        return installation.drop_counts().total if installation else 0
 
     def __repr__(self) -> str:
-        return f"LastMileTracer(name={self._name!r})"
+        return f"LastMileTracer(name={self._core.name!r})"
 
 
 def tracer_core(tracer: LastMileTracer) -> TracerCore:
@@ -427,37 +1092,3 @@ def tracer_core(tracer: LastMileTracer) -> TracerCore:
     Package-internal: code outside ragtel uses the tracer's public methods.
     """
     return tracer._core
-
-
-class _Labelled(contextlib.ContextDecorator):
-    """A span context manager that also keeps context attributes in force inside it.
-
-    As a decorator it starts a fresh span on every call, as OTel's own does.
-    """
-
-    def __init__(
-        self, start: Callable[[], AbstractContextManager[Span]], labels: Mapping[str, Any]
-    ) -> None:
-        self._start = start
-        self._labels = labels
-        self._scope = AttributeScope(labels)
-        self._manager: AbstractContextManager[Span] | None = None
-
-    def _recreate_cm(self) -> _Labelled:
-        return _Labelled(self._start, self._labels)
-
-    def __enter__(self) -> Span:
-        self._scope.__enter__()
-        try:
-            self._manager = self._start()
-            return self._manager.__enter__()
-        except BaseException:
-            self._scope.__exit__(None, None, None)
-            raise
-
-    def __exit__(self, *exc_info: Any) -> bool | None:
-        try:
-            assert self._manager is not None
-            return self._manager.__exit__(*exc_info)
-        finally:
-            self._scope.__exit__(None, None, None)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from opentelemetry import trace
 
 from ragtel._config import CaptureConfig
-from ragtel._sdk.processor import RagtelSpanProcessor, TracerProfile
+from ragtel._sdk.processor import RagtelSpanProcessor
 from ragtel._sdk.provider import Installation
+from ragtel._sdk.tracer_profile import TracerProfile
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""Span conveniences on :class:`~ragtel.LastMileTracer`, for Tracium, Adaline and Opik habits.
+"""What the span conveniences of :class:`~ragtel.LastMileTracer` do (Tracium, Adaline, Opik habits).
 
 They act on ``span=`` or the current span (a real OTel span), and do nothing
 on a span that does not record: they return before checking or encoding
 their arguments (``update_span`` still says which keys it would ignore).
+Each function takes the tracer's :class:`~ragtel._record.core.TracerCore` first.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from opentelemetry.util.types import AttributeValue
 
 from ragtel._attributes.context import checked_tags, context_attributes, merged_tags
 from ragtel._config import CaptureConfig
-from ragtel._context.handover import ContextLike, span_or_current
+from ragtel._context.handover import ContextLike, span_or_current, to_context
 from ragtel._encoding.arguments import read_mapping
 from ragtel._encoding.encoder import apply_mask, clean_text, encode_json, plain_text, quoted
+from ragtel._record.core import TracerCore
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.references import ERROR_TYPE, GEN_AI_REQUEST_MODEL
@@ -39,193 +41,174 @@ def _value_text(value: Any, capture: CaptureConfig) -> str:
     return encode_json(value, capture.limits)
 
 
-class SpanHelpersAPI:
-    """Span conveniences; mixed into LastMileTracer."""
+def record_input(core: TracerCore, value: Any, span: Span | None) -> None:
+    """Record ``value`` as the span's ``ragtel.input``."""
+    target = _recording(span)
+    if target is not None and core.capture.capture_content:
+        target.set_attribute(attrs.RAGTEL_INPUT, _value_text(value, core.capture))
 
-    _capture: CaptureConfig
 
-    def start_span(self, name: str, *args: Any, **kwargs: Any) -> Span:  # provided by the tracer
-        raise NotImplementedError
+def record_output(core: TracerCore, value: Any, span: Span | None) -> None:
+    """Record ``value`` as the span's ``ragtel.output``."""
+    target = _recording(span)
+    if target is not None and core.capture.capture_content:
+        target.set_attribute(attrs.RAGTEL_OUTPUT, _value_text(value, core.capture))
 
-    def record_input(self, value: Any, span: Span | None = None) -> None:
-        """Record ``value`` as the span's ``ragtel.input``."""
-        target = _recording(span)
-        if target is not None and self._capture.capture_content:
-            target.set_attribute(attrs.RAGTEL_INPUT, _value_text(value, self._capture))
 
-    def record_output(self, value: Any, span: Span | None = None) -> None:
-        """Record ``value`` as the span's ``ragtel.output``."""
-        target = _recording(span)
-        if target is not None and self._capture.capture_content:
-            target.set_attribute(attrs.RAGTEL_OUTPUT, _value_text(value, self._capture))
+def set_token_usage(
+    core: TracerCore,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cached_input_tokens: int | None,
+    span: Span | None,
+) -> None:
+    """Record token counts as ``gen_ai.usage.*``."""
+    target = _recording(span)
+    if target is None:
+        return
+    from ragtel._attributes import generation as builders  # lazy: import ragtel stays cheap
 
-    def set_token_usage(
-        self,
-        input_tokens: int | None = None,
-        output_tokens: int | None = None,
-        cached_input_tokens: int | None = None,
-        span: Span | None = None,
-    ) -> None:
-        """Record token counts as ``gen_ai.usage.*``."""
-        target = _recording(span)
-        if target is None:
-            return
-        from ragtel._attributes.generation import token_usage_attributes
+    target.set_attributes(
+        builders.token_usage_attributes(input_tokens, output_tokens, cached_input_tokens)
+    )
 
-        target.set_attributes(
-            token_usage_attributes(input_tokens, output_tokens, cached_input_tokens)
-        )
 
-    def add_tags(self, tags: Sequence[str], span: Span | None = None) -> None:
-        """Add ``tags`` to the span's ``ragtel.tags``."""
-        target = _recording(span)
-        if target is None:
-            return
-        limits = self._capture.limits
-        tags = checked_tags(tags, limits)
-        existing = getattr(target, "attributes", None) or {}
-        current = existing.get(attrs.RAGTEL_TAGS, ())
-        target.set_attribute(attrs.RAGTEL_TAGS, merged_tags(current, tags, limits=limits))
+def add_tags(core: TracerCore, tags: Sequence[str], span: Span | None) -> None:
+    """Add ``tags`` to the span's ``ragtel.tags``."""
+    target = _recording(span)
+    if target is None:
+        return
+    limits = core.capture.limits
+    tags = checked_tags(tags, limits)
+    existing = getattr(target, "attributes", None) or {}
+    current = existing.get(attrs.RAGTEL_TAGS, ())
+    target.set_attribute(attrs.RAGTEL_TAGS, merged_tags(current, tags, limits=limits))
 
-    def mark_failed(
-        self, message: str, span: Span | None = None, *, error_type: str | None = None
-    ) -> None:
-        """Set the span's status to ERROR with ``message`` (and ``error.type``)."""
-        if not isinstance(message, str):
-            raise TypeError(f"message must be a str; got {type(message).__name__}")
-        if error_type is not None and not isinstance(error_type, str):
-            raise TypeError(f"error_type must be a str; got {type(error_type).__name__}")
-        target = _recording(span)
-        if target is None:
-            return
-        max_length = self._capture.limits.max_length
-        target.set_status(Status(StatusCode.ERROR, clean_text(message, max_length)))
-        target.set_attribute(ERROR_TYPE, clean_text(error_type or _OTHER_ERROR, max_length))
 
-    def update_span(self, fields: Mapping[str, Any], span: Span | None = None) -> list[str]:
-        """Apply the known keys of ``fields`` to the span; return (and report) the others.
+def mark_failed(core: TracerCore, message: str, span: Span | None, error_type: str | None) -> None:
+    """Set the span's status to ERROR with ``message`` (and ``error.type``)."""
+    if not isinstance(message, str):
+        raise TypeError(f"message must be a str; got {type(message).__name__}")
+    if error_type is not None and not isinstance(error_type, str):
+        raise TypeError(f"error_type must be a str; got {type(error_type).__name__}")
+    target = _recording(span)
+    if target is None:
+        return
+    max_length = core.capture.limits.max_length
+    target.set_status(Status(StatusCode.ERROR, clean_text(message, max_length)))
+    target.set_attribute(ERROR_TYPE, clean_text(error_type or _OTHER_ERROR, max_length))
 
-        Known keys: input, output, tags, metadata, model, input_tokens,
-        output_tokens, cached_input_tokens, status ("completed" or "failed"),
-        error (a failure message). Unknown keys are listed in
-        ``ragtel.update.ignored_keys`` and a warning.
-        """
-        if type(fields) is not dict:  # read once: a Mapping's own methods may raise
-            fields = read_mapping(fields, "fields")
-        max_length = self._capture.limits.max_length
-        ignored = (
-            []
-            if _UPDATE_KEYS.issuperset(fields)
-            else sorted(plain_text(key, max_length) for key in fields if key not in _UPDATE_KEYS)
-        )
-        target = _recording(span)
-        if target is None:
-            return ignored  # nothing records: no check, no encoding
-        from ragtel._attributes.generation import token_usage_attributes
 
-        # Everything is checked before anything is written: a bad field leaves
-        # the span as it was.
-        status = fields.get("status")
-        if status is not None:
-            if not _is_status(status):
-                raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
-            status = str.__str__(status)
-        tags = fields.get("tags")
-        if tags is not None:
-            tags = checked_tags(tags, self._capture.limits)
-        labels = (
-            context_attributes(
-                session_id=None,
-                user_id=None,
-                tags=None,
-                metadata=fields["metadata"],
-                capture=self._capture,
-            )
-            if "metadata" in fields
-            else None
-        )
-        usage = token_usage_attributes(
-            fields.get("input_tokens"),
-            fields.get("output_tokens"),
-            fields.get("cached_input_tokens"),
-        )
-        if "input" in fields:
-            self.record_input(fields["input"], span=target)
-        if "output" in fields:
-            self.record_output(fields["output"], span=target)
-        if tags is not None:
-            self.add_tags(tags, span=target)
-        if labels is not None:
-            target.set_attributes(labels)
-        if "model" in fields:
-            target.set_attribute(GEN_AI_REQUEST_MODEL, plain_text(fields["model"], max_length))
-        target.set_attributes(usage)
-        error = fields.get("error")
-        if status == "failed" or error is not None:
-            message = plain_text(error, max_length) if error is not None else "failed"
-            self.mark_failed(message, span=target)
-        if ignored:
-            target.set_attribute(attrs.RAGTEL_UPDATE_IGNORED_KEYS, ignored)
-            _logger.warning("ragtel: update_span ignored unknown keys %s", ignored)
-        return ignored
+def update_span(core: TracerCore, fields: Mapping[str, Any], span: Span | None) -> list[str]:
+    """Apply the known keys of ``fields`` (``_UPDATE_KEYS``) to the span; return the others."""
+    if type(fields) is not dict:  # read once: a Mapping's own methods may raise
+        fields = read_mapping(fields, "fields")
+    max_length = core.capture.limits.max_length
+    ignored = (
+        []
+        if _UPDATE_KEYS.issuperset(fields)
+        else sorted(plain_text(key, max_length) for key in fields if key not in _UPDATE_KEYS)
+    )
+    target = _recording(span)
+    if target is None:
+        return ignored  # nothing records: no check, no encoding
+    from ragtel._attributes import generation as builders  # lazy: import ragtel stays cheap
 
-    def record_span(
-        self,
-        name: str,
-        *,
-        kind: RAGEventType | str = RAGEventType.CUSTOM,
-        input: Any = None,
-        output: Any = None,
-        latency: float | None = None,
-        status: str = "completed",
-        error: str | None = None,
-        attributes: Mapping[str, AttributeValue] | None = None,
-        context: ContextLike | None = None,
-    ) -> SpanContext:
-        """Record an operation that already finished, in one call; returns its span context.
-
-        The span ends now and started ``latency`` seconds ago.
-
-        Example::
-
-            tracer.record_span("lookup", kind="tool_call", input={"key": "u-1"},
-                               output={"name": "Ada"}, latency=0.045)
-        """
-        try:
-            step = RAGEventType(kind)
-        except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
-            raise ValueError(f"kind must be a RAGEventType value; got {quoted(kind)}") from None
+    # Everything is checked before anything is written: a bad field leaves
+    # the span as it was.
+    status = fields.get("status")
+    if status is not None:
         if not _is_status(status):
             raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
         status = str.__str__(status)
-        if latency is not None and (
-            isinstance(latency, bool)
-            or not isinstance(latency, (int, float))
-            or not 0 <= latency <= _MAX_LATENCY
-        ):
-            raise ValueError(
-                f"latency must be a number of seconds from 0 to {_MAX_LATENCY:g}; "
-                f"got {quoted(latency)}"
-            )
-        if error is not None and not isinstance(error, str):
-            raise TypeError(f"error must be a str; got {type(error).__name__}")
-        end = time.time_ns()
-        start = end - int((latency or 0) * 1e9)
-        given: dict[str, AttributeValue] = {
-            **(read_mapping(attributes, "attributes") if attributes is not None else {}),
-            attrs.RAGTEL_SPAN_KIND: step.value,
-        }
-        span = self.start_span(name, context=context, attributes=given, start_time=start)
-        try:
-            if input is not None:
-                self.record_input(input, span=span)
-            if output is not None:
-                self.record_output(output, span=span)
-            if status == "failed" or error is not None:
-                self.mark_failed(error or "failed", span=span)
-        finally:
-            span.end(end_time=end)
-        return span.get_span_context()
+    tags = fields.get("tags")
+    if tags is not None:
+        tags = checked_tags(tags, core.capture.limits)
+    labels = (
+        context_attributes(
+            session_id=None,
+            user_id=None,
+            tags=None,
+            metadata=fields["metadata"],
+            capture=core.capture,
+        )
+        if "metadata" in fields
+        else None
+    )
+    usage = builders.token_usage_attributes(
+        fields.get("input_tokens"),
+        fields.get("output_tokens"),
+        fields.get("cached_input_tokens"),
+    )
+    if "input" in fields:
+        record_input(core, fields["input"], target)
+    if "output" in fields:
+        record_output(core, fields["output"], target)
+    if tags is not None:
+        add_tags(core, tags, target)
+    if labels is not None:
+        target.set_attributes(labels)
+    if "model" in fields:
+        target.set_attribute(GEN_AI_REQUEST_MODEL, plain_text(fields["model"], max_length))
+    target.set_attributes(usage)
+    error = fields.get("error")
+    if status == "failed" or error is not None:
+        message = plain_text(error, max_length) if error is not None else "failed"
+        mark_failed(core, message, target, None)
+    if ignored:
+        target.set_attribute(attrs.RAGTEL_UPDATE_IGNORED_KEYS, ignored)
+        _logger.warning("ragtel: update_span ignored unknown keys %s", ignored)
+    return ignored
+
+
+def record_span(
+    core: TracerCore,
+    name: str,
+    *,
+    kind: RAGEventType | str,
+    input: Any,
+    output: Any,
+    latency: float | None,
+    status: str,
+    error: str | None,
+    attributes: Mapping[str, AttributeValue] | None,
+    context: ContextLike | None,
+) -> SpanContext:
+    """Record a finished operation as a span that started ``latency`` seconds ago."""
+    try:
+        step = RAGEventType(kind)
+    except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
+        raise ValueError(f"kind must be a RAGEventType value; got {quoted(kind)}") from None
+    if not _is_status(status):
+        raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
+    status = str.__str__(status)
+    if latency is not None and (
+        isinstance(latency, bool)
+        or not isinstance(latency, (int, float))
+        or not 0 <= latency <= _MAX_LATENCY
+    ):
+        raise ValueError(
+            f"latency must be a number of seconds from 0 to {_MAX_LATENCY:g}; got {quoted(latency)}"
+        )
+    if error is not None and not isinstance(error, str):
+        raise TypeError(f"error must be a str; got {type(error).__name__}")
+    end = time.time_ns()
+    start = end - int((latency or 0) * 1e9)
+    given: dict[str, AttributeValue] = {
+        **(read_mapping(attributes, "attributes") if attributes is not None else {}),
+        attrs.RAGTEL_SPAN_KIND: step.value,
+    }
+    span = core.delegate.start_span(name, to_context(context), attributes=given, start_time=start)
+    try:
+        if input is not None:
+            record_input(core, input, span)
+        if output is not None:
+            record_output(core, output, span)
+        if status == "failed" or error is not None:
+            mark_failed(core, error or "failed", span, None)
+    finally:
+        span.end(end_time=end)
+    return span.get_span_context()
 
 
 _UPDATE_KEYS: Final = frozenset(
