@@ -2,16 +2,21 @@
 
 The way a call goes:
 
-1. its arguments are checked and frozen into one :class:`TracerOptions`;
+1. its arguments are checked and frozen into one
+   :class:`~ragtel._tracer_options.TracerOptions`;
 2. the registry (``ragtel._state.STATE.tracers``) returns the tracer of that
    name if there is one, warning when the options differ from those it was
-   made from (:meth:`TracerOptions.ignored_arguments`);
+   made from (``TracerOptions.ignored_arguments``);
 3. otherwise (or when that tracer was shut down) a tracer is made: the
-   environment's defaults are read once (:class:`EnvironmentDefaults`), the
-   provider is chosen and ragtel's processor and exporters are added to it
+   environment's defaults are read once
+   (:class:`~ragtel._tracer_options.EnvironmentDefaults`), the provider is
+   chosen and ragtel's processor and exporters are added to it
    (:mod:`ragtel._sdk.provider`), and the tracer's profile is registered with
    the processor;
-4. baggage propagation is switched on when asked.
+4. a new tracer switches baggage propagation on when asked.
+
+``get_lastmile_tracer`` itself is long only by its signature and docstring,
+which are the public contract; its body is the four steps above.
 """
 
 from __future__ import annotations
