@@ -25,8 +25,10 @@ does (span names, ``attributes=``, links), are drawn within that API's
 contract: valid UTF-8 text, 64-bit ints. OTLP exporter arguments are drawn
 only among values refused before anything is built: fuzzing opens no socket.
 
-The ``ci`` profile (the default) keeps the files fast; ``RAGTEL_FUZZ_PROFILE=long``
-runs 2,500 examples per test.
+Profiles set the number of examples per test: ``dev`` (20, the default on a
+developer's machine, so the quick run stays quick), ``ci`` (50, the default
+under ``CI=true``) and ``long`` (2,500). ``RAGTEL_FUZZ_PROFILE`` picks one.
+Every run draws new examples, so runs add up rather than repeat each other.
 """
 
 from __future__ import annotations
@@ -51,22 +53,17 @@ T = TypeVar("T")
 # machine and a developer's behave alike (no replay of examples saved by earlier
 # runs). Not derandomized: each run explores new inputs, and a failure prints
 # the draws that reproduce it.
-settings.register_profile(
-    "ci",
-    max_examples=50,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-settings.register_profile(
-    "long",
-    max_examples=2_500,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+for name, examples in (("dev", 20), ("ci", 50), ("long", 2_500)):
+    settings.register_profile(
+        name,
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+_DEFAULT_PROFILE = "ci" if os.environ.get("CI") == "true" else "dev"
 # Applied per test rather than loaded globally, so other test files keep their own settings.
-PROFILE = settings.get_profile(os.environ.get("RAGTEL_FUZZ_PROFILE", "ci"))
+PROFILE = settings.get_profile(os.environ.get("RAGTEL_FUZZ_PROFILE") or _DEFAULT_PROFILE)
 
 
 def fuzz_settings(share: float = 1.0) -> settings:

@@ -147,6 +147,7 @@ def emit_big_spans(provider: TracerProvider, count: int) -> list[str]:
     return names
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("server_class", [ByteLimitedHttpReceiver, ByteLimitedGrpcReceiver])
 def test_a_request_refused_as_too_large_is_sent_in_halves_until_every_span_arrives(
     provider: TracerProvider,
@@ -178,6 +179,7 @@ def test_a_request_refused_as_too_large_is_sent_in_halves_until_every_span_arriv
     assert "Failed to export" not in caplog.text
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("server_class", [ByteLimitedHttpReceiver, ByteLimitedGrpcReceiver])
 def test_a_span_too_large_on_its_own_is_dropped_and_counted_as_too_large(
     provider: TracerProvider,
