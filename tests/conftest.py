@@ -10,6 +10,9 @@
   automatically. When the part is missing the test is skipped with a line
   naming the part and the command that installs it; under ``CI=true`` that
   skip, like any skip of such a test, fails the test instead: CI runs them all.
+
+Fixtures used across directories live here, a directory's own in its
+``conftest.py``; a fixture that one file alone uses stays in that file.
 """
 
 from __future__ import annotations

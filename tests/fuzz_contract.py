@@ -25,10 +25,9 @@ does (span names, ``attributes=``, links), are drawn within that API's
 contract: valid UTF-8 text, 64-bit ints. OTLP exporter arguments are drawn
 only among values refused before anything is built: fuzzing opens no socket.
 
-Profiles set the number of examples per test: ``dev`` (20, the default on a
-developer's machine, so the quick run stays quick), ``ci`` (50, the default
-under ``CI=true``) and ``long`` (2,500). ``RAGTEL_FUZZ_PROFILE`` picks one.
-Every run draws new examples, so runs add up rather than repeat each other.
+The ``ci`` profile draws 50 examples per test in CI and two fifths of them
+elsewhere (see ``example_budget``); ``RAGTEL_FUZZ_PROFILE=ci`` draws all 50
+anywhere, ``RAGTEL_FUZZ_PROFILE=long`` 2,500.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import fuzz_strategies as fs
+from example_budget import examples
 
 T = TypeVar("T")
 
@@ -53,22 +53,23 @@ T = TypeVar("T")
 # machine and a developer's behave alike (no replay of examples saved by earlier
 # runs). Not derandomized: each run explores new inputs, and a failure prints
 # the draws that reproduce it.
-for name, examples in (("dev", 20), ("ci", 50), ("long", 2_500)):
+for name, count in (("ci", 50), ("long", 2_500)):
     settings.register_profile(
         name,
-        max_examples=examples,
+        max_examples=count,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
-_DEFAULT_PROFILE = "ci" if os.environ.get("CI") == "true" else "dev"
 # Applied per test rather than loaded globally, so other test files keep their own settings.
-PROFILE = settings.get_profile(os.environ.get("RAGTEL_FUZZ_PROFILE") or _DEFAULT_PROFILE)
+PROFILE_CHOSEN = os.environ.get("RAGTEL_FUZZ_PROFILE")
+PROFILE = settings.get_profile(PROFILE_CHOSEN or "ci")
 
 
 def fuzz_settings(share: float = 1.0) -> settings:
     """The profile, with ``share`` of its examples (for tests that cost more per example)."""
-    return settings(PROFILE, max_examples=max(10, int(PROFILE.max_examples * share)))
+    count = max(10, int(PROFILE.max_examples * share))
+    return settings(PROFILE, max_examples=count if PROFILE_CHOSEN else examples(count))
 
 
 # The call contract ------------------------------------------------------------------

@@ -36,6 +36,7 @@ from cli_hostile_lines import (
     hostile_lines,
     line_of,
 )
+from example_budget import examples
 from ragtel.cli import main
 from ragtel.cli._jsonl import LineStats
 from ragtel.cli.send.batches import export_request, json_body
@@ -465,7 +466,7 @@ def _send_pipeline(path: Path, protocol: str) -> tuple[int, LineStats]:
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

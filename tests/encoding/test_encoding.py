@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from example_budget import examples
 from ragtel._config import ValueLimits
 from ragtel._encoding.encoder import (
     QUOTE_LENGTH,
@@ -181,7 +182,7 @@ def test_truncate_never_exceeds_the_limit() -> None:
             assert (result == "y" * size) == (size <= limit)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.integers(min_value=30, max_value=5000), st.integers(min_value=0, max_value=200_000))
 def test_truncation_marker_counts_exactly_what_was_dropped(limit: int, size: int) -> None:
     text = "y" * size
@@ -234,7 +235,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(json_values)
 def test_any_value_encodes_to_valid_utf8_within_the_limit(value: object) -> None:
     text = encode_json(value, LIMITS)
@@ -260,7 +261,7 @@ plain_json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(plain_json_values)
 def test_fast_path_gives_exactly_what_the_general_path_gives(value: object) -> None:
     from ragtel._encoding.encoder import _walked_json, finish_json

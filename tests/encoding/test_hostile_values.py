@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fuzz_strategies as fs
+from example_budget import examples
 from fuzz_export import Exported
 from ragtel import LastMileTracer, get_lastmile_tracer
 
@@ -576,7 +577,7 @@ class Everything(logging.Handler):
 
 
 @settings(
-    max_examples=int(os.environ.get("RAGTEL_HOSTILE_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("RAGTEL_HOSTILE_EXAMPLES", examples(60))),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -27,6 +27,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
 
+from example_budget import examples
 from faulty_otlp import ByteLimitedGrpcReceiver, ByteLimitedHttpReceiver
 from otlp_receiver import OTLPReceiver
 from ragtel import get_lastmile_tracer
@@ -335,7 +336,7 @@ def test_any_span_is_prepared_into_one_the_encoder_takes_whole_or_is_dropped(
     from ragtel._sdk.otlp_json import encode_spans_line
     from ragtel._sdk.span_prepare import prepare, resource_size
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(300), deadline=None, suppress_health_check=list(HealthCheck))
     @given(hostile_spans())
     def check(span: Any) -> None:
         caplog.clear()
