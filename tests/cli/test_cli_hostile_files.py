@@ -185,6 +185,7 @@ def test_file_text_never_reaches_the_terminal_raw(crafted: Path, command: str, c
         assert "\x1b[1m" in shown  # ragtel's own colours still work
 
 
+@pytest.mark.integration
 def test_csv_cells_cannot_start_a_formula(crafted: Path) -> None:
     status, stdout, _ = run("report", crafted, "--by", "variant", "--format", "csv")
     assert status == 1
@@ -194,6 +195,7 @@ def test_csv_cells_cannot_start_a_formula(crafted: Path) -> None:
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 
+@pytest.mark.integration
 def test_json_output_holds_the_text_as_the_tree_shows_it(crafted: Path) -> None:
     _, stdout, _ = run("view", crafted, "--json", "--limit", "0")
     traces = [json.loads(line) for line in stdout.decode().splitlines()]
@@ -212,6 +214,7 @@ def hostile(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("command", [["view", "--limit", "0"], ["report", "--by", "k"]])
 def test_every_hostile_line_is_skipped_and_reported_and_the_rest_is_read(
     hostile: Path, command: list[str]
@@ -238,6 +241,7 @@ def test_every_hostile_line_is_skipped_and_reported_and_the_rest_is_read(
     assert "and " in message and " more" in message  # more than ten problems: counted
 
 
+@pytest.mark.integration
 def test_the_report_json_lists_every_skipped_line(hostile: Path) -> None:
     status, stdout, _ = run("report", hostile, "--by", "k", "--format", "json")
     assert status == 1
@@ -265,6 +269,7 @@ def test_the_report_json_lists_every_skipped_line(hostile: Path) -> None:
 # 3. Over-long lines and endless input, in bounded memory ---------------------------
 
 
+@pytest.mark.integration
 def test_an_over_long_line_is_skipped_between_good_ones(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
     long_line = b'{"resourceSpans": [], "pad": "' + b"x" * (3 << 20) + b'"}'

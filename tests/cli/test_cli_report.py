@@ -17,6 +17,9 @@ from opentelemetry.trace import Status, StatusCode
 from cli_helpers import ragtel
 from ragtel import LastMileTracer, get_lastmile_tracer
 
+# Every test runs `ragtel report` as a process: out of the quick run.
+pytestmark = pytest.mark.integration
+
 MS = 1_000_000
 BASE = 1_790_000_000 * 1_000_000_000  # a fixed moment, so traces sort predictably
 

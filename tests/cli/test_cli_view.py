@@ -13,6 +13,9 @@ from opentelemetry.trace import Status, StatusCode
 from cli_helpers import ragtel
 from ragtel import Chunk, Document, RetrievedChunk, get_lastmile_tracer
 
+# Every test runs `ragtel view` as a process: out of the quick run.
+pytestmark = pytest.mark.integration
+
 MS = 1_000_000
 BASE = 1_790_000_000 * 1_000_000_000  # 2026-09-21T14:13:20Z
 
@@ -260,7 +263,6 @@ def test_view_of_a_log_file_says_no_traces(tmp_path: Path) -> None:
     assert result.stderr == f"no traces in {logs}\n"
 
 
-@pytest.mark.integration
 def test_view_output_piped_into_a_closed_reader(tmp_path: Path) -> None:
     import subprocess
     import sys
