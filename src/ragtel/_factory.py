@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
@@ -189,18 +189,24 @@ def get_lastmile_tracer(
     return tracer
 
 
+def _tracers() -> dict[str, RegisteredTracer]:
+    """``STATE.tracers``, typed: the state module sits below this one and cannot name
+    ``RegisteredTracer``; this module alone writes it."""
+    return cast("dict[str, RegisteredTracer]", STATE.tracers)
+
+
 def _registered_tracer(tracer_name: str, options: TracerOptions) -> tuple[LastMileTracer, bool]:
     """The tracer of that name, and whether it is new; made now if there is none.
 
     One that was shut down is made again, from the first call's options.
     """
     with STATE.tracers_lock:
-        entry = STATE.tracers.get(tracer_name)
+        entry = _tracers().get(tracer_name)
         if entry is None:
             requested = options.requested()  # before anything is made: it may raise
             defaults = environment_defaults(options)
             tracer = _create_tracer(tracer_name, options, defaults)
-            STATE.tracers[tracer_name] = RegisteredTracer(tracer, options, requested, defaults)
+            _tracers()[tracer_name] = RegisteredTracer(tracer, options, requested, defaults)
             return tracer, True
         ignored = options.ignored_arguments(entry.requested)
         if ignored:
@@ -215,7 +221,7 @@ def _registered_tracer(tracer_name: str, options: TracerOptions) -> tuple[LastMi
             return entry.tracer, False
         # Shut down: a tracer set up again as the first one was, that exports.
         tracer = _create_tracer(tracer_name, entry.options, entry.defaults)
-        STATE.tracers[tracer_name] = entry._replace(tracer=tracer)
+        _tracers()[tracer_name] = entry._replace(tracer=tracer)
         return tracer, False
 
 

@@ -43,10 +43,6 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
     from ragtel._config import CaptureConfig
-    from ragtel._context.propagation import ParamsPropagator
-    from ragtel._factory import RegisteredTracer
-    from ragtel._sdk.processor import RagtelSpanProcessor
-    from ragtel._sdk.provider import Installation
 
 
 class ForkAware(Protocol):
@@ -54,6 +50,13 @@ class ForkAware(Protocol):
 
     def reinit_after_fork(self) -> None:
         """Re-create them; called in the child, right after ``fork()``."""
+
+
+class StoppableInstallation(Protocol):
+    """What :meth:`ProcessState.reset` needs of what ragtel added to a provider."""
+
+    def shutdown_exporters(self) -> None:
+        """Flush and stop the exporters ragtel added."""
 
 
 class ProcessState:
@@ -102,31 +105,35 @@ class ProcessState:
 
     def _init_registries(self) -> None:
         # Tracers (ragtel._factory) ------------------------------------------
-        self.tracers: dict[str, RegisteredTracer] = {}
+        self.tracers: dict[str, object] = {}
         """Each tracer ``get_lastmile_tracer`` made, by name, with the options it was made
-        from: one tracer per name is the function's promise. Guarded by ``tracers_lock``."""
+        from: one tracer per name is the function's promise. Guarded by ``tracers_lock``.
+        Its entries are ``ragtel._factory.RegisteredTracer``s, typed there: this module sits
+        below the layers it serves and imports none of them."""
         self.default_capture: CaptureConfig | None = None
         """What ``traced()`` captures on a plain OpenTelemetry tracer, read from the
         environment at its first use (a ragtel tracer brings its own)."""
 
         # Providers (ragtel._sdk.provider, ragtel._sdk.processor) -------------
-        self.installations: weakref.WeakKeyDictionary[SdkTracerProvider, Installation] = (
+        self.installations: weakref.WeakKeyDictionary[SdkTracerProvider, StoppableInstallation] = (
             weakref.WeakKeyDictionary()
         )
         """What ragtel added to each SDK provider (its processor, its exporters): added once
         per provider however many tracers use it. Weak: a provider the app drops is
-        forgotten. Guarded by ``providers_lock``."""
+        forgotten. Guarded by ``providers_lock``. Its values are ``ragtel._sdk.provider``'s
+        ``Installation``s, typed there."""
         self.private_provider: SdkTracerProvider | None = None
         """The provider ragtel created with ``set_global=False``: later tracers share it
         rather than each creating one. Guarded by ``providers_lock``."""
-        self.processors: tuple[weakref.ref[RagtelSpanProcessor], ...] = ()
+        self.processors: tuple[weakref.ref[object], ...] = ()
         """Every live ragtel span processor, weakly: a span id alone (feedback, baggage,
         instrumentation) finds its trace's state through them. Replaced, never mutated, so
-        lookups iterate it without a lock; ``processors_lock`` serializes the writers."""
+        lookups iterate it without a lock; ``processors_lock`` serializes the writers. Its
+        items are ``ragtel._sdk.processor.RagtelSpanProcessor``s, typed there."""
 
     def _init_process_changes(self) -> None:
         # Global propagators and signal handlers ------------------------------
-        self.propagator: ParamsPropagator | None = None
+        self.propagator: TextMapPropagator | None = None
         """ragtel's baggage propagator once ``propagate_params`` switched it on
         (ragtel._context.propagation). Guarded by ``propagation_lock``."""
         self.replaced_propagator: TextMapPropagator | None = None

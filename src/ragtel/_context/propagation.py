@@ -22,7 +22,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as context_api
@@ -224,7 +224,8 @@ def enable(max_bytes: int = DEFAULT_MAX_BYTES) -> ParamsPropagator:
     back on reset.
     """
     with STATE.propagation_lock:
-        installed = STATE.propagator
+        # Only this function sets STATE.propagator, and only to a ParamsPropagator.
+        installed = cast("ParamsPropagator | None", STATE.propagator)
         if installed is None:
             from opentelemetry.propagators.composite import CompositePropagator
 

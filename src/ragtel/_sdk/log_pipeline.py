@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from opentelemetry._logs import Logger, get_logger_provider
 from opentelemetry.sdk._logs import LoggerProvider
@@ -37,9 +37,6 @@ from ragtel._sdk.exporters import build_log_exporter
 from ragtel._sdk.jsonl_log_file import OtlpJsonLinesLogExporter
 from ragtel._state import STATE
 
-if TYPE_CHECKING:
-    from ragtel._sdk.provider import Installation
-
 _logger = logging.getLogger("ragtel")
 
 MAX_PATH_LOGGERS: Final = 16
@@ -48,6 +45,19 @@ MAX_PATH_LOGGERS: Final = 16
 _SDK_LOG_BATCH_SIZE: Final = 512  # the SDK's default OTEL_BLRP_MAX_EXPORT_BATCH_SIZE
 _RECORD_OVERHEAD_BYTES: Final = 1_024  # ids, times, severity, attributes, framing
 _NOWHERE: Final = "log() records have nowhere to go"
+
+
+class PipelineOwner(Protocol):
+    """What holds a log pipeline: an :class:`~ragtel._sdk.provider.Installation`.
+
+    Named by its shape, so this module needs nothing from the provider module
+    that builds on it.
+    """
+
+    export_configs: dict[tuple[str, ...], ExportConfig]
+    """The span exporters the pipeline mirrors."""
+    log_pipeline: LogPipeline | None
+    """The pipeline, built on first use; guarded by ``STATE.providers_lock``."""
 
 
 class LogPipeline:
@@ -73,7 +83,7 @@ class LogPipeline:
 
 
 def pipeline_logger(
-    scope_name: str, installation: Installation | None, resource: Resource | None
+    scope_name: str, installation: PipelineOwner | None, resource: Resource | None
 ) -> Logger | None:
     """The logger for ``log()`` without ``logger=``; None (warned once) if records have no place.
 
@@ -95,7 +105,7 @@ def pipeline_logger(
     return None
 
 
-def _current_pipeline(installation: Installation, resource: Resource) -> LogPipeline:
+def _current_pipeline(installation: PipelineOwner, resource: Resource) -> LogPipeline:
     """The installation's pipeline, built (or rebuilt) when its exporters are not the ones mirrored.
 
     Built outside the lock, which every tracer and export set-up takes: building

@@ -51,7 +51,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry import context as context_api
 from opentelemetry.context import Context
@@ -85,7 +85,8 @@ def _live_processors() -> Iterator[RagtelSpanProcessor]:
     for reference in STATE.processors:
         processor = reference()
         if processor is not None:
-            yield processor
+            # Only _register (below) adds to STATE.processors, and only processors.
+            yield cast(RagtelSpanProcessor, processor)
 
 
 def _register(processor: RagtelSpanProcessor) -> None:

@@ -16,7 +16,7 @@ The rules, in order:
 A global provider that is not the SDK's (a no-op one, say) is used as it is.
 
 What ragtel added to each provider (an :class:`Installation`) is recorded in
-``ragtel._state.STATE.installations``, with the private provider of
+``ragtel._state._installations()``, with the private provider of
 ``set_global=False``.
 """
 
@@ -27,7 +27,7 @@ import logging
 import os
 import time
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanLimits
@@ -122,6 +122,12 @@ class Installation:
             self.retired[key] = processor
 
 
+def _installations() -> weakref.WeakKeyDictionary[SdkTracerProvider, Installation]:
+    """``STATE.installations``, typed: the state module sits below this one and cannot name
+    ``Installation``; this module alone writes it."""
+    return cast("weakref.WeakKeyDictionary[SdkTracerProvider, Installation]", STATE.installations)
+
+
 def resolve_provider(
     tracer_provider: trace.TracerProvider | None, *, set_global: bool
 ) -> tuple[trace.TracerProvider, bool]:
@@ -188,12 +194,12 @@ def install(
             )
         return None
     with STATE.providers_lock:
-        installation = STATE.installations.get(provider)
+        installation = _installations().get(provider)
         exporters = prebuilt if prebuilt is not None else build_missing(installation, export)
         if installation is None:
             installation = Installation(provider, owned=owned)
             provider.add_span_processor(installation.processor)
-            STATE.installations[provider] = installation
+            _installations()[provider] = installation
         if not installation.exit_hook and (not installation.owned or installation.stopped):
             # The app's provider may not shut down at exit, and one ragtel shut down
             # flushes nothing at exit any more: ragtel's exporters must still flush.
@@ -255,7 +261,7 @@ def flush_all() -> None:
         return int(max(deadline - time.monotonic(), 0) * 1000)
 
     with STATE.providers_lock:
-        installations = list(STATE.installations.values())
+        installations = list(_installations().values())
     for installation in installations:
         provider = installation.provider
         if installation.owned and provider is not None:
@@ -271,7 +277,7 @@ def _flush_timeout_seconds() -> float:
     with STATE.providers_lock:
         timeouts = [
             processor.config.export_timeout_millis
-            for installation in STATE.installations.values()
+            for installation in _installations().values()
             for processor in installation.exporters.values()
         ]
     return max(timeouts, default=0) / 1000
