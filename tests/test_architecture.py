@@ -1,8 +1,10 @@
 """The package's shape: imports run one way, from the public API down to encoding.
 
-Every ``import`` in ``src/ragtel`` counts, lazy ones inside functions included
-(an import deferred for speed is still a dependency); imports under
-``if TYPE_CHECKING:`` do not, since they never run. See ARCHITECTURE.md.
+Every ``import`` in ``src/ragtel`` counts: lazy ones inside functions (an
+import deferred for speed is still a dependency) and those under
+``if TYPE_CHECKING:`` (a type named is a module a reader must know) alike. A
+lower layer that must hold an upper layer's objects names them by their shape,
+with a ``Protocol``. See ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -48,15 +50,8 @@ def layer_of(module: str) -> int:
     return best[1]
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def runtime_imports(path: Path) -> set[str]:
-    """The ragtel modules ``path`` imports when it runs."""
+def imports_of(path: Path) -> set[str]:
+    """The ragtel modules ``path`` imports, at run time or for types."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     modules = {module_name(p) for p in PACKAGE.rglob("*.py")}
     found: set[str] = set()
@@ -65,10 +60,6 @@ def runtime_imports(path: Path) -> set[str]:
         package = package.rpartition(".")[0]
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -88,7 +79,7 @@ def runtime_imports(path: Path) -> set[str]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {module_name(path): runtime_imports(path) for path in PACKAGE.rglob("*.py")}
+    return {module_name(path): imports_of(path) for path in PACKAGE.rglob("*.py")}
 
 
 def test_no_module_imports_one_above_its_layer() -> None:
