@@ -246,7 +246,7 @@ def test_params_per_trace_are_capped(
 def test_params_per_trace_are_capped_in_recorded_bytes_too(
     ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ragtel._sdk.processor import DEFAULT_MAX_PARAM_BYTES
+    from ragtel._sdk.trace_state import DEFAULT_MAX_PARAM_BYTES
 
     tracer = ragtel_spans.tracer()
     value = "x" * 16_000  # just under the per-value cap: recorded whole

@@ -28,8 +28,9 @@ PEER_INSTRUMENTORS: Final = (
 )
 """(module, class) of each instrumentor that records OpenAI calls as LLM spans."""
 
-_RAGTEL_SCOPES: Final = "ragtel.instrumentation."
-"""Instrumentation scopes of ragtel's instrumentors start so (each is named for its package)."""
+_RAGTEL_SCOPES: Final = __name__.rsplit(".", 2)[0] + "."
+"""Instrumentation scopes of ragtel's instrumentors start so: each is named for its package,
+a sibling of this one under ``ragtel.instrumentation``."""
 
 _SAME_CALL: Final = {"chat": ("chat", "text_completion"), "embeddings": ("embeddings",)}
 """For an SDK operation, the operations of a framework span that records the same call."""
