@@ -42,7 +42,7 @@ from ragtel._record import span_helpers as _span_helpers
 from ragtel._record.core import TracerCore
 from ragtel._record.label_scope import AttributeScope
 from ragtel._sdk.provider import Installation
-from ragtel._sdk.recording import DROPS_ALL, sampling_reach, sdk_disabled
+from ragtel._sdk.recording import DROPS_ALL, recording_target, sampling_reach, sdk_disabled
 from ragtel._sdk.tracer_profile import TracerProfile
 from ragtel._types import RAGEventType
 
@@ -685,8 +685,12 @@ class LastMileTracer(trace.Tracer):
             tracer.log_llm_call(model="gpt-4o-mini", messages=messages, output=text,
                                 input_tokens=812, output_tokens=96, cost=0.0004)
         """
+        target = recording_target(span, self._core.reach)
+        if target is None:
+            return  # nothing would record: return before passing sixteen arguments on
         _generation.log_llm_call(
             self._core,
+            target,
             model=model,
             output=output,
             messages=messages,
@@ -702,7 +706,6 @@ class LastMileTracer(trace.Tracer):
             latency=latency,
             stream_chunks=stream_chunks,
             operation=operation,
-            span=span,
         )
 
     def log_image_generation(

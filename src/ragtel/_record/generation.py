@@ -36,6 +36,7 @@ from ragtel.semconv.spans import RAGTEL_IMAGE_OUTPUT_SPAN
 
 def log_llm_call(
     core: TracerCore,
+    target: Span,
     *,
     model: str,
     output: Any,
@@ -52,12 +53,13 @@ def log_llm_call(
     latency: float | None,
     stream_chunks: Sequence[str] | None,
     operation: str,
-    span: Span | None,
 ) -> None:
-    """Record an LLM call on ``span``, the current span, or a ``{operation} {model}`` span."""
-    target = recording_target(span, core.reach)
-    if target is None:
-        return  # nothing would record: no check, no encoding
+    """Record an LLM call on ``target``, or on a ``{operation} {model}`` span below it.
+
+    ``target`` is what :func:`~ragtel._sdk.recording.recording_target` found: the
+    façade looks it up first, so a call that would record nothing costs no more
+    than that look-up (this signature is wide, and passing it is not free).
+    """
     if params is not None and type(params) is not dict:
         params = read_mapping(params, "params")  # read once: its own methods may raise
     from ragtel._attributes import generation as builders  # lazy: import ragtel stays cheap
