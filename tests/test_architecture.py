@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ragtel._attributes",),
     ("ragtel._encoding",),
     ("ragtel._config", "ragtel._environment", "ragtel._state"),
-    ("ragtel._types", "ragtel._version", "ragtel.semconv"),
+    ("ragtel._types", "ragtel._documents", "ragtel._version", "ragtel.semconv"),
 ]
 
 

@@ -28,19 +28,20 @@ if TYPE_CHECKING:
         serialize_span_context,
     )
     from ragtel._context.ids import context_from_request_id, trace_id_from_request_id
+    from ragtel._documents import Chunk, Document, RetrievedChunk
     from ragtel._factory import get_lastmile_tracer, traced
     from ragtel._tracer import LastMileTracer
-    from ragtel._types import Chunk, Document, RAGEventType, RagFlowType, RetrievedChunk
+    from ragtel._types import RAGEventType, RagFlowType
 
 # The public names load on first use, so `import ragtel` alone (the CLI, say)
 # costs next to nothing; the first use of the tracer API loads what it needs.
 _EXPORTS = {
-    "Chunk": "ragtel._types",
-    "Document": "ragtel._types",
+    "Chunk": "ragtel._documents",
+    "Document": "ragtel._documents",
     "LastMileTracer": "ragtel._tracer",
     "RAGEventType": "ragtel._types",
     "RagFlowType": "ragtel._types",
-    "RetrievedChunk": "ragtel._types",
+    "RetrievedChunk": "ragtel._documents",
     "context_from_request_id": "ragtel._context.ids",
     "get_distributed_trace_headers": "ragtel._context.handover",
     "get_lastmile_tracer": "ragtel._factory",

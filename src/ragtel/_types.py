@@ -1,13 +1,11 @@
-"""Public data types: the pipeline and event kinds, documents and chunks.
+"""Public kinds: which pipeline a trace belongs to, and which RAG step an event records.
 
-Plain dicts of the same shape are accepted wherever the dataclasses are.
+The documents and chunks that events carry are in ``ragtel._documents``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 
 class RagFlowType(str, Enum):
@@ -40,40 +38,3 @@ class RAGEventType(str, Enum):
     PROMPT_COMPOSITION = "prompt_composition"
     GUARDRAIL = "guardrail"
     CUSTOM = "custom"
-
-
-@dataclass
-class Document:
-    """A source document (for chunking events).
-
-    Example::
-
-        Document(id="refund-policy", name="refund-policy.md", content=text)
-    """
-
-    id: str
-    name: str | None = None
-    content: Any | None = None
-    extras: dict[str, Any] | None = None
-
-
-@dataclass
-class Chunk:
-    """A piece of a document; ``embedding`` is recorded only when enabled."""
-
-    id: str
-    content: str | None = None
-    embedding: list[float] | None = None
-    extras: dict[str, Any] | None = None
-
-
-@dataclass
-class RetrievedChunk(Chunk):
-    """A chunk returned by a retriever, with its similarity score (e.g. cosine).
-
-    Example::
-
-        RetrievedChunk("c7", "Refunds take five days.", retrieval_score=0.91)
-    """
-
-    retrieval_score: float = field(kw_only=True)

@@ -50,6 +50,10 @@ def reset() -> None:
     makes a new tracer. The global tracer provider is the app's (or the
     test's) to reset: OpenTelemetry lets a process set it only once.
 
+    Tracers and spans made before a reset belong to the state it forgot:
+    make new ones after it (feedback for a span started before the reset,
+    for one, goes on a carrier span instead of onto the running span).
+
     Example::
 
         ragtel.testing.reset()

@@ -16,8 +16,8 @@ The rules, in order:
 A global provider that is not the SDK's (a no-op one, say) is used as it is.
 
 What ragtel added to each provider (an :class:`Installation`) is recorded in
-``ragtel._state._installations()``, with the private provider of
-``set_global=False``.
+``ragtel._state.STATE.installations`` (read here, typed, through
+:func:`_installations`), with the private provider of ``set_global=False``.
 """
 
 from __future__ import annotations

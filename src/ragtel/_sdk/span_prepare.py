@@ -22,6 +22,9 @@ checked on its own, on the export thread, before it joins a request:
 The same walk adds up an estimate of the span's encoded size, which bounds
 each request by bytes. A span with nothing to repair is passed on as it is,
 so the common case costs a walk over its attributes and nothing more.
+
+One walk does both jobs, repair and size, so this module stays whole at a
+little over 400 lines rather than walking each span twice.
 """
 
 from __future__ import annotations

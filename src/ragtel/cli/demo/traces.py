@@ -16,10 +16,10 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
+from ragtel._documents import Chunk, Document, RetrievedChunk
 from ragtel._factory import get_lastmile_tracer
 from ragtel._sdk.provider import span_limits
 from ragtel._tracer import LastMileTracer
-from ragtel._types import Chunk, Document, RetrievedChunk
 from ragtel.cli.demo.pipeline import (
     EMBEDDING_DIMENSIONS,
     Bm25Index,

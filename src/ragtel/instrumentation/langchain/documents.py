@@ -8,8 +8,8 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from ragtel._types import Chunk, RetrievedChunk
-from ragtel._types import Document as SourceDocument
+from ragtel._documents import Chunk, RetrievedChunk
+from ragtel._documents import Document as SourceDocument
 
 # Metadata keys under which retrievers and rerankers leave a document's score.
 _SCORE_KEYS: Final = ("relevance_score", "score", "similarity_score")

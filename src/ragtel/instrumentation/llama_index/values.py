@@ -21,7 +21,7 @@ from llama_index.core.base.response.schema import (
 )
 from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle
 
-from ragtel._types import Chunk, Document, RetrievedChunk
+from ragtel._documents import Chunk, Document, RetrievedChunk
 
 _UNNAMED_MODEL: Final = "unknown"
 """The model name LlamaIndex reports when an LLM or embedding model has none."""
