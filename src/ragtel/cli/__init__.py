@@ -12,9 +12,8 @@ OTLP JSON).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ragtel.cli._errors import EXIT_USAGE, CliError
@@ -30,9 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        # ragtel.cli.<command>.command: loaded only now, for the one command that runs.
-        module = importlib.import_module(f".{args.command}.command", __name__)
-        status: int = module.run(args)
+        status = _RUNNERS[args.command](args)
     except CliError as error:
         from ragtel.cli._escape import say
 
@@ -46,6 +43,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     return status
+
+
+# Each command's code is imported only when that command runs: `ragtel view`
+# never loads gRPC, and `ragtel --help` loads no command at all.
+
+
+def _run_view(args: argparse.Namespace) -> int:
+    from ragtel.cli.view.command import run
+
+    return run(args)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from ragtel.cli.report.command import run
+
+    return run(args)
+
+
+def _run_send(args: argparse.Namespace) -> int:
+    from ragtel.cli.send.command import run
+
+    return run(args)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from ragtel.cli.demo.command import run
+
+    return run(args)
+
+
+_RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "view": _run_view,
+    "report": _run_report,
+    "send": _run_send,
+    "demo": _run_demo,
+}
 
 
 def _silence_stdout() -> None:
