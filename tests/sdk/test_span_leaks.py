@@ -116,7 +116,9 @@ LEAK_APP = textwrap.dedent(
 
         processor = tracer_core(tracer).processor
         tracked = processor.tracked_traces  # forgets the collected spans first
-        tracked_spans = sum(processor.state_of_span(span_id) is not None for span_id in started)
+        tracked_spans = sum(
+            processor.trace_state_by_span_id(span_id) is not None for span_id in started
+        )
     else:
         params = {}
     kept.end()

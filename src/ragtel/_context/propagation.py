@@ -40,7 +40,7 @@ from ragtel._attributes.context import CONTEXT_ATTRIBUTES_KEY, current_context_a
 from ragtel._attributes.params import validate_param_key
 from ragtel._encoding.encoder import MASK_FAILED
 from ragtel._encoding.redaction import REDACTED
-from ragtel._sdk.processor import REMOTE_PARAMS_KEY, state_for_span
+from ragtel._sdk.processor import REMOTE_PARAMS_KEY, find_trace_state
 from ragtel._state import STATE
 from ragtel.semconv.attributes import RAGTEL_METADATA_PREFIX, RAGTEL_PARAM_PREFIX, RAGTEL_TAGS
 from ragtel.semconv.references import GEN_AI_CONVERSATION_ID, SESSION_ID, USER_ID
@@ -161,7 +161,7 @@ class ParamsPropagator(TextMapPropagator):
         span = trace.get_current_span(context)
         span_context = span.get_span_context()
         if span_context.is_valid and not span_context.is_remote:
-            found = state_for_span(span_context.span_id)
+            found = find_trace_state(span_context.span_id)
             if found is not None:
                 processor, state = found
                 # The recorded form: redacted and masked exactly as on the span.

@@ -128,7 +128,7 @@ def _label_root(core: TracerCore, labels: Mapping[str, AttributeValue]) -> None:
     current = trace.get_current_span()
     if processor is None or not current.is_recording():
         return
-    state = processor.state_for(current)
+    state = processor.trace_state_of(current)
     root = state.root if state is not None else None
     if root is None or not root.is_recording():
         return

@@ -89,7 +89,7 @@ def get_params(core: TracerCore) -> dict[str, Any]:
     processor = core.processor
     target = trace.get_current_span()
     if processor is not None and is_local_span(target):
-        state = processor.state_for(target)
+        state = processor.trace_state_of(target)
         if state is not None:
             processor.adopt(state, core.profile)
             return processor.params_of(state)
@@ -285,7 +285,7 @@ def _register(
     processor = core.processor
     if processor is None:
         return  # not an SDK provider: there is no trace state to keep
-    state = processor.state_for(target, context.span_id)
+    state = processor.trace_state_of(target, context.span_id)
     if state is None:
         _logger.warning(
             "ragtel: params %s not registered: the local root of trace %032x has ended "

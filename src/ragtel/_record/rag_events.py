@@ -54,7 +54,7 @@ def log_trace_event(core: TracerCore, input: Any, output: Any, metadata: Any) ->
         return
     target = current
     processor = core.processor
-    state = processor.state_for(current) if processor else None
+    state = processor.trace_state_of(current) if processor else None
     if state is not None and processor is not None:
         if not processor.claim_trace_event(state):
             raise ValueError(
@@ -287,7 +287,7 @@ def _emit(
 def _claim_span_event(core: TracerCore, span: Span) -> None:
     context = span.get_span_context()
     processor = core.processor
-    state = processor.state_for(span) if processor is not None else None
+    state = processor.trace_state_of(span) if processor is not None else None
     if state is None or processor is None:
         return
     if not processor.claim_span_event(state, context.span_id):

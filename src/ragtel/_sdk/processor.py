@@ -18,7 +18,7 @@ the application registered.
 What ragtel keeps of one local root is a
 :class:`~ragtel._sdk.trace_state.TraceState`. Every live processor is listed
 in ``ragtel._state.STATE.processors``, so a span id alone (feedback by span
-id, baggage, instrumentation) finds its trace's state: :func:`state_for_span`.
+id, baggage, instrumentation) finds its trace's state: :func:`find_trace_state`.
 
 Context attributes (session, user, tags, metadata) are copied from the
 context onto every span as it starts.
@@ -95,10 +95,14 @@ def _register(processor: RagtelSpanProcessor) -> None:
         STATE.processors = (*alive, weakref.ref(processor))
 
 
-def state_for_span(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | None:
-    """The processor and local-root state a live span of this process belongs to."""
+def find_trace_state(span_id: int) -> tuple[RagtelSpanProcessor, TraceState] | None:
+    """The processor and local-root state a live span of this process belongs to.
+
+    Searches every ragtel processor of the process; a recorder that has its
+    tracer's processor at hand asks it directly (:meth:`RagtelSpanProcessor.trace_state_of`).
+    """
     for processor in _live_processors():
-        state = processor.state_of_span(span_id)
+        state = processor.trace_state_by_span_id(span_id)
         if state is not None:
             return processor, state
     return None
@@ -242,7 +246,7 @@ class RagtelSpanProcessor(SpanProcessor):
 
     # Trace state ---------------------------------------------------------------
 
-    def state_of_span(self, span_id: int) -> TraceState | None:
+    def trace_state_by_span_id(self, span_id: int) -> TraceState | None:
         """The state of the local root that live span ``span_id`` belongs to."""
         return self._span_states.get(span_id)
 
@@ -254,7 +258,7 @@ class RagtelSpanProcessor(SpanProcessor):
     def recent_root(self, trace_id: int) -> SpanContext | None:
         return self._recent_roots.get(trace_id)
 
-    def state_for(self, span: Any, span_id: int | None = None) -> TraceState | None:
+    def trace_state_of(self, span: Any, span_id: int | None = None) -> TraceState | None:
         """The local-root state of ``span``, or of its parent once ``span`` has ended."""
         if span_id is None:
             span_id = span.get_span_context().span_id

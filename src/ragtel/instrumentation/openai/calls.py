@@ -332,4 +332,4 @@ def trace_state_kept(tracer: LastMileTracer, span: trace.Span) -> bool:
     trace are refused with a warning.
     """
     processor = tracer_core(tracer).processor
-    return processor is not None and processor.state_for(span) is not None
+    return processor is not None and processor.trace_state_of(span) is not None
