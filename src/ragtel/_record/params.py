@@ -29,7 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, Span
 from opentelemetry.util.types import AttributeValue
 
-from ragtel._attributes import params as _params
+from ragtel._attributes import params as param_builders
 from ragtel._context.handover import is_local_span, span_or_current
 from ragtel._record.core import TracerCore
 from ragtel._sdk.recording import in_a_span
@@ -54,7 +54,7 @@ def register_param(
         return
     _register(
         core,
-        {_params.validate_param_key(key): value},
+        {param_builders.validate_param_key(key): value},
         overwrite=False,
         save_in_span=save_in_span,
         target=target,
@@ -76,7 +76,7 @@ def register_params(
         return
     _register(
         core,
-        _params.validated_params(params),
+        param_builders.validated_params(params),
         overwrite=overwrite,
         save_in_span=save_in_span,
         target=target,
@@ -119,7 +119,7 @@ def register_document_preprocess_params(
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
-    params = _params.document_preprocess_params(chunk_size, chunk_strategy, extras)
+    params = param_builders.document_preprocess_params(chunk_size, chunk_strategy, extras)
     _register(core, params, overwrite=False, save_in_span=save_in_span, target=target)
 
 
@@ -135,7 +135,7 @@ def register_embedding_params(
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
-    params = _params.embedding_params(embedding_model, embedding_dimensions, extras)
+    params = param_builders.embedding_params(embedding_model, embedding_dimensions, extras)
     _register(core, params, overwrite=False, save_in_span=save_in_span, target=target)
 
 
@@ -153,7 +153,7 @@ def register_query_processing_params(
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
-    params = _params.query_processing_params(
+    params = param_builders.query_processing_params(
         embedding_model, embedding_dimensions, decomposition_strategy, extras
     )
     _register(core, params, overwrite=False, save_in_span=save_in_span, target=target)
@@ -171,7 +171,7 @@ def register_retrieval_params(
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
-    params = _params.retrieval_params(top_k, reranking_model, extras)
+    params = param_builders.retrieval_params(top_k, reranking_model, extras)
     _register(core, params, overwrite=False, save_in_span=save_in_span, target=target)
 
 
@@ -186,7 +186,7 @@ def register_generation_params(
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
-    params, gen_ai = _params.generation_params(
+    params, gen_ai = param_builders.generation_params(
         model_params,
         extras,
         max_length=core.capture.limits.max_length,
@@ -202,7 +202,7 @@ def register_generation_setting(
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
-    params, gen_ai = _params.generation_setting(
+    params, gen_ai = param_builders.generation_setting(
         name,
         value,
         core.capture.limits.max_length,
