@@ -23,7 +23,10 @@ from ragtel._version import __version__
 
 if TYPE_CHECKING:
     from ragtel._context.handover import (
+        export_span,
         get_distributed_trace_headers,
+        get_span_id,
+        get_trace_id,
         get_traceparent,
         serialize_span_context,
     )
@@ -43,8 +46,11 @@ _EXPORTS = {
     "RagFlowType": "ragtel._types",
     "RetrievedChunk": "ragtel._documents",
     "context_from_request_id": "ragtel._context.ids",
+    "export_span": "ragtel._context.handover",
     "get_distributed_trace_headers": "ragtel._context.handover",
     "get_lastmile_tracer": "ragtel._factory",
+    "get_span_id": "ragtel._context.handover",
+    "get_trace_id": "ragtel._context.handover",
     "get_traceparent": "ragtel._context.handover",
     "serialize_span_context": "ragtel._context.handover",
     "trace_id_from_request_id": "ragtel._context.ids",
@@ -74,8 +80,11 @@ __all__ = [
     "RetrievedChunk",
     "__version__",
     "context_from_request_id",
+    "export_span",
     "get_distributed_trace_headers",
     "get_lastmile_tracer",
+    "get_span_id",
+    "get_trace_id",
     "get_traceparent",
     "serialize_span_context",
     "trace_id_from_request_id",

@@ -28,7 +28,10 @@ from opentelemetry.util.types import AttributeValue
 from ragtel._config import CaptureConfig
 from ragtel._context.handover import (
     ContextLike,
+    export_span,
     get_distributed_trace_headers,
+    get_span_id,
+    get_trace_id,
     get_traceparent,
     serialize_span_context,
     to_context,
@@ -1027,6 +1030,48 @@ class LastMileTracer(trace.Tracer):
     def get_distributed_trace_headers(self, span: Span | None = None) -> dict[str, str]:
         """HTTP headers (``traceparent``…) carrying the current or given span's context."""
         return get_distributed_trace_headers(span)
+
+    def export_span(self, span: Span | None = None) -> str:
+        """LastMile's JSON of ``span``'s context (default: the current span).
+
+        ``{"trace_id": int, "span_id": int, "trace_flags": int, "trace_state": str,
+        "is_remote": bool}``; with no span both ids are 0. Any ragtel tracer
+        takes it as ``context=``.
+
+        Example::
+
+            handle = tracer.export_span()                  # process A
+            tracer.start_span("late", context=handle)      # process B, same trace
+            tracer.log_binary_feedback(True, context=handle)
+        """
+        return export_span(span)
+
+    def get_trace_id(self, span: Span | None = None) -> int:
+        """``span``'s trace id (default: the current span) as an int, as LastMile returns it.
+
+        0 with no span. The int, or its decimal string, is taken wherever a
+        ``trace_id`` is.
+
+        Example::
+
+            with tracer.start_as_current_span("answer"):
+                trace_id = str(tracer.get_trace_id())   # decimal, LastMile's form
+            tracer.log_binary_feedback(True, trace_id)
+        """
+        return get_trace_id(span)
+
+    def get_span_id(self, span: Span | None = None) -> int:
+        """``span``'s span id (default: the current span) as an int, as LastMile returns it.
+
+        0 with no span. The int, or its decimal string, is taken wherever a
+        ``span_id`` is.
+
+        Example::
+
+            with tracer.start_as_current_span("retrieve") as span:
+                span_id = tracer.get_span_id(span)
+        """
+        return get_span_id(span)
 
     # log() -----------------------------------------------------------------------------------
 

@@ -14,11 +14,15 @@ from fuzz_contract import Arguments, call, fuzz_settings
 from fuzz_export import Exported
 from ragtel import (
     context_from_request_id,
+    export_span,
     get_distributed_trace_headers,
+    get_span_id,
+    get_trace_id,
     get_traceparent,
     serialize_span_context,
     trace_id_from_request_id,
 )
+from ragtel._context.ids import parse_span_id, parse_trace_id
 
 
 @fuzz_settings()
@@ -35,12 +39,23 @@ def test_context_helpers(exported: Exported, data: st.DataObject) -> None:
             tracer.get_traceparent,
             tracer.serialize_span_context,
             tracer.get_distributed_trace_headers,
+            export_span,
+            tracer.export_span,
+            get_trace_id,
+            get_span_id,
+            tracer.get_trace_id,
+            tracer.get_span_id,
         ]
         for helper in helpers:
             result = call("context_helpers", arguments, lambda helper=helper: helper(span))
             if isinstance(result, str):
                 # What a helper hands over must be taken back, by any ragtel tracer.
                 tracer.start_span("app continued", context=result).end()
+            elif isinstance(result, int) and result:
+                # An id a helper gives is taken back as its decimal string, LastMile's form.
+                span_ids = (get_span_id, tracer.get_span_id)
+                parse = parse_span_id if helper in span_ids else parse_trace_id
+                assert parse(str(result)) == result
         request_id = arguments.draw("request_id", fs.request_ids)
         trace_id = call("context_helpers", arguments, lambda: trace_id_from_request_id(request_id))
         traceparent = call(

@@ -1,10 +1,14 @@
 """Handing a span's context to another process, and taking it back.
 
-Two string forms are understood wherever ragtel takes a ``context``:
+Three string forms are understood wherever ragtel takes a ``context``:
 
 * a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``);
 * the serialized form made by :func:`serialize_span_context`: a JSON object
-  of W3C Trace Context headers (``{"traceparent": ..., "tracestate": ...}``).
+  of W3C Trace Context headers (``{"traceparent": ..., "tracestate": ...}``);
+* LastMile's form, made by its ``export_span`` and by :func:`export_span`:
+  ``{"trace_id": int, "span_id": int, "trace_flags": int, "trace_state": str,
+  "is_remote": bool}``. The export of no span (both ids 0) points nowhere:
+  spans started under it begin a new trace, as under LastMile.
 
 A mapping of incoming headers (such as :func:`get_distributed_trace_headers`
 produced upstream) is also accepted. It goes through the globally configured
@@ -25,7 +29,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags, TraceState
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    TraceFlags,
+    TraceState,
+)
 
 
 @functools.cache
@@ -178,6 +189,8 @@ def _span_context_from_string(text: str, argument: str) -> SpanContext:
             parsed = json.loads(stripped)
         except (ValueError, RecursionError):  # RecursionError: forged, deeply nested JSON
             parsed = None
+        if isinstance(parsed, dict) and parsed.keys() >= _LASTMILE_REQUIRED_KEYS:
+            return _span_context_from_lastmile(parsed, text, argument)
         if not isinstance(parsed, dict) or not all(
             isinstance(key, str) and isinstance(value, str) for key, value in parsed.items()
         ):
@@ -191,6 +204,83 @@ def _span_context_from_string(text: str, argument: str) -> SpanContext:
             f"{argument} is neither a W3C traceparent nor a serialized span context: {_quote(text)}"
         )
     return span_context
+
+
+_LASTMILE_REQUIRED_KEYS: Final = frozenset({"trace_id", "span_id"})
+_LASTMILE_KEYS: Final = _LASTMILE_REQUIRED_KEYS | {"trace_flags", "trace_state", "is_remote"}
+
+
+def _span_context_from_lastmile(fields: dict[Any, Any], text: str, argument: str) -> SpanContext:
+    """The span context of LastMile's ``export_span`` JSON; ValueError quoting ``text``.
+
+    Ids are ints as LastMile writes them (decimal or hex strings are taken
+    too, as everywhere ragtel takes an id). ``is_remote`` is read and
+    ignored: a context handed over is remote wherever it arrives.
+    """
+    from ragtel._context.ids import parse_span_id, parse_trace_id
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(f"{argument} is not a LastMile span export ({why}): {_quote(text)}")
+
+    if set(fields) - _LASTMILE_KEYS:
+        raise refuse(f"unknown keys {sorted(map(str, set(fields) - _LASTMILE_KEYS))[:5]}")
+    trace_id, span_id = fields["trace_id"], fields["span_id"]
+    if type(trace_id) is int and type(span_id) is int and trace_id == span_id == 0:
+        return INVALID_SPAN_CONTEXT  # LastMile's export of no span: points nowhere
+    flags, state = fields.get("trace_flags", 0), fields.get("trace_state", "")
+    if type(flags) is not int or not 0 <= flags <= 0xFF:
+        raise refuse("trace_flags must be an int from 0 to 255")
+    if not isinstance(state, str):
+        raise refuse("trace_state must be a str")
+    if not isinstance(fields.get("is_remote", False), bool):
+        raise refuse("is_remote must be a bool")
+    try:
+        trace_number = parse_trace_id(trace_id)
+        span_number = parse_span_id(span_id)
+    except ValueError as error:
+        raise refuse(str(error)) from None
+    return SpanContext(
+        trace_number,
+        span_number,
+        is_remote=True,
+        trace_flags=TraceFlags(flags),
+        trace_state=TraceState.from_header([state]) if state else None,
+    )
+
+
+def export_span(span: Span | None = None) -> str:
+    """LastMile's ``export_span`` JSON of ``span``'s context (default: the current span).
+
+    ``{"trace_id": int, "span_id": int, "trace_flags": int, "trace_state": str,
+    "is_remote": bool}``, the ids as decimal ints. Pass it as ``context=`` to
+    any ragtel or LastMile tracer to continue the trace. With no span (none
+    given and none current) both ids are 0, as LastMile writes them.
+    """
+    span_context = span_or_current(span).get_span_context()
+    return json.dumps(
+        {
+            "trace_id": span_context.trace_id,
+            "span_id": span_context.span_id,
+            "trace_flags": int(span_context.trace_flags),
+            "trace_state": span_context.trace_state.to_header(),
+            "is_remote": span_context.is_remote,
+        }
+    )
+
+
+def get_trace_id(span: Span | None = None) -> int:
+    """``span``'s trace id (default: the current span) as an int, LastMile's form.
+
+    0 when there is no span, as LastMile returns. Its decimal string (LastMile
+    hands ids around as ``str(get_trace_id())``) is taken wherever ragtel
+    takes a ``trace_id``.
+    """
+    return span_or_current(span).get_span_context().trace_id
+
+
+def get_span_id(span: Span | None = None) -> int:
+    """``span``'s span id (default: the current span) as an int, LastMile's form; 0 without one."""
+    return span_or_current(span).get_span_context().span_id
 
 
 # A pattern, not a compiled one (re caches it on first use): import ragtel stays cheap.

@@ -1,9 +1,16 @@
 """Trace and span ids given by hand, and trace ids derived from request ids.
 
 Ids are accepted the way backends and logs show them, as lowercase or
-uppercase hex (32 digits for a trace, 16 for a span), or as the integers the
-OpenTelemetry API uses. Anything else, all zeros included (the W3C
-"invalid" id), raises ValueError quoting the value.
+uppercase hex (32 digits for a trace, 16 for a span, with or without a
+``0x`` prefix), as the integers the OpenTelemetry API uses, or as the decimal
+strings of those integers that LastMile's SDK hands around. Anything else,
+all zeros included (the W3C "invalid" id), raises ValueError quoting the
+value.
+
+A string of digits 0-9 only is decimal. Exactly 32 such digits (16 for a
+span id) could also be hex: it is read as decimal, so an id LastMile printed
+can never be misread, and a warning is logged once per process. To mean hex,
+write ``0x`` before it or pass the int.
 
 A request id (an HTTP ``X-Request-Id``, a chat message id) can also name a
 trace: :func:`trace_id_from_request_id` hashes it to a trace id, the same in
@@ -15,12 +22,17 @@ that trace.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from typing import Final
 
 _TRACE_ID_DIGITS: Final = 32
 _SPAN_ID_DIGITS: Final = 16
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+_DECIMAL_DIGITS: Final = frozenset("0123456789")
+_HEX_PREFIXES: Final = ("0x", "0X")
+
+_logger = logging.getLogger(__name__)
 
 
 def parse_trace_id(value: object, *, argument: str = "trace_id") -> int:
@@ -93,15 +105,54 @@ def _parse_id(value: object, digits: int, argument: str) -> int:
             return value
         raise ValueError(f"{argument} must be {expected}; got {_repr(value)}")
     if isinstance(value, str):
-        if len(value) == digits and _HEX_DIGITS.issuperset(value):
-            parsed = int(value, 16)
-            if parsed:
-                return parsed
-        raise ValueError(f"{argument} must be {expected}; got {_quote(value)}")
+        text = str.__str__(value)  # a str subclass's own methods never run
+        parsed = _parse_id_text(text, digits, argument)
+        if parsed is not None and 0 < parsed < 1 << bits:
+            return parsed
+        raise ValueError(f"{argument} must be {expected}; got {_quote(text)}")
     # ValueError for any type: a hand-given id that is not one is a bad value.
     raise ValueError(
         f"{argument} must be {expected}; got {type(value).__name__} {_quote(_repr(value))}"
     )
+
+
+def _parse_id_text(text: str, digits: int, argument: str) -> int | None:
+    """The number ``text`` writes (range unchecked), or None if it writes none.
+
+    Digits 0-9 only are decimal, LastMile's form; ``0x`` and up to ``digits``
+    hex digits, or exactly ``digits`` hex digits, are hex. Checked against
+    explicit digit sets first: ``int()`` would also take signs, underscores,
+    spaces and non-ASCII digits.
+    """
+    if text[:2] in _HEX_PREFIXES:
+        hex_digits = text[2:]
+        if 0 < len(hex_digits) <= digits and _HEX_DIGITS.issuperset(hex_digits):
+            return int(hex_digits, 16)
+        return None
+    # 2**128 has 39 decimal digits, 2**64 has 20: far longer strings go unparsed.
+    if text and len(text) <= 2 * digits and _DECIMAL_DIGITS.issuperset(text):
+        if len(text) == digits and text.strip("0"):
+            _warn_ambiguous(text, digits, argument)
+        return int(text, 10)
+    if len(text) == digits and _HEX_DIGITS.issuperset(text):
+        return int(text, 16)
+    return None
+
+
+def _warn_ambiguous(text: str, digits: int, argument: str) -> None:
+    """Once per argument name: ``text`` could be hex too, and was read as decimal."""
+    from ragtel._state import STATE  # first ambiguous id only: this module stays standalone
+
+    if STATE.first_time(("ambiguous id", argument)):
+        _logger.warning(
+            "ragtel: %s %s is %d decimal digits, which could also be read as hex; it is "
+            "read as decimal, LastMile's form. Write 0x before a hex id, or pass an int, "
+            "to mean hex. Further ambiguous %ss are not logged.",
+            argument,
+            _quote(text),
+            digits,
+            argument,
+        )
 
 
 def _quote(text: str) -> str:
