@@ -96,7 +96,7 @@ def test_text_that_cannot_be_exported_is_escaped() -> None:
         ({"tags": [1]}, TypeError, "tags must be a sequence of str"),
         ({"metadata": [1]}, TypeError, "metadata must be a mapping"),
         ({"metadata": {1: "x"}}, TypeError, "metadata key must be a str"),
-        ({"metadata": {"a b": 1}}, ValueError, "metadata key must be a non-empty attribute key"),
+        ({"metadata": {"": 1}}, ValueError, "metadata key must be a non-empty str"),
     ],
     ids=["empty-session", "int-user", "str-tags", "int-tag", "list-metadata", "int-key", "bad-key"],
 )

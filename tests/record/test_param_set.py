@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 
 import pytest
@@ -74,12 +75,15 @@ def test_values_of_every_type(ragtel_spans: SpanRecorder) -> None:
     }
 
 
-@pytest.mark.parametrize("key", ["", "has space", "trailing.", ".lead", "a..b", "ü"])
+@pytest.mark.parametrize("key", ["", "lone \ud800 surrogate"])
 def test_bad_keys_raise_value_error_quoting_the_key(ragtel_spans: SpanRecorder, key: str) -> None:
     tracer = ragtel_spans.tracer()
-    with pytest.raises(ValueError, match=f"got {key!r}"):
+    with pytest.raises(ValueError, match=re.escape(f"got {key!r}")):
         tracer.register_param(key, 1)
-    with pytest.raises(ValueError, match=f"got {key!r}"), tracer.start_as_current_span("root"):
+    with (
+        pytest.raises(ValueError, match=re.escape(f"got {key!r}")),
+        tracer.start_as_current_span("root"),
+    ):
         tracer.register_params({"fine": 1, key: 2})
     assert params_of(ragtel_spans.by_name("root")) == {}  # nothing of a bad batch is registered
 
@@ -480,7 +484,7 @@ def test_context_attribute_arguments_are_checked() -> None:
         with pytest.raises(TypeError, match="tags must be a sequence of str"):
             tracer.using_tags("beta")  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="metadata key"):
-            tracer.using_metadata({"bad key": 1})
+            tracer.using_metadata({"": 1})
 
 
 def test_no_warning_for_normal_use(

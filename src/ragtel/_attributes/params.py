@@ -10,7 +10,6 @@ The RAG helpers use stage-prefixed keys, so a pipeline's parameters read as
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -19,7 +18,7 @@ from opentelemetry.util.types import AttributeValue
 from ragtel._config import CaptureConfig
 from ragtel._encoding.arguments import read_mapping
 from ragtel._encoding.encoder import apply_mask, clean_text, encode_attribute, quoted
-from ragtel._encoding.redaction import REDACTED, is_sensitive_name
+from ragtel._encoding.redaction import REDACTED, is_sensitive_name, may_hold_secrets
 from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX
 from ragtel.semconv.references import (
     GEN_AI_REQUEST_FREQUENCY_PENALTY,
@@ -36,10 +35,6 @@ from ragtel.semconv.references import (
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 
-# One or more dot-separated segments of letters, digits, '_' and '-'.
-_KEY: Final = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"  # compiled on first use
-
-
 # A memo of keys already checked (keys repeat on every trace): bounded in count and in
 # key length, so keys from hostile input cannot grow it past ~0.5 MB.
 _valid_keys: dict[str, bool] = {}
@@ -48,16 +43,30 @@ _VALID_KEY_LENGTH: Final = 128
 
 
 def validate_param_key(key: object, *, argument: str = "key") -> str:
-    """Return ``key`` if it can name a param attribute; raise otherwise, quoting it."""
+    """Return ``key`` if it can name a param attribute; raise otherwise, quoting it.
+
+    Any non-empty text is a key (``"chunk size"``, ``"a/b"``, ``"温度"``), as
+    OpenTelemetry attribute keys and LastMile's params allow. Refused: text
+    that is not valid Unicode (a lone surrogate), since OTLP carries keys as
+    UTF-8 and one such key would make the exporter drop the whole batch; and
+    text that looks like it holds a secret (``api_key=...``, a URL with a
+    password), since a key is recorded verbatim, never redacted.
+    """
     if type(key) is str and key in _valid_keys:
-        return key  # keys repeat on every trace: skip the regex
+        return key  # keys repeat on every trace: skip the checks
     if not isinstance(key, str):
         raise TypeError(f"{argument} must be a str; got {type(key).__name__} {quoted(key)}")
-    if not re.fullmatch(_KEY, key):
-        raise ValueError(
-            f"{argument} must be a non-empty attribute key segment "
-            f"(letters, digits, '_', '-', dot-separated); got {quoted(key)}"
-        )
+    if not key:
+        raise ValueError(f"{argument} must be a non-empty str; got {quoted(key)}")
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{argument} must be valid Unicode text (no lone surrogates); got {quoted(key)}"
+            ) from None
+    if may_hold_secrets(key):
+        raise ValueError(f"{argument} must not hold a secret; got {quoted(key)}")
     if len(_valid_keys) < _VALID_KEYS_LIMIT and len(key) <= _VALID_KEY_LENGTH:
         _valid_keys[key] = True
     return key

@@ -21,6 +21,7 @@ event pays that lookup.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ from ragtel.semconv.spans import RAGTEL_EVENT_SPAN
 
 if TYPE_CHECKING:
     from ragtel._attributes.events import EventRecord
+
+_logger = logging.getLogger("ragtel")
 
 
 # Trace and span events ------------------------------------------------------
@@ -57,10 +60,13 @@ def log_trace_event(core: TracerCore, input: Any, output: Any, metadata: Any) ->
     state = processor.trace_state_of(current) if processor else None
     if state is not None and processor is not None:
         if not processor.claim_trace_event(state):
-            raise ValueError(
-                f"trace {current.get_span_context().trace_id:032x} already has its trace "
-                "event: log_trace_event records one per trace"
+            # LastMile logs this and carries on: the first event stays.
+            _logger.warning(
+                "ragtel: trace %032x already has its trace event; log_trace_event records "
+                "one per trace, so this one was dropped",
+                current.get_span_context().trace_id,
             )
+            return
         target = state.root
     if target.is_recording():
         target.add_event(record.event_name, record.event_attributes)
@@ -278,24 +284,29 @@ def _emit(
     if not target.is_recording():
         _record_on_own_span(core, record)
         return
-    if once_per_span:
-        _claim_span_event(core, target)
+    if once_per_span and not _claim_span_event(core, target):
+        return
     target.set_attributes(record.span_attributes)
     target.add_event(record.event_name, record.event_attributes)
 
 
-def _claim_span_event(core: TracerCore, span: Span) -> None:
+def _claim_span_event(core: TracerCore, span: Span) -> bool:
+    """Whether ``span`` may take its span event; False (and a warning) for a second one."""
     context = span.get_span_context()
     processor = core.processor
     state = processor.trace_state_of(span) if processor is not None else None
     if state is None or processor is None:
-        return
-    if not processor.claim_span_event(state, context.span_id):
-        name = getattr(span, "name", "")
-        raise ValueError(
-            f"span {name!r} ({context.span_id:016x}) already has its span event: "
-            "log_span_event records one per span"
-        )
+        return True
+    if processor.claim_span_event(state, context.span_id):
+        return True
+    # LastMile logs this and carries on: the first event stays.
+    _logger.warning(
+        "ragtel: span %r (%016x) already has its span event; log_span_event records one "
+        "per span, so this one was dropped",
+        getattr(span, "name", ""),
+        context.span_id,
+    )
+    return False
 
 
 def _record_on_own_span(core: TracerCore, record: EventRecord) -> None:
