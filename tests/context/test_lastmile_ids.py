@@ -250,3 +250,28 @@ def test_the_length_cap_and_nesting_guard_still_hold_for_lastmile_json() -> None
     nested = '{"trace_id": 1, "span_id": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
     with pytest.raises(ValueError):
         span_context_from(nested[:MAX_CONTEXT_STRING_LENGTH])
+
+
+def test_a_request_id_never_names_a_trace_id_of_digits_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import hashlib
+    import types
+
+    from ragtel._context import ids
+
+    digits_only = bytes.fromhex("12" * 16)  # its hex would be read back as decimal
+    first = True
+
+    def blake2b(data: bytes, **options: object) -> object:
+        nonlocal first
+        if first and options.get("person") == b"ragtel-trace-id":
+            first = False
+            return types.SimpleNamespace(digest=lambda: digits_only)
+        return hashlib.blake2b(data, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ids, "hashlib", types.SimpleNamespace(blake2b=blake2b))
+    trace_id = ragtel.trace_id_from_request_id("req-unlucky")
+    assert trace_id != "12" * 16
+    assert not trace_id.isdigit()
+    assert parse_trace_id(trace_id) == int(trace_id, 16)
