@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
@@ -343,6 +343,11 @@ def _export_config(
     )
 
 
+@overload
+def traced(tracer: F, /) -> F: ...
+
+
+@overload
 def traced(
     tracer: trace.Tracer,
     name: str | None = None,
@@ -353,17 +358,38 @@ def traced(
     links: Sequence[Link] | None = None,
     record_exception: bool = True,
     set_status_on_exception: bool = True,
-) -> Callable[[F], F]:
+) -> Callable[[F], F]: ...
+
+
+def traced(
+    tracer: trace.Tracer | F,
+    name: str | None = None,
+    *,
+    context: ContextLike | None = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: types.Attributes = None,
+    links: Sequence[Link] | None = None,
+    record_exception: bool = True,
+    set_status_on_exception: bool = True,
+) -> F | Callable[[F], F]:
     """Decorate a function so each call is a span of ``tracer`` recording its input and output.
 
     ``tracer`` may be a :class:`LastMileTracer` (its capture settings apply)
-    or any OpenTelemetry tracer.
+    or any OpenTelemetry tracer. ``@traced`` without a tracer (and without
+    parentheses) uses the global tracer provider's ``"ragtel"`` tracer (a
+    provider installed after decoration, as ``get_lastmile_tracer`` installs
+    one, is used too), with the default capture settings.
 
     Example::
 
         @traced(tracer)
         def rerank(query: str, chunks: list[str]) -> list[str]: ...
     """
+    if not isinstance(tracer, trace.Tracer) and (
+        callable(tracer) or isinstance(tracer, (classmethod, staticmethod))
+    ):
+        # ``@traced`` alone: the decorated function came in the tracer's place.
+        return traced(trace.get_tracer("ragtel"), name)(tracer)
     if isinstance(tracer, LastMileTracer):
         return tracer.trace_function(
             name,

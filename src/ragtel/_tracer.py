@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -225,6 +225,10 @@ class LastMileTracer(trace.Tracer):
 
     # Decorators ------------------------------------------------------------------------------
 
+    @overload
+    def trace_function(self, name: F, /) -> F: ...
+
+    @overload
     def trace_function(
         self,
         name: str | None = None,
@@ -236,12 +240,26 @@ class LastMileTracer(trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[F], F]: ...
+
+    def trace_function(
+        self,
+        name: str | F | None = None,
+        context: ContextLike | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> F | Callable[[F], F]:
         """Decorate a function so each call is a span recording its arguments and result.
 
         Works on functions, coroutines, generators, async generators, methods,
         classmethods and staticmethods. The span is named ``name`` or the
-        function's qualified name.
+        function's qualified name. ``@tracer.trace_function`` without
+        parentheses is the same as ``@tracer.trace_function()``.
 
         Example::
 
@@ -262,15 +280,25 @@ class LastMileTracer(trace.Tracer):
             set_status_on_exception=set_status_on_exception,
             end_on_exit=end_on_exit,
         )
+        if name is not None and not isinstance(name, str):
+            # Used without parentheses: ``name`` is the function being decorated.
+            return trace_callable(
+                name, tracer=core.delegate, name=None, options=options, capture=core.capture
+            )
+        span_name = name
 
         def decorator(func: F) -> F:
             # The context was converted above, so calls can go straight to the SDK tracer.
             return trace_callable(
-                func, tracer=core.delegate, name=name, options=options, capture=core.capture
+                func, tracer=core.delegate, name=span_name, options=options, capture=core.capture
             )
 
         return decorator
 
+    @overload
+    def atrace_function(self, name: F, /) -> F: ...
+
+    @overload
     def atrace_function(
         self,
         name: str | None = None,
@@ -282,7 +310,20 @@ class LastMileTracer(trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
-    ) -> Callable[[F], F]:
+    ) -> Callable[[F], F]: ...
+
+    def atrace_function(
+        self,
+        name: str | F | None = None,
+        context: ContextLike | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: types.Attributes = None,
+        links: Sequence[Link] | None = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> F | Callable[[F], F]:
         """The same as :meth:`trace_function`, for coroutine and async generator functions.
 
         Example::
@@ -290,8 +331,8 @@ class LastMileTracer(trace.Tracer):
             @tracer.atrace_function("generate")
             async def generate(prompt: str) -> str: ...
         """
-        return self.trace_function(
-            name,
+        decorator = self.trace_function(
+            name if isinstance(name, str) else None,
             context,
             kind,
             attributes,
@@ -301,6 +342,9 @@ class LastMileTracer(trace.Tracer):
             set_status_on_exception,
             end_on_exit,
         )
+        if name is None or isinstance(name, str):
+            return decorator
+        return decorator(name)  # used without parentheses: ``name`` is the function
 
     # ParamSet: per-trace pipeline parameters (ragtel._record.params) -------------------------
 
@@ -308,19 +352,23 @@ class LastMileTracer(trace.Tracer):
         self,
         key: str,
         value: Any,
-        should_also_save_in_span: bool = True,
+        should_also_save_in_span: bool | Span = True,
         span: Span | None = None,
         *,
         sensitive: bool = False,
     ) -> None:
         """Add ``key`` (or replace its value) in the current trace's ParamSet.
 
-        A ``sensitive`` param is recorded like any other but never propagated to
-        other services.
+        Both of LastMile's positional forms work: ``(key, value, span)`` and
+        ``(key, value, should_also_save_in_span, span)``; a Span in the flag's
+        place is the span. A span given twice, or a flag that is neither a bool
+        nor a Span, raises TypeError. A ``sensitive`` param is recorded like any
+        other but never propagated to other services.
 
         Example::
 
             tracer.register_param("chunk_size", 512)
+            tracer.register_param("top_k", 5, retrieve_span)  # on retrieve_span's trace
         """
         _params.register_param(self._core, key, value, should_also_save_in_span, span, sensitive)
 
@@ -328,19 +376,26 @@ class LastMileTracer(trace.Tracer):
         self,
         params: Mapping[str, Any],
         overwrite: bool = False,
-        should_also_save_in_span: bool = True,
+        should_also_save_in_span: bool | Span = True,
         span: Span | None = None,
         *,
         sensitive: bool = False,
+        should_overwrite: bool | None = None,
     ) -> None:
         """Upsert ``params`` into the current trace's ParamSet, or replace it with ``overwrite``.
 
-        Every key is checked before anything is registered.
+        Every key is checked before anything is registered. As in LastMile,
+        ``(params, overwrite, span)`` works as well as
+        ``(params, overwrite, should_also_save_in_span, span)``, and
+        ``should_overwrite`` is another spelling of ``overwrite`` (TypeError
+        when the two disagree).
 
         Example::
 
             tracer.register_params({"chunk_size": 512, "top_k": 5})
         """
+        if should_overwrite is not None:
+            overwrite = _params.overwrite_of(overwrite, should_overwrite)
         _params.register_params(
             self._core, params, overwrite, should_also_save_in_span, span, sensitive
         )
@@ -352,9 +407,18 @@ class LastMileTracer(trace.Tracer):
         """
         return _params.get_params(self._core)
 
-    def clear_params(self) -> None:
-        """Empty the current trace's ParamSet; with no active trace, the tracer's defaults."""
-        _params.clear_params(self._core)
+    def clear_params(self, should_clear_global_params: bool = False) -> None:
+        """Empty the current trace's ParamSet; with no active trace, the tracer's defaults.
+
+        With ``should_clear_global_params`` the tracer's defaults (the params
+        every later trace starts from, ``initial_params`` first) are emptied
+        too, even inside a trace.
+
+        Example::
+
+            tracer.clear_params(should_clear_global_params=True)
+        """
+        _params.clear_params(self._core, bool(should_clear_global_params))
 
     def register_document_preprocess_params(
         self,

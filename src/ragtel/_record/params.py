@@ -44,11 +44,15 @@ def register_param(
     core: TracerCore,
     key: str,
     value: Any,
-    save_in_span: bool,
+    save_in_span: bool | Span,
     span: Span | None,
     sensitive: bool,
 ) -> None:
     """Add ``key`` (or replace its value) in the ParamSet of ``span``'s trace."""
+    if isinstance(save_in_span, bool):
+        save = save_in_span
+    else:
+        save, span = span_in_flag_slot(save_in_span, span, "should_also_save_in_span")
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
@@ -56,7 +60,7 @@ def register_param(
         core,
         {param_builders.validate_param_key(key): value},
         overwrite=False,
-        save_in_span=save_in_span,
+        save_in_span=save,
         target=target,
         sensitive=sensitive,
     )
@@ -66,11 +70,17 @@ def register_params(
     core: TracerCore,
     params: Mapping[str, Any],
     overwrite: bool,
-    save_in_span: bool,
+    save_in_span: bool | Span,
     span: Span | None,
     sensitive: bool,
 ) -> None:
     """Upsert ``params`` (every key checked first), or replace the ParamSet with ``overwrite``."""
+    if isinstance(overwrite, Span):
+        raise TypeError("overwrite must be a bool; got a Span: pass the span third, or as span=")
+    if isinstance(save_in_span, bool):
+        save = save_in_span
+    else:
+        save, span = span_in_flag_slot(save_in_span, span, "should_also_save_in_span")
     target = span_or_current(span)
     if not target.is_recording() and _nothing_to_register(core, target, span):
         return
@@ -78,7 +88,7 @@ def register_params(
         core,
         param_builders.validated_params(params),
         overwrite=overwrite,
-        save_in_span=save_in_span,
+        save_in_span=save,
         target=target,
         sensitive=sensitive,
     )
@@ -96,12 +106,55 @@ def get_params(core: TracerCore) -> dict[str, Any]:
     return core.profile.copy_defaults()
 
 
-def clear_params(core: TracerCore) -> None:
-    """Empty the current trace's ParamSet; with no active trace, the tracer's defaults."""
+def clear_params(core: TracerCore, clear_defaults: bool) -> None:
+    """Empty the current trace's ParamSet; with no active trace, the tracer's defaults.
+
+    With ``clear_defaults`` the tracer's defaults are emptied too, even inside a trace.
+    """
+    if clear_defaults:
+        core.profile.update_defaults({}, overwrite=True)
     target = trace.get_current_span()
     if not target.is_recording() and _nothing_to_register(core, target, None):
         return
     _register(core, {}, overwrite=True, save_in_span=False, target=target)
+
+
+def span_in_flag_slot(flag: object, span: Span | None, flag_name: str) -> tuple[bool, Span | None]:
+    """Read a non-bool ``flag`` the way LastMile's documented calls mean it: ``(flag, span)``.
+
+    LastMile documents both ``register_param(key, value, span)`` and
+    ``register_param(key, value, should_also_save_in_span, span)`` (and
+    ``register_params(params, overwrite, span)``), so a Span in the flag's
+    place is the span, and the flag keeps its default (True). Anything else
+    is refused rather than read as truthy: a span taken for ``True`` would
+    send the params to the current span instead of the one given.
+    """
+    if isinstance(flag, Span):
+        if span is not None:
+            raise TypeError(f"span given twice: once in the place of {flag_name} and once as span")
+        return True, flag
+    raise TypeError(
+        f"{flag_name} must be a bool (or the span, in its place); got {type(flag).__name__}"
+    )
+
+
+def overwrite_of(overwrite: bool, should_overwrite: bool | None) -> bool:
+    """``overwrite``, or its 0.0.81 spelling ``should_overwrite`` when that is given.
+
+    ``overwrite`` defaults to False, so only ``overwrite=True`` with
+    ``should_overwrite=False`` is seen as a conflict.
+    """
+    if should_overwrite is None:
+        return overwrite
+    if type(should_overwrite) is not bool:
+        raise TypeError(
+            f"should_overwrite must be a bool or None; got {type(should_overwrite).__name__}"
+        )
+    if overwrite is True and not should_overwrite:
+        raise TypeError(
+            "overwrite and should_overwrite (its other spelling) disagree: pass only one"
+        )
+    return should_overwrite
 
 
 # RAG helpers ----------------------------------------------------------------
