@@ -99,6 +99,42 @@ def test_16_decimal_digits_are_a_decimal_span_id_with_one_warning(
     assert len(ambiguity_warnings(caplog)) == 1
 
 
+@pytest.mark.parametrize(
+    ("trace_id", "expected"),
+    [
+        ("ab" * 16, int("1234567890123456", 16)),  # a hex pair: the span id is hex
+        ("0x1", int("1234567890123456", 16)),
+        (str(2**100), 1234567890123456),  # a LastMile pair: the span id is decimal
+    ],
+    ids=["hex-trace", "0x-trace", "decimal-trace"],
+)
+def test_a_span_id_that_reads_both_ways_takes_the_form_of_its_trace_id(
+    trace_id: str, expected: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A random hex span id holds no letter 1 time in about 1,800: beside a hex trace id
+    # it must stay hex, or feedback would go to a span that does not exist.
+    with caplog.at_level(logging.WARNING, logger="ragtel"):
+        assert parse_span_id("1234567890123456", trace_id=trace_id) == expected
+    assert ambiguity_warnings(caplog) == []
+
+
+def test_feedback_for_a_hex_pair_whose_span_id_holds_no_letter_reaches_that_span(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    tracer = ragtel_spans.tracer()
+    span_id = int("1234567890123456", 16)
+    trace_id = "ab" * 16
+    parent = trace.NonRecordingSpan(
+        trace.SpanContext(
+            int(trace_id, 16), span_id, is_remote=True, trace_flags=trace.TraceFlags(1)
+        )
+    )
+    tracer.log_binary_feedback(True, trace_id, "1234567890123456")
+    (carrier,) = feedback_spans(ragtel_spans)
+    assert carrier.context.trace_id == parent.get_span_context().trace_id
+    assert carrier.parent is not None and carrier.parent.span_id == span_id
+
+
 # Feedback by decimal ids ----------------------------------------------------------------------
 
 

@@ -236,7 +236,7 @@ def _span_context_from_lastmile(fields: dict[Any, Any], text: str, argument: str
         raise refuse("is_remote must be a bool")
     try:
         trace_number = parse_trace_id(trace_id)
-        span_number = parse_span_id(span_id)
+        span_number = parse_span_id(span_id, trace_id=trace_id)
     except ValueError as error:
         raise refuse(str(error)) from None
     return SpanContext(

@@ -40,9 +40,26 @@ def parse_trace_id(value: object, *, argument: str = "trace_id") -> int:
     return _parse_id(value, _TRACE_ID_DIGITS, argument)
 
 
-def parse_span_id(value: object, *, argument: str = "span_id") -> int:
-    """``value`` as a span id (int); ValueError quoting it if it is not one."""
-    return _parse_id(value, _SPAN_ID_DIGITS, argument)
+def parse_span_id(value: object, *, argument: str = "span_id", trace_id: object = None) -> int:
+    """``value`` as a span id (int); ValueError quoting it if it is not one.
+
+    ``trace_id`` is the trace id given with it, as it was given. A span id of
+    exactly 16 digits 0-9 reads both as hex and as decimal; it takes the form
+    its trace id was written in (a LastMile pair is decimal, an OpenTelemetry
+    pair is hex), so a hex span id that happens to hold no letter (1 in
+    about 1,800) is not misread. With no written trace id to go by, it is
+    read as decimal, with a warning.
+    """
+    return _parse_id(value, _SPAN_ID_DIGITS, argument, _written_in_decimal(trace_id))
+
+
+def _written_in_decimal(trace_id: object) -> bool | None:
+    """True for a trace id written in decimal, False in hex, None when it says neither."""
+    if not isinstance(trace_id, str):
+        return None
+    text = str.__str__(trace_id)
+    # Only digits 0-9 (no 0x, no letter) is LastMile's decimal form; anything else is hex.
+    return text[:2] not in _HEX_PREFIXES and _DECIMAL_DIGITS.issuperset(text)
 
 
 def trace_id_from_request_id(request_id: str | int | uuid.UUID) -> str:
@@ -102,7 +119,9 @@ def _request_trace_id(request_id: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-def _parse_id(value: object, digits: int, argument: str) -> int:
+def _parse_id(
+    value: object, digits: int, argument: str, decimal: bool | None = None
+) -> int:
     bits = digits * 4
     expected = f"{digits} hex digits or a positive int below 2**{bits}"
     if isinstance(value, int) and not isinstance(value, bool):
@@ -111,7 +130,7 @@ def _parse_id(value: object, digits: int, argument: str) -> int:
         raise ValueError(f"{argument} must be {expected}; got {_repr(value)}")
     if isinstance(value, str):
         text = str.__str__(value)  # a str subclass's own methods never run
-        parsed = _parse_id_text(text, digits, argument)
+        parsed = _parse_id_text(text, digits, argument, decimal)
         if parsed is not None and 0 < parsed < 1 << bits:
             return parsed
         raise ValueError(f"{argument} must be {expected}; got {_quote(text)}")
@@ -121,13 +140,15 @@ def _parse_id(value: object, digits: int, argument: str) -> int:
     )
 
 
-def _parse_id_text(text: str, digits: int, argument: str) -> int | None:
+def _parse_id_text(text: str, digits: int, argument: str, decimal: bool | None) -> int | None:
     """The number ``text`` writes (range unchecked), or None if it writes none.
 
     Digits 0-9 only are decimal, LastMile's form; ``0x`` and up to ``digits``
-    hex digits, or exactly ``digits`` hex digits, are hex. Checked against
-    explicit digit sets first: ``int()`` would also take signs, underscores,
-    spaces and non-ASCII digits.
+    hex digits, or exactly ``digits`` hex digits, are hex. Exactly ``digits``
+    digits 0-9 read both ways: ``decimal`` (the form of the id given beside
+    it) decides, else decimal with a warning. Checked against explicit digit
+    sets first: ``int()`` would also take signs, underscores, spaces and
+    non-ASCII digits.
     """
     if text[:2] in _HEX_PREFIXES:
         hex_digits = text[2:]
@@ -137,7 +158,10 @@ def _parse_id_text(text: str, digits: int, argument: str) -> int | None:
     # 2**128 has 39 decimal digits, 2**64 has 20: far longer strings go unparsed.
     if text and len(text) <= 2 * digits and _DECIMAL_DIGITS.issuperset(text):
         if len(text) == digits and text.strip("0"):
-            _warn_ambiguous(text, digits, argument)
+            if decimal is False:
+                return int(text, 16)  # its trace id was written in hex: so is it
+            if decimal is None:
+                _warn_ambiguous(text, digits, argument)
         return int(text, 10)
     if len(text) == digits and _HEX_DIGITS.issuperset(text):
         return int(text, 16)

@@ -259,7 +259,7 @@ def _record_for_ids(
     from ragtel._context.ids import anchor_span_id, parse_span_id, parse_trace_id
 
     trace_number = parse_trace_id(trace_id)
-    span_number = parse_span_id(span_id) if span_id is not None else None
+    span_number = parse_span_id(span_id, trace_id=trace_id) if span_id is not None else None
     root = recent_root(trace_number)
     flags = TraceFlags(root.trace_flags) if root is not None else _SAMPLED
     if span_number is not None:
