@@ -75,7 +75,7 @@ def register_params(
     sensitive: bool,
 ) -> None:
     """Upsert ``params`` (every key checked first), or replace the ParamSet with ``overwrite``."""
-    if isinstance(overwrite, Span):
+    if type(overwrite) is not bool and isinstance(overwrite, Span):  # Span is an ABC: slow check
         raise TypeError("overwrite must be a bool; got a Span: pass the span third, or as span=")
     if isinstance(save_in_span, bool):
         save = save_in_span
