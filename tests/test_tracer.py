@@ -234,12 +234,15 @@ def test_bad_arguments_raise_naming_them(ragtel_spans: SpanRecorder) -> None:
         get_lastmile_tracer(
             "b", rag_flow_type="query", pipeline_type="ingestion", tracer_provider=provider
         )
-    with pytest.raises(TypeError, match="pass pipeline_type by keyword"):
-        get_lastmile_tracer("c", RagFlowType.QUERY, tracer_provider=provider)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"initial_params key .*'bad key'"):
-        get_lastmile_tracer("d", initial_params={"bad key": 1}, tracer_provider=provider)
-    with pytest.raises(TypeError, match="tracer_name"):
-        get_lastmile_tracer("", tracer_provider=provider)
+    # LastMile's older positional order is accepted; an argument given twice is not.
+    with pytest.raises(TypeError, match="output_filepath both by position and by keyword"):
+        get_lastmile_tracer(
+            "c", RagFlowType.QUERY, "a.jsonl", output_filepath="b.jsonl", tracer_provider=provider
+        )
+    with pytest.raises(ValueError, match=r"initial_params key must be a non-empty str"):
+        get_lastmile_tracer("d", initial_params={"": 1}, tracer_provider=provider)
+    with pytest.raises(TypeError, match="tracer_name"):  # "" and None log an error instead
+        get_lastmile_tracer(5, tracer_provider=provider)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="exporter must be one of"):
         get_lastmile_tracer("e", exporter="jaeger", tracer_provider=provider)
 

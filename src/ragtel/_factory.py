@@ -2,11 +2,15 @@
 
 The way a call goes:
 
-1. its arguments are checked and frozen into one
-   :class:`~ragtel._tracer_options.TracerOptions`;
-2. the registry (``ragtel._state.STATE.tracers``) returns the tracer of that
-   name if there is one, warning when the options differ from those it was
-   made from (``TracerOptions.ignored_arguments``);
+1. its positional arguments are named by the order they follow (LastMile's
+   current or older signature, or OpenTelemetry's ``get_tracer``: see
+   :func:`~ragtel._tracer_options.bind_positional`), then all are checked and
+   frozen into one :class:`~ragtel._tracer_options.TracerOptions`;
+2. the registry returns the tracer of that name if there is one (the name's
+   first tracer in ``ragtel._state.STATE.tracers``; for another provider
+   asked for, its own tracer in ``STATE.tracers_by_provider``, held weakly),
+   warning when the options differ from those it was made from
+   (``TracerOptions.ignored_arguments``);
 3. otherwise (or when that tracer was shut down) a tracer is made: the
    environment's defaults are read once
    (:class:`~ragtel._tracer_options.EnvironmentDefaults`), the provider is
@@ -16,7 +20,8 @@ The way a call goes:
 4. a new tracer switches baggage propagation on when asked.
 
 ``get_lastmile_tracer`` itself is long only by its signature and docstring,
-which are the public contract; its body is the four steps above.
+which are the public contract; its body is the four steps above. The file
+passes 400 lines for the same reason, and because ``traced`` lives here too.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
 
@@ -44,11 +50,15 @@ from ragtel._tracer import LastMileTracer, tracer_core
 from ragtel._tracer_options import (
     EnvironmentDefaults,
     TracerOptions,
+    bind_positional,
     check_arguments,
+    check_scope,
     environment_defaults,
     exporter_names,
     flow_type,
     initial_params_of,
+    pick,
+    tracer_name_of,
 )
 from ragtel._types import RagFlowType
 from ragtel.semconv.attributes import (
@@ -65,10 +75,10 @@ _logger = logging.getLogger("ragtel")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class RegisteredTracer(NamedTuple):
-    """One entry of the tracer registry (``STATE.tracers``)."""
+class TracerRecipe(NamedTuple):
+    """What a tracer was made from. Never holds the tracer, so a registry held
+    weakly by tracer (``STATE.provider_recipes``) never holds its own key."""
 
-    tracer: LastMileTracer
     options: TracerOptions
     """The options of the call that made it."""
     requested: tuple[object, ...]
@@ -76,16 +86,26 @@ class RegisteredTracer(NamedTuple):
     defaults: EnvironmentDefaults
 
 
+class RegisteredTracer(NamedTuple):
+    """One entry of the tracer registry (``STATE.tracers``): a tracer and its recipe."""
+
+    tracer: LastMileTracer
+    recipe: TracerRecipe
+
+
 def get_lastmile_tracer(
-    tracer_name: str,
+    tracer_name: str | None,
+    *positional: Any,
     lastmile_api_token: str | None = None,
     project_name: str | None = None,
     initial_params: Mapping[str, Any] | None = None,
     output_filepath: str | os.PathLike[str] | None = None,
     rag_flow_type: RagFlowType | str | None = None,
-    *,
     project_id: str | None = None,
     pipeline_type: RagFlowType | str | None = None,
+    instrumenting_library_version: str | None = None,
+    schema_url: str | None = None,
+    attributes: types.Attributes = None,
     tracer_provider: trace.TracerProvider | None = None,
     set_global: bool = True,
     exporter: str | Sequence[str] | None = None,
@@ -104,11 +124,31 @@ def get_lastmile_tracer(
     """Return the tracer named ``tracer_name``, creating it on first use.
 
     The same name always returns the same :class:`LastMileTracer` (later
-    arguments are then ignored, with a warning if they differ). Creating a
-    tracer does no network I/O and never changes ``os.environ``.
+    arguments are then ignored, with a warning if they differ), except that a
+    call naming another ``tracer_provider`` gets a tracer of that provider.
+    Creating a tracer does no network I/O and never changes ``os.environ``.
+
+    The arguments after the name may be given by position in three orders,
+    told apart by the type of the first of them:
+
+    - LastMile's current one (the default): ``lastmile_api_token,
+      project_name, initial_params, output_filepath, rag_flow_type``;
+    - LastMile's older one, when a ``RagFlowType`` or ``"ingestion"`` /
+      ``"query"`` comes first: ``pipeline_type, output_filepath, project_id,
+      lastmile_api_token``;
+    - OpenTelemetry's ``get_tracer`` one, when a version comes first (digits
+      with at least one dot, as PEP 440 or SemVer write it, at most 40
+      characters: never a token): ``instrumenting_library_version,
+      tracer_provider, schema_url, attributes``.
+
+    Any other argument is keyword-only; an argument given both ways is a
+    TypeError.
 
     Args:
         tracer_name: The tracer's name, also its OTel instrumentation scope.
+            An empty or ``None`` name logs an error once and gives a working
+            tracer named ``""`` (OTel's rule: getting a tracer never throws);
+            a name of another type is a TypeError.
         lastmile_api_token: Sent as ``Authorization: Bearer <token>`` on OTLP
             export (default: ``LASTMILE_API_TOKEN``). Never logged or recorded.
             Surrounding whitespace is stripped; ValueError if it still holds a
@@ -122,7 +162,13 @@ def get_lastmile_tracer(
         rag_flow_type: ``"ingestion"`` or ``"query"``, recorded on trace roots.
         project_id: Recorded as ``ragtel.project.id`` (default: ``LASTMILE_PROJECT_ID``).
         pipeline_type: Alias of ``rag_flow_type``.
-        tracer_provider: Use this provider instead of the global one.
+        instrumenting_library_version: The instrumentation scope's version
+            (OTel's ``get_tracer`` keyword).
+        schema_url: The instrumentation scope's schema URL.
+        attributes: The instrumentation scope's attributes.
+        tracer_provider: Use this provider instead of the global one. A name
+            already used with another provider gets a second tracer, bound to
+            this one; without it, the name's first tracer is returned.
         set_global: When ragtel creates a provider, install it globally (default True).
         exporter: ``"otlp"``, ``"console"``, ``"file"``, ``"none"`` or several
             (a list or a comma-separated string). Default: see below.
@@ -156,8 +202,32 @@ def get_lastmile_tracer(
     Example::
 
         tracer = get_lastmile_tracer("my-rag-app", project_name="support-bot")
+        library = get_lastmile_tracer(__name__, instrumenting_library_version="1.3b3")
     """
-    check_arguments(tracer_name, lastmile_api_token, project_name, project_id, output_filepath)
+    name = tracer_name_of(tracer_name)
+    if positional:
+        bound = bind_positional(positional)
+        lastmile_api_token = pick("lastmile_api_token", lastmile_api_token, bound)
+        project_name = pick("project_name", project_name, bound)
+        initial_params = pick("initial_params", initial_params, bound)
+        output_filepath = pick("output_filepath", output_filepath, bound)
+        rag_flow_type = pick("rag_flow_type", rag_flow_type, bound)
+        project_id = pick("project_id", project_id, bound)
+        pipeline_type = pick("pipeline_type", pipeline_type, bound)
+        instrumenting_library_version = pick(
+            "instrumenting_library_version", instrumenting_library_version, bound
+        )
+        tracer_provider = pick("tracer_provider", tracer_provider, bound)
+        schema_url = pick("schema_url", schema_url, bound)
+        attributes = pick("attributes", attributes, bound)
+    check_arguments(lastmile_api_token, project_name, project_id, output_filepath)
+    if (  # skipped for the common call, which gives none of them
+        instrumenting_library_version is not None
+        or schema_url is not None
+        or attributes is not None
+        or tracer_provider is not None
+    ):
+        check_scope(instrumenting_library_version, schema_url, attributes, tracer_provider)
     flow = flow_type(rag_flow_type, pipeline_type)
     exporter = exporter_names(exporter)
     params = initial_params_of(initial_params)
@@ -182,8 +252,11 @@ def get_lastmile_tracer(
         propagate_params=propagate_params,
         record_embeddings=record_embeddings,
         openinference=openinference,
+        instrumenting_library_version=instrumenting_library_version,
+        schema_url=schema_url,
+        attributes=attributes,
     )
-    tracer, created = _registered_tracer(tracer_name, options)
+    tracer, created = _registered_tracer(name, options)
     if created:
         _enable_propagation(tracer, propagate_params)
     return tracer
@@ -196,33 +269,89 @@ def _tracers() -> dict[str, RegisteredTracer]:
 
 
 def _registered_tracer(tracer_name: str, options: TracerOptions) -> tuple[LastMileTracer, bool]:
-    """The tracer of that name, and whether it is new; made now if there is none.
+    """The tracer of that name (on the provider asked for), and whether it is new.
 
-    One that was shut down is made again, from the first call's options.
+    The name's first tracer is kept in ``STATE.tracers``; one for another
+    explicit provider in ``STATE.tracers_by_provider``, weakly (see
+    :func:`_provider_tracer`). One that was shut down is made again, from the
+    first call's options.
     """
     with STATE.tracers_lock:
         entry = _tracers().get(tracer_name)
         if entry is None:
-            requested = options.requested()  # before anything is made: it may raise
-            defaults = environment_defaults(options)
-            tracer = _create_tracer(tracer_name, options, defaults)
-            _tracers()[tracer_name] = RegisteredTracer(tracer, options, requested, defaults)
-            return tracer, True
-        ignored = options.ignored_arguments(entry.requested)
-        if ignored:
-            _logger.warning(
-                "ragtel: tracer %r already exists; the configuration it was created with "
-                "is kept (ignored arguments: %s)",
-                tracer_name,
-                ", ".join(ignored),
-            )
-        installation = tracer_core(entry.tracer).installation
-        if installation is None or not installation.stopped:
-            return entry.tracer, False
-        # Shut down: a tracer set up again as the first one was, that exports.
-        tracer = _create_tracer(tracer_name, entry.options, entry.defaults)
-        _tracers()[tracer_name] = entry._replace(tracer=tracer)
+            entry = _new_entry(tracer_name, options)
+            _tracers()[tracer_name] = entry
+            return entry.tracer, True
+        asked = options.tracer_provider
+        if asked is not None and asked is not tracer_core(entry.tracer).provider:
+            return _provider_tracer(tracer_name, options, asked)
+        tracer = _reused(tracer_name, entry.tracer, entry.recipe, options)
+        if tracer is not entry.tracer:
+            _tracers()[tracer_name] = entry._replace(tracer=tracer)
         return tracer, False
+
+
+def _new_entry(tracer_name: str, options: TracerOptions) -> RegisteredTracer:
+    requested = options.requested()  # before anything is made: it may raise
+    defaults = environment_defaults(options)
+    tracer = _create_tracer(tracer_name, options, defaults)
+    return RegisteredTracer(tracer, TracerRecipe(options, requested, defaults))
+
+
+def _reused(
+    tracer_name: str, tracer: LastMileTracer, recipe: TracerRecipe, options: TracerOptions
+) -> LastMileTracer:
+    """``tracer``, warning about ``options`` it ignores; made again if shut down."""
+    ignored = options.ignored_arguments(recipe.requested)
+    if ignored:
+        _logger.warning(
+            "ragtel: tracer %r already exists; the configuration it was created with "
+            "is kept (ignored arguments: %s)",
+            tracer_name,
+            ", ".join(ignored),
+        )
+    installation = tracer_core(tracer).installation
+    if installation is None or not installation.stopped:
+        return tracer
+    # Shut down: a tracer set up again as the first one was, that exports.
+    return _create_tracer(tracer_name, recipe.options, recipe.defaults)
+
+
+def _provider_tracer(
+    tracer_name: str, options: TracerOptions, provider: trace.TracerProvider
+) -> tuple[LastMileTracer, bool]:
+    """The tracer of that name bound to ``provider``, a provider other than the first's.
+
+    Held weakly, by (name, provider identity): the entry lives as long as the
+    app keeps its tracer (which keeps its provider, so the identity cannot be
+    reused meanwhile), and nothing grows when apps make providers and drop
+    them. A tracer the app dropped is simply made again on the next call.
+    """
+    key = (tracer_name, id(provider))
+    tracers = _tracers_by_provider()
+    recipes = _provider_recipes()
+    tracer = tracers.get(key)
+    recipe = recipes.get(tracer) if tracer is not None else None
+    if tracer is None or recipe is None:
+        entry = _new_entry(tracer_name, options)
+        tracer, recipe, created = entry.tracer, entry.recipe, True
+    else:
+        tracer, created = _reused(tracer_name, tracer, recipe, options), False
+    tracers[key] = tracer
+    recipes[tracer] = recipe
+    return tracer, created
+
+
+def _tracers_by_provider() -> weakref.WeakValueDictionary[tuple[str, int], LastMileTracer]:
+    """``STATE.tracers_by_provider``, typed (as :func:`_tracers`)."""
+    return cast(
+        "weakref.WeakValueDictionary[tuple[str, int], LastMileTracer]", STATE.tracers_by_provider
+    )
+
+
+def _provider_recipes() -> weakref.WeakKeyDictionary[LastMileTracer, TracerRecipe]:
+    """``STATE.provider_recipes``, typed (as :func:`_tracers`)."""
+    return cast("weakref.WeakKeyDictionary[LastMileTracer, TracerRecipe]", STATE.provider_recipes)
 
 
 def _enable_propagation(tracer: LastMileTracer, propagate_params: bool | None) -> None:
@@ -269,12 +398,22 @@ def _create_tracer(
         installation.processor.register_tracer(profile)
     return LastMileTracer(
         tracer_name,
-        provider.get_tracer(profile.scope_name),
+        provider.get_tracer(
+            profile.scope_name,
+            _scope_text(options.instrumenting_library_version),
+            _scope_text(options.schema_url),
+            options.attributes,
+        ),
         provider=provider,
         capture=defaults.capture,
         installation=installation,
         profile=profile,
     )
+
+
+def _scope_text(value: str | None) -> str | None:
+    # Exported with every span, as the scope's name is: escaped, never cut.
+    return clean_text(value, sys.maxsize) if value is not None else None
 
 
 def _profile(

@@ -80,6 +80,7 @@ class ProcessState:
         "processors_lock",
         "propagation_lock",
         "propagator",
+        "provider_recipes",
         "providers_lock",
         "replaced_propagator",
         "replaced_sigterm_handler",
@@ -88,6 +89,7 @@ class ProcessState:
         "sigterm_handler",
         "sigterm_settled",
         "tracers",
+        "tracers_by_provider",
         "tracers_lock",
         "warned",
         "warnings_lock",
@@ -110,6 +112,15 @@ class ProcessState:
         from: one tracer per name is the function's promise. Guarded by ``tracers_lock``.
         Its entries are ``ragtel._factory.RegisteredTracer``s, typed there: this module sits
         below the layers it serves and imports none of them."""
+        self.tracers_by_provider: weakref.WeakValueDictionary[tuple[str, int], Any] = (
+            weakref.WeakValueDictionary()
+        )
+        """A name's tracer for a provider other than its first tracer's, by (name, provider
+        identity). Weak: kept while the app keeps the tracer, which keeps the provider (so
+        the identity stays its own). Guarded by ``tracers_lock``."""
+        self.provider_recipes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        """What each tracer of ``tracers_by_provider`` was made from (``ragtel._factory.
+        TracerRecipe``, which never holds the tracer), weakly by tracer."""
         self.default_capture: CaptureConfig | None = None
         """What ``traced()`` captures on a plain OpenTelemetry tracer, read from the
         environment at its first use (a ragtel tracer brings its own)."""
@@ -230,6 +241,8 @@ class ProcessState:
         """
         with self.tracers_lock:
             self.tracers.clear()
+            self.tracers_by_provider.clear()
+            self.provider_recipes.clear()
             self.default_capture = None
         with self.providers_lock:
             for installation in list(self.installations.values()):

@@ -11,18 +11,24 @@ tracer is made, never for a call that finds its tracer made already.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from opentelemetry import trace
+from opentelemetry.util import types
 
 from ragtel import _environment as env
 from ragtel._attributes.params import validated_params
 from ragtel._config import CaptureConfig, Mask, resolve_capture
 from ragtel._encoding.encoder import quoted, stable_repr
+from ragtel._state import STATE
 from ragtel._types import RagFlowType
+
+_logger = logging.getLogger("ragtel")
 
 
 class TracerOptions(NamedTuple):
@@ -57,12 +63,17 @@ class TracerOptions(NamedTuple):
     propagate_params: bool | None = None
     record_embeddings: bool | None = None
     openinference: bool | None = None
+    instrumenting_library_version: str | None = None
+    schema_url: str | None = None
+    attributes: types.Attributes = None
+    """The instrumentation scope's attributes (OTel's ``get_tracer(attributes=)``)."""
 
     def requested(self) -> tuple[object, ...]:
         """Each argument, in field order, as a value that compares safely (None: not given).
 
         Objects compare by identity, params by a ``stable_repr`` (a value's own
         ``__eq__`` or ``__repr__`` may raise), ``set_global`` only when False.
+        ``tracer_provider`` is never compared: another provider gets another tracer.
         """
         params = self.initial_params
         return (
@@ -72,7 +83,7 @@ class TracerOptions(NamedTuple):
             self.rag_flow_type,
             stable_repr(sorted(params.items(), key=lambda item: item[0])) if params else None,
             self.output_filepath,
-            _identity(self.tracer_provider),
+            None,  # tracer_provider: the registry keeps one tracer per provider asked for
             None if self.set_global else False,  # True is the default
             stable_repr(self.exporter) if self.exporter is not None else None,
             self.otlp_endpoint,
@@ -86,6 +97,9 @@ class TracerOptions(NamedTuple):
             self.propagate_params,
             self.record_embeddings,
             self.openinference,
+            self.instrumenting_library_version,
+            self.schema_url,
+            stable_repr(sorted(self.attributes.items())) if self.attributes else None,
         )
 
     def ignored_arguments(self, first_requested: tuple[object, ...]) -> list[str]:
@@ -130,21 +144,126 @@ def environment_defaults(options: TracerOptions) -> EnvironmentDefaults:
     )
 
 
-def check_arguments(
-    tracer_name: Any, token: Any, project_name: Any, project_id: Any, output_filepath: Any
-) -> None:
+# ``get_lastmile_tracer``'s positional arguments after the name, in each order
+# it accepts; which one a call uses is told from the type of the first of them.
+NEWER_ORDER = (
+    "lastmile_api_token",
+    "project_name",
+    "initial_params",
+    "output_filepath",
+    "rag_flow_type",
+)
+"""LastMile's current signature: the default order."""
+OLDER_ORDER = ("pipeline_type", "output_filepath", "project_id", "lastmile_api_token")
+"""LastMile's older signature: chosen when a flow type (``RagFlowType`` or value) is first."""
+OTEL_ORDER = ("instrumenting_library_version", "tracer_provider", "schema_url", "attributes")
+"""OpenTelemetry's ``get_tracer`` order: chosen when a version comes first."""
+
+# A version as instrumentation libraries write it (PEP 440 or SemVer): digits
+# with at least one dot, then pre-, post-, dev- or build parts. A LastMile token
+# is a long opaque string that never starts "<digits>.<digits>"; a lone number
+# ("1") is not taken as a version, since it could be a (test) token. Capped in
+# length so that nothing token-sized is ever read as a version and exported.
+_VERSION = re.compile(
+    r"v?\d+(?:\.\d+)+"
+    r"(?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[-_.]?\d*)*"
+    r"(?:[-+][0-9a-z]+(?:[.-][0-9a-z]+)*)*",
+    re.IGNORECASE,
+)
+_MAX_VERSION_LENGTH = 40
+_FLOW_TYPE_VALUES = frozenset(member.value for member in RagFlowType)
+
+
+def looks_like_version(value: object) -> bool:
+    """Whether a positional ``value`` after the name is a scope version, not a token."""
+    return (
+        isinstance(value, str)
+        and len(value) <= _MAX_VERSION_LENGTH
+        and _VERSION.fullmatch(value) is not None
+    )
+
+
+def _is_flow_type(value: object) -> bool:
+    return isinstance(value, RagFlowType) or (isinstance(value, str) and value in _FLOW_TYPE_VALUES)
+
+
+def positional_order(positional: tuple[Any, ...]) -> tuple[str, ...]:
+    """The names of ``positional`` (the arguments after the name), told by the first's type."""
+    first = positional[0] if positional else None
+    if _is_flow_type(first):
+        return OLDER_ORDER
+    if looks_like_version(first):
+        return OTEL_ORDER
+    return NEWER_ORDER
+
+
+def bind_positional(positional: tuple[Any, ...]) -> dict[str, Any]:
+    """Each positional argument after the name, by the parameter name it stands for."""
+    if not positional:
+        return {}
+    order = positional_order(positional)
+    if len(positional) > len(order):
+        raise TypeError(
+            f"get_lastmile_tracer takes at most {len(order) + 1} positional arguments in the "
+            f"order (tracer_name, {', '.join(order)}); got {len(positional) + 1}"
+        )
+    return dict(zip(order, positional, strict=False))
+
+
+def pick(name: str, keyword: Any, bound: Mapping[str, Any]) -> Any:
+    """The value of argument ``name``: given by position (``bound``) or by keyword, not both."""
+    if name not in bound:
+        return keyword
+    if keyword is not None:
+        raise TypeError(f"get_lastmile_tracer got {name} both by position and by keyword")
+    return bound[name]
+
+
+def tracer_name_of(tracer_name: Any) -> str:
+    """The tracer's name: ``""`` (with an error logged once) for an empty or ``None`` one.
+
+    The OpenTelemetry specification says getting a tracer must not throw for
+    an invalid name, and its SDK logs an error and uses ``""``; so does this.
+    A name of another type is a programming error and raises TypeError, as a
+    wrong type does for every other argument.
+    """
+    if isinstance(tracer_name, str) and tracer_name:
+        return tracer_name
+    if tracer_name is None or isinstance(tracer_name, str):
+        if STATE.first_time("invalid tracer name"):
+            _logger.error(
+                "ragtel: invalid tracer name %r: a working tracer named '' is returned",
+                tracer_name,
+            )
+        return ""
+    raise TypeError(f"tracer_name must be a str; got {quoted(tracer_name)}")
+
+
+def check_arguments(token: Any, project_name: Any, project_id: Any, output_filepath: Any) -> None:
     """TypeError, naming the argument, for one of these of the wrong type."""
-    if not isinstance(tracer_name, str) or not tracer_name:
-        raise TypeError(f"tracer_name must be a non-empty str; got {quoted(tracer_name)}")
-    if token is not None and (isinstance(token, RagFlowType) or not isinstance(token, str)):
-        # The older documented signature had pipeline_type second; it must be passed by keyword.
-        hint = " (pass pipeline_type by keyword)" if isinstance(token, RagFlowType) else ""
-        raise TypeError(f"lastmile_api_token must be a str{hint}; got {type(token).__name__}")
+    if token is not None and not isinstance(token, str):
+        raise TypeError(f"lastmile_api_token must be a str; got {type(token).__name__}")
     for argument, value in (("project_name", project_name), ("project_id", project_id)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
     if output_filepath is not None and not isinstance(output_filepath, (str, bytes, os.PathLike)):
         raise TypeError(f"output_filepath must be a path; got {type(output_filepath).__name__}")
+
+
+def check_scope(version: Any, schema_url: Any, attributes: Any, tracer_provider: Any) -> None:
+    """TypeError, naming the argument, for a scope argument or provider of the wrong type."""
+    for argument, value in (
+        ("instrumenting_library_version", version),
+        ("schema_url", schema_url),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{argument} must be a str; got {type(value).__name__}")
+    if attributes is not None and not isinstance(attributes, Mapping):
+        raise TypeError(f"attributes must be a mapping; got {type(attributes).__name__}")
+    if tracer_provider is not None and not isinstance(tracer_provider, trace.TracerProvider):
+        raise TypeError(
+            f"tracer_provider must be a TracerProvider; got {type(tracer_provider).__name__}"
+        )
 
 
 def exporter_names(exporter: Any) -> str | tuple[str, ...] | None:
