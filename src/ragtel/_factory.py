@@ -31,7 +31,7 @@ import os
 import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, TypeVar, cast, overload
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
@@ -524,11 +524,17 @@ def traced(
         @traced(tracer)
         def rerank(query: str, chunks: list[str]) -> list[str]: ...
     """
-    if not isinstance(tracer, trace.Tracer) and (
-        callable(tracer) or isinstance(tracer, (classmethod, staticmethod))
+    if _used_bare(tracer) and (
+        name is None
+        and context is None
+        and kind is SpanKind.INTERNAL
+        and attributes is None
+        and links is None
+        and record_exception is True
+        and set_status_on_exception is True
     ):
         # ``@traced`` alone: the decorated function came in the tracer's place.
-        return traced(trace.get_tracer("ragtel"), name)(tracer)
+        return traced(trace.get_tracer("ragtel"))(tracer)
     if isinstance(tracer, LastMileTracer):
         return tracer.trace_function(
             name,
@@ -559,3 +565,13 @@ def traced(
         return trace_callable(func, tracer=tracer, name=name, options=options, capture=capture)
 
     return decorator
+
+
+def _used_bare(tracer: object) -> TypeGuard[Callable[..., Any]]:
+    """Whether ``traced`` got a function to decorate (``@traced``) where the tracer goes.
+
+    A class is not taken for one: ``traced`` decorates functions and methods.
+    """
+    if isinstance(tracer, (classmethod, staticmethod)):
+        return True
+    return callable(tracer) and not isinstance(tracer, (trace.Tracer, type))

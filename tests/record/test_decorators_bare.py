@@ -201,3 +201,8 @@ def test_traced_with_a_tracer_is_unchanged(ragtel_spans: SpanRecorder) -> None:
 def test_traced_refuses_what_is_neither_a_tracer_nor_a_function() -> None:
     with pytest.raises(TypeError, match="tracer must be an OpenTelemetry Tracer; got int"):
         traced(3)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="tracer must be an OpenTelemetry Tracer; got type"):
+        traced(dict)  # type: ignore[call-overload]  # a class is not decorated
+    # A function with other arguments is not the bare form: the tracer is missing.
+    with pytest.raises(TypeError, match="tracer must be an OpenTelemetry Tracer; got function"):
+        traced(lambda: None, "name")  # type: ignore[call-overload]
