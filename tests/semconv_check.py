@@ -51,7 +51,10 @@ def _matches(value_type: str, value: Any) -> bool:
         return isinstance(value, (str, bool, int, float, tuple, list))
     if value_type.endswith("[]"):
         check = _SCALAR_CHECKS[value_type[:-2]]
-        return isinstance(value, (tuple, list)) and all(check(item) for item in value)
+        # OTel arrays may hold nulls, and the spec says to keep them (a chunk without content).
+        return isinstance(value, (tuple, list)) and all(
+            item is None or check(item) for item in value
+        )
     return _SCALAR_CHECKS[value_type](value)
 
 

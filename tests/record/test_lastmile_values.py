@@ -11,7 +11,7 @@ import pytest
 from opentelemetry import context as context_api
 from opentelemetry import propagate, trace
 
-from ragtel import get_lastmile_tracer
+from ragtel import Chunk, Document, RetrievedChunk, get_lastmile_tracer
 from ragtel.testing import SpanRecorder
 
 # Keys LastMile and OTel attribute keys allow, with every character baggage must escape.
@@ -141,3 +141,131 @@ def test_report_groups_by_a_key_with_a_space(
         (128, 2),
         (256, 1),
     ]
+
+
+# Values recorded as given ---------------------------------------------------------
+
+
+def test_a_list_response_is_recorded_as_the_list(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer(openinference=True)
+    with tracer.start_as_current_span("step"):
+        tracer.log_query_event("q", ["a", "b"])
+    step = ragtel_spans.by_name("step")
+    event = dict(step.events[0].attributes)
+    assert json.loads(event["ragtel.response"]) == ["a", "b"]  # not "ab"
+    assert event["ragtel.response"] == '["a", "b"]'
+    assert step.attributes["output.value"] == '["a", "b"]'
+    assert step.attributes["output.mime_type"] == "application/json"
+
+
+def test_a_text_response_stays_text(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("step"):
+        tracer.log_query_event("q", '["looks", "like", "json"]')
+    event = dict(ragtel_spans.by_name("step").events[0].attributes)
+    assert event["ragtel.response"] == '["looks", "like", "json"]'
+
+
+def test_document_content_is_recorded_when_given(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("with"):
+        tracer.log_chunking_event(Document("d1", content="Refunds take five days."), [Chunk("c1")])
+    with tracer.start_as_current_span("without"):
+        tracer.log_chunking_event(Document("d2"), [Chunk("c1")])
+    with tracer.start_as_current_span("dict"):
+        tracer.log_chunking_event({"id": "d3", "content": {"pages": 2}}, [])
+    assert ragtel_spans.by_name("with").events[0].attributes["ragtel.document.content"] == (
+        "Refunds take five days."
+    )
+    assert "ragtel.document.content" not in ragtel_spans.by_name("without").events[0].attributes
+    assert ragtel_spans.by_name("dict").events[0].attributes["ragtel.document.content"] == (
+        '{"pages": 2}'
+    )
+
+
+def test_document_content_follows_capture_content(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer(capture_content=False)
+    with tracer.start_as_current_span("step"):
+        tracer.log_chunking_event(Document("d1", content="secret text"), [Chunk("c1", "x")])
+    event = dict(ragtel_spans.by_name("step").events[0].attributes)
+    assert "ragtel.document.content" not in event and "ragtel.chunk.contents" not in event
+
+
+def test_a_chunk_without_content_has_none_not_empty_text(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer(openinference=True)
+    with tracer.start_as_current_span("none"):
+        tracer.log_chunking_event(None, [Chunk("c1"), Chunk("c2")])
+    with tracer.start_as_current_span("mixed"):
+        tracer.log_retrieval_event(
+            "q",
+            [
+                RetrievedChunk("c1", "Five days.", retrieval_score=0.9),
+                RetrievedChunk("c2", retrieval_score=0.5),
+                RetrievedChunk("c3", "", retrieval_score=0.1),  # empty text is still text
+            ],
+        )
+    assert "ragtel.chunk.contents" not in ragtel_spans.by_name("none").events[0].attributes
+    mixed = ragtel_spans.by_name("mixed")
+    assert mixed.events[0].attributes["ragtel.chunk.contents"] == ("Five days.", None, "")
+    contents = {
+        key: value for key, value in mixed.attributes.items() if key.endswith(".document.content")
+    }
+    assert contents == {
+        "retrieval.documents.0.document.content": "Five days.",
+        "retrieval.documents.2.document.content": "",
+    }
+
+
+def test_a_chunk_without_content_is_a_null_in_the_exported_file(tmp_path: Path) -> None:
+    path = tmp_path / "traces.jsonl"
+    tracer = get_lastmile_tracer("values", output_filepath=path)
+    with tracer.start_as_current_span("step"):
+        tracer.log_chunking_event(Document("d1", content="all"), [Chunk("c1", "a"), Chunk("c2")])
+    tracer.shutdown()
+    (span,) = [
+        span
+        for line in path.read_text("utf-8").splitlines()
+        for resource in json.loads(line)["resourceSpans"]
+        for scope in resource["scopeSpans"]
+        for span in scope["spans"]
+    ]
+    attributes = {item["key"]: item["value"] for item in span["events"][0]["attributes"]}
+    assert attributes["ragtel.chunk.contents"]["arrayValue"]["values"] == [
+        {"stringValue": "a"},
+        {},  # OTLP's empty AnyValue: null
+    ]
+    assert attributes["ragtel.document.content"] == {"stringValue": "all"}
+
+
+class Tokenizer:
+    """An object with no JSON form (no fields, no known type)."""
+
+
+def test_a_param_value_with_no_json_form_is_its_marked_repr(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    tokenizer = Tokenizer()
+    with tracer.start_as_current_span("root"):
+        tracer.register_params(
+            {"sentinel": object(), "tokenizer": tokenizer, "nested": {"t": tokenizer}, "n": 1}
+        )
+        assert tracer.get_params()["tokenizer"] is tokenizer  # the raw value, as registered
+    attributes = ragtel_spans.by_name("root").attributes
+    assert attributes["ragtel.param.sentinel"] == "repr:<object object>"
+    assert attributes["ragtel.param.tokenizer"] == ("repr:<test_lastmile_values.Tokenizer object>")
+    # Inside a value with a JSON form, a part without one is its repr, as everywhere.
+    assert attributes["ragtel.param.nested"] == '{"t": "<test_lastmile_values.Tokenizer object>"}'
+    assert attributes["ragtel.param.n"] == 1
+
+
+def test_a_marked_repr_is_redacted_and_capped(ragtel_spans: SpanRecorder) -> None:
+    class Client:
+        def __repr__(self) -> str:
+            return "Client(api_key=sk-live-123, " + "x" * 100_000 + ")"
+
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("root"):
+        tracer.register_param("client", Client())
+    value = ragtel_spans.by_name("root").attributes["ragtel.param.client"]
+    assert isinstance(value, str) and value.startswith("repr:Client(")
+    assert "sk-live-123" not in value
+    assert len(value) <= 16_384

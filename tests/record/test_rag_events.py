@@ -49,6 +49,7 @@ def test_chunking_event(ragtel_spans: SpanRecorder) -> None:
         "ragtel.chunk.ids": ("c1", "c2"),
         "ragtel.document.id": "doc-1",
         "ragtel.document.name": "refunds.md",
+        "ragtel.document.content": "full text",
         "ragtel.chunk.contents": ("Refunds take", "five days."),
         "ragtel.event.name": "sentence-split",
         "ragtel.event.metadata": '{"chunk_size": 12}',
@@ -179,7 +180,7 @@ def test_query_event(ragtel_spans: SpanRecorder) -> None:
     assert name == "ragtel.query"
     assert event == {
         "ragtel.query": "refunds?",
-        "ragtel.response": "Five days.",
+        "ragtel.response": '["Five ", "days."]',  # the list, as JSON: never run together
         "ragtel.system_prompt": "Be brief.",
     }
     assert span == {"ragtel.span.kind": "query"}

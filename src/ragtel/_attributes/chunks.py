@@ -147,14 +147,20 @@ def read_chunks(items: object, argument: str, *, scored: bool, max_length: int) 
     return [chunk_data(item, argument, scored=scored, max_length=max_length) for item in listed]
 
 
-def chunk_contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str]:
-    """One recorded text per chunk, so the list lines up with ``ragtel.chunk.ids``."""
-    texts = []
+def chunk_contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[str | None]:
+    """One recorded text per chunk, so the list lines up with ``ragtel.chunk.ids``.
+
+    A chunk given without content has ``None`` in its place (an OTel array may
+    hold nulls): absent, not an empty text.
+    """
+    texts: list[str | None] = []
     limit = capture.limits.max_length
     plain = capture.mask is None
     for chunk in chunks:
-        content = chunk.content if chunk.content is not None else ""
-        if (
+        content = chunk.content
+        if content is None:
+            texts.append(None)
+        elif (
             plain
             and type(content) is str
             and len(content) <= limit
@@ -167,6 +173,7 @@ def chunk_contents(chunks: Sequence[ChunkData], capture: CaptureConfig) -> list[
     return texts
 
 
+_CONTENT_OF: Final = itemgetter(1)  # ChunkData.content
 _NO_EXTRAS: Final = "null"
 _EXTRAS_OF: Final = itemgetter(4)  # ChunkData.extras
 
@@ -190,7 +197,8 @@ def add_chunk_texts(
     """Add the captured per-chunk texts: contents, and extras when any chunk has them."""
     if not capture.capture_content:
         return
-    attributes[attrs.RAGTEL_CHUNK_CONTENTS] = chunk_contents(chunks, capture)
+    if list(map(_CONTENT_OF, chunks)).count(None) != len(chunks):  # absent when none has any
+        attributes[attrs.RAGTEL_CHUNK_CONTENTS] = chunk_contents(chunks, capture)
     extras = chunk_extras(chunks, capture)
     if extras is not None:
         attributes[attrs.RAGTEL_CHUNK_EXTRAS] = extras
@@ -223,8 +231,8 @@ def documents_json(chunks: Sequence[ChunkData], capture: CaptureConfig) -> str:
     return encode_json(documents, capture.limits)
 
 
-def read_document(document: object) -> tuple[Any, Any, Any]:
-    """A Document or dict's id (checked), name and extras."""
+def read_document(document: object) -> tuple[Any, Any, Any, Any]:
+    """A Document or dict's id (checked), name, extras and content."""
     if dataclasses.is_dataclass(document) and not isinstance(document, type):
         fields = {
             field.name: getattr(document, field.name) for field in dataclasses.fields(document)
@@ -237,4 +245,4 @@ def read_document(document: object) -> tuple[Any, Any, Any]:
         )
     if fields.get("id") is None:
         raise ValueError(f"input_document needs an id; got {quoted(document)}")
-    return fields["id"], fields.get("name"), fields.get("extras")
+    return fields["id"], fields.get("name"), fields.get("extras"), fields.get("content")

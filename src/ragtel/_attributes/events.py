@@ -83,3 +83,10 @@ def recorded_texts_of(attributes: Attributes, key: str) -> list[str] | None:
     value = attributes.get(key)
     # Lists under ragtel's text keys are built here, of str only.
     return cast("list[str]", value) if isinstance(value, list) else None
+
+
+def recorded_contents_of(attributes: Attributes, key: str) -> list[str | None] | None:
+    """The per-chunk texts an event recorded under ``key`` (None for a chunk without one)."""
+    value = attributes.get(key)
+    # Lists under ragtel's chunk keys are built here, of str and None only.
+    return cast("list[str | None]", value) if isinstance(value, list) else None

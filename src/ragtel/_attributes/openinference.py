@@ -60,7 +60,7 @@ def io(
 def documents(
     keys: tuple[str, str, str, str],
     chunks: Sequence[ChunkData],
-    contents: Sequence[str] | None,
+    contents: Sequence[str | None] | None,
     metadata: Sequence[str] | None,
 ) -> Attributes:
     """Flattened documents: ``<prefix>.{i}.document.id`` / content / score / metadata.
@@ -73,7 +73,7 @@ def documents(
     attributes: Attributes = {}
     for index, chunk in enumerate(chunks):
         attributes[id_key.format(i=index)] = chunk.id
-        if contents is not None:
+        if contents is not None and contents[index] is not None:  # None: given without content
             attributes[content_key.format(i=index)] = contents[index]
         # Input documents given without a score (a rerank's "before" list) carry none.
         if chunk.score is not None:

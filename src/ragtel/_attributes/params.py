@@ -17,7 +17,13 @@ from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig
 from ragtel._encoding.arguments import read_mapping
-from ragtel._encoding.encoder import apply_mask, clean_text, encode_attribute, quoted
+from ragtel._encoding.encoder import (
+    apply_mask,
+    clean_text,
+    encode_attribute,
+    marked_repr,
+    quoted,
+)
 from ragtel._encoding.redaction import REDACTED, is_sensitive_name, may_hold_secrets
 from ragtel.semconv.attributes import RAGTEL_PARAM_PREFIX
 from ragtel.semconv.references import (
@@ -91,14 +97,19 @@ def param_attributes(
     """``ragtel.param.<key>`` attributes for ``params``; None values are left out.
 
     Values under sensitive keys are redacted and every value goes through the
-    mask hook, as all captured content does.
+    mask hook, as all captured content does. A value with no JSON form is
+    recorded as ``repr:`` and its redacted, bounded ``repr``.
     """
     attributes: dict[str, AttributeValue] = {}
     for key, value in params.items():
         if is_sensitive_name(key):
             encoded: AttributeValue | None = REDACTED
         else:
-            encoded = encode_attribute(apply_mask(value, capture.mask), capture.limits)
+            masked = apply_mask(value, capture.mask)
+            # A value with no JSON form (a client, a tokenizer) as its marked repr.
+            encoded = marked_repr(masked, capture.limits)
+            if encoded is None:
+                encoded = encode_attribute(masked, capture.limits)
         if encoded is not None:
             attributes[RAGTEL_PARAM_PREFIX + key] = encoded
     return attributes

@@ -31,6 +31,7 @@ from ragtel._attributes.events import (
     as_event_kind,
     captured,
     check_text,
+    recorded_contents_of,
     recorded_text_of,
     recorded_texts_of,
     step_attributes,
@@ -127,13 +128,17 @@ def chunking_record(
         attrs.RAGTEL_CHUNK_IDS: [chunk.id for chunk in chunks],
     }
     if input_document is not None:
-        document_id, document_name, document_extras = read_document(input_document)
+        document_id, document_name, document_extras, document_content = read_document(
+            input_document
+        )
         max_length = capture.limits.max_length
         attributes[attrs.RAGTEL_DOCUMENT_ID] = plain_text(document_id, max_length)
         if document_name is not None:
             attributes[attrs.RAGTEL_DOCUMENT_NAME] = plain_text(document_name, max_length)
         if document_extras is not None and capture.capture_content:
             attributes[attrs.RAGTEL_DOCUMENT_EXTRAS] = masked_json(document_extras, capture)
+        if document_content is not None and capture.capture_content:
+            attributes[attrs.RAGTEL_DOCUMENT_CONTENT] = masked_text(document_content, capture)
     add_chunk_texts(attributes, chunks, capture)
     add_name_and_metadata(attributes, metadata=metadata, name=name, capture=capture)
     kind = RAGEventType.CHUNKING
@@ -214,7 +219,7 @@ def retrieval_record(
             oi.documents(
                 oi.RETRIEVAL_DOCUMENTS,
                 chunks,
-                recorded_texts_of(attributes, attrs.RAGTEL_CHUNK_CONTENTS),
+                recorded_contents_of(attributes, attrs.RAGTEL_CHUNK_CONTENTS),
                 recorded_texts_of(attributes, attrs.RAGTEL_CHUNK_EXTRAS),
             )
         )
@@ -255,7 +260,7 @@ def rerank_record(
             oi.documents(
                 oi.RERANKER_OUTPUT,
                 after,
-                recorded_texts_of(attributes, attrs.RAGTEL_CHUNK_CONTENTS),
+                recorded_contents_of(attributes, attrs.RAGTEL_CHUNK_CONTENTS),
                 recorded_texts_of(attributes, attrs.RAGTEL_CHUNK_EXTRAS),
             )
         )
@@ -315,9 +320,14 @@ def query_record(
         raise TypeError(f"system_prompt must be a str; got {type(system_prompt).__name__}")
     attributes: Attributes = {}
     if capture.capture_content:
-        text = response if isinstance(response, str) else "".join(response)
         attributes[attrs.RAGTEL_QUERY] = masked_text(query, capture)
-        attributes[attrs.RAGTEL_RESPONSE] = masked_text(text, capture)
+        # A list of responses is recorded as a list (JSON text), as other
+        # non-text outputs are: never run together.
+        attributes[attrs.RAGTEL_RESPONSE] = (
+            masked_text(response, capture)
+            if isinstance(response, str)
+            else masked_json(list(response), capture)
+        )
         if system_prompt is not None:
             attributes[attrs.RAGTEL_SYSTEM_PROMPT] = masked_text(system_prompt, capture)
     add_name_and_metadata(attributes, metadata=metadata, name=name, capture=capture)
@@ -329,6 +339,7 @@ def query_record(
             oi.io(
                 input=recorded_text_of(attributes, attrs.RAGTEL_QUERY),
                 output=recorded_text_of(attributes, attrs.RAGTEL_RESPONSE),
+                output_json=not isinstance(response, str),
             )
         )
     return EventRecord(kind, events.RAGTEL_QUERY_EVENT, attributes, span_attributes)

@@ -48,7 +48,7 @@ from typing import Any, Final
 from opentelemetry.util.types import AttributeValue
 
 from ragtel._config import CaptureConfig, Mask, ValueLimits
-from ragtel._encoding.jsonable import JSON_ENCODER, Budget, to_jsonable
+from ragtel._encoding.jsonable import JSON_ENCODER, Budget, lacks_json_form, to_jsonable
 from ragtel._encoding.redaction import is_secret_pair, is_sensitive_name, may_hold_secrets
 from ragtel._encoding.safe_repr import safe_repr, unrepresentable
 from ragtel._encoding.text import (
@@ -64,12 +64,14 @@ from ragtel._encoding.text import (
 __all__ = [
     "MASK_FAILED",
     "QUOTE_LENGTH",
+    "REPR_MARKER",
     "apply_mask",
     "clean_text",
     "encode_attribute",
     "encode_json",
     "encode_known_plain",
     "finish_json",
+    "marked_repr",
     "masked_json",
     "masked_repr",
     "masked_text",
@@ -123,6 +125,23 @@ def masked_repr(value: Any, capture: CaptureConfig) -> str:
     limits = capture.limits
     text = safe_repr(apply_mask(value, capture.mask), limits.max_length, limits.max_items)
     return clean_text(text, limits.max_length)
+
+
+_JSON_KINDS: Final = frozenset({str, bool, int, float, dict, list, tuple, type(None)})
+REPR_MARKER: Final = "repr:"
+"""Begins a value recorded as its ``repr`` because it has no JSON form (``repr:<Tokenizer>``)."""
+
+
+def marked_repr(value: Any, limits: ValueLimits) -> str | None:
+    """``repr:`` and ``value``'s redacted, bounded ``repr`` when it has no JSON form; else None.
+
+    Without it such a value is recorded as a JSON string of its repr
+    (``'"<Tokenizer object>"'``), which reads like text the application gave.
+    """
+    if type(value) in _JSON_KINDS or not lacks_json_form(value):
+        return None  # the common kinds answered by one set lookup
+    text = safe_repr(value, limits.max_length, limits.max_items)
+    return clean_text(REPR_MARKER + text, limits.max_length)
 
 
 def encode_attribute(value: Any, limits: ValueLimits) -> AttributeValue | None:

@@ -92,6 +92,21 @@ def to_jsonable(value: Any, budget: Budget, depth: int, path: set[int]) -> Any:
 _CONTAINERS: Final = (Mapping, list, tuple, set, frozenset)
 
 
+def lacks_json_form(value: Any) -> bool:
+    """True when ``value`` itself has no JSON form: :func:`to_jsonable` gives its ``repr``.
+
+    Looks at ``value`` alone, not its parts (a container always has a form).
+    """
+    if value is None or isinstance(value, (str, int, float, *_CONTAINERS)):
+        return False
+    try:
+        if _scalar_to_jsonable(value, Budget(64, 1), 0, set()) is not NO_FORM:
+            return False
+        return structured_fields(value) is None
+    except Exception:  # noqa: BLE001 - to_jsonable falls back to the repr here too
+        return True
+
+
 def _object_to_jsonable(value: Any, kind: type, budget: Budget, depth: int, path: set[int]) -> Any:
     if kind is dict or kind is list or kind is tuple or isinstance(value, _CONTAINERS):
         return _tracked(value, kind, None, budget, depth, path)

@@ -22,6 +22,9 @@ RAGTEL_CHUNK_IDS: Final = "ragtel.chunk.ids"
 RAGTEL_CHUNK_SCORES: Final = "ragtel.chunk.scores"
 """The chunks' scores, in the same order as ragtel.chunk.ids."""
 
+RAGTEL_DOCUMENT_CONTENT: Final = "ragtel.document.content"
+"""The text of the document being chunked, capped."""
+
 RAGTEL_DOCUMENT_EXTRAS: Final = "ragtel.document.extras"
 """The extras of the document being chunked, as JSON."""
 
