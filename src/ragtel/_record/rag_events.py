@@ -30,6 +30,7 @@ from opentelemetry.trace import Span
 from ragtel._context.handover import is_local_span
 from ragtel._record.core import TracerCore
 from ragtel._sdk.recording import recording_target
+from ragtel._state import STATE
 from ragtel._types import RAGEventType
 from ragtel.semconv.spans import RAGTEL_EVENT_SPAN
 
@@ -61,7 +62,7 @@ def log_trace_event(core: TracerCore, input: Any, output: Any, metadata: Any) ->
     if state is not None and processor is not None:
         if not processor.claim_trace_event(state):
             # LastMile logs this and carries on: the first event stays.
-            _logger.warning(
+            _dropped_second_event(
                 "ragtel: trace %032x already has its trace event; log_trace_event records "
                 "one per trace, so this one was dropped",
                 current.get_span_context().trace_id,
@@ -300,13 +301,21 @@ def _claim_span_event(core: TracerCore, span: Span) -> bool:
     if processor.claim_span_event(state, context.span_id):
         return True
     # LastMile logs this and carries on: the first event stays.
-    _logger.warning(
+    _dropped_second_event(
         "ragtel: span %r (%016x) already has its span event; log_span_event records one "
         "per span, so this one was dropped",
         getattr(span, "name", ""),
         context.span_id,
     )
     return False
+
+
+def _dropped_second_event(message: str, *arguments: object) -> None:
+    """A warning the first time in the process, then debug lines: a loop must not flood logs."""
+    if STATE.first_time(("second event", message)):
+        _logger.warning(message + " (later ones are logged at debug level)", *arguments)
+    else:
+        _logger.debug(message, *arguments)
 
 
 def _record_on_own_span(core: TracerCore, record: EventRecord) -> None:
