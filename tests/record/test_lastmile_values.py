@@ -40,6 +40,20 @@ def test_a_second_trace_event_keeps_the_first_and_warns_naming_the_trace(
     assert "already has its trace event" in warnings[0]
 
 
+def test_second_trace_events_in_a_loop_warn_once_then_log_at_debug_level(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with caplog.at_level(logging.DEBUG, logger="ragtel"):
+        for _ in range(20):
+            with tracer.start_as_current_span("request"):
+                tracer.log_trace_event(input="q", output="a")
+                tracer.log_trace_event(input="q", output="again")
+    dropped = [r for r in caplog.records if "already has its trace event" in r.getMessage()]
+    assert [r.levelno for r in dropped] == [logging.WARNING] + [logging.DEBUG] * 19
+    assert all(len(span.events) == 1 for span in ragtel_spans.spans if span.name == "request")
+
+
 def test_a_second_span_event_keeps_the_first_and_warns_naming_the_span(
     ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
 ) -> None:
