@@ -75,7 +75,13 @@ def decorator_for(arguments: Arguments, tracer: LastMileTracer) -> Callable[[Any
     if way.startswith("traced"):
         # Any OpenTelemetry tracer: the ragtel one, or a plain one of the same provider.
         plain = tracer.tracer_provider.get_tracer("fuzz-plain")
-        given = arguments.draw("tracer", st.just(tracer if way == "traced" else plain))
+        # A wild function in the tracer's place is `@traced` used bare, a documented form
+        # (tested in test_decorators_bare.py), not a wrong type: the wild draws leave it out.
+        given = arguments.draw(
+            "tracer",
+            st.just(tracer if way == "traced" else plain),
+            wild=fs.anything.filter(lambda value: not callable(value) or isinstance(value, type)),
+        )
         return call(
             "traced",
             arguments,
