@@ -119,9 +119,7 @@ def _request_trace_id(request_id: object) -> int:
     return int.from_bytes(digest, "big")
 
 
-def _parse_id(
-    value: object, digits: int, argument: str, decimal: bool | None = None
-) -> int:
+def _parse_id(value: object, digits: int, argument: str, decimal: bool | None = None) -> int:
     bits = digits * 4
     expected = f"{digits} hex digits or a positive int below 2**{bits}"
     if isinstance(value, int) and not isinstance(value, bool):
