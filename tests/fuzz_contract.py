@@ -198,9 +198,9 @@ DOCUMENTED: dict[str, dict[str, Documented]] = {
             image_format=VALUE,
         ),
     },
-    "log_feedback": {**_FEEDBACK_COMMON, **_arguments(feedback=BOTH)},
+    "log_feedback": {**_FEEDBACK_COMMON, **_arguments(feedback=BOTH, scale=BOTH)},
     "log_binary_feedback": {**_FEEDBACK_COMMON, **_arguments(value=TYPE)},
-    "log_numeric_feedback": {**_FEEDBACK_COMMON, **_arguments(value=BOTH)},
+    "log_numeric_feedback": {**_FEEDBACK_COMMON, **_arguments(value=BOTH, scale=BOTH)},
     "log_text_feedback": {**_FEEDBACK_COMMON, **_arguments(value=BOTH)},
     "log_categorical_feedback": {
         **_FEEDBACK_COMMON,

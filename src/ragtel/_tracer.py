@@ -840,7 +840,7 @@ class LastMileTracer(trace.Tracer):
 
     def log_feedback(
         self,
-        feedback: str | Mapping[str, Any],
+        feedback: str | float | Mapping[str, Any],
         trace_id: str | int | None = None,
         span_id: str | int | None = None,
         *,
@@ -849,14 +849,16 @@ class LastMileTracer(trace.Tracer):
         annotator: str = "human",
         explanation: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        scale: tuple[float, float] | None = None,
     ) -> None:
-        """Record feedback given as text or as a JSON-like object (a dict).
+        """Record feedback given as text, as a score or as a JSON-like object (a dict).
 
-        A string is text feedback; anything else is recorded as JSON, with
-        values JSON cannot represent written as their ``repr``.
-        ``trace_id``, ``span_id`` and ``context`` choose the judged span (see
-        :meth:`log_binary_feedback`). Raises TypeError for ``None`` and
-        ValueError for empty text.
+        A string is text feedback; a number (not a bool) is a score, as
+        :meth:`log_numeric_feedback` records it, on ``scale`` when given;
+        anything else is recorded as JSON, with values JSON cannot represent
+        written as their ``repr``. ``trace_id``, ``span_id`` and ``context``
+        choose the judged span (see :meth:`log_binary_feedback`). Raises
+        TypeError for ``None`` and ValueError for empty text.
         """
         _feedback.log_feedback(
             self._core,
@@ -868,6 +870,7 @@ class LastMileTracer(trace.Tracer):
             annotator=annotator,
             explanation=explanation,
             metadata=metadata,
+            scale=scale,
         )
 
     def log_binary_feedback(
@@ -918,12 +921,19 @@ class LastMileTracer(trace.Tracer):
         annotator: str = "human",
         explanation: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        scale: tuple[float, float] | None = None,
     ) -> None:
-        """Record a score from 0 to 1, both included (a rating scaled to [0, 1]).
+        """Record a score on any finite scale, as given (0.8, or 4 stars out of 5).
 
-        Raises ValueError for a value outside [0, 1], NaN or infinity, and
-        TypeError for a non-number (a bool included). Other arguments as in
-        :meth:`log_binary_feedback`.
+        ``scale=(low, high)`` names the scale; it is recorded with the value,
+        which must then lie within it. Raises ValueError for NaN or infinity,
+        for a bad scale (low >= high, a bound not finite) or a value outside
+        it, and TypeError for a non-number (a bool included). Other arguments
+        as in :meth:`log_binary_feedback`.
+
+        Example::
+
+            tracer.log_numeric_feedback(4, trace_id, name="stars", scale=(1, 5))
         """
         _feedback.log_numeric_feedback(
             self._core,
@@ -935,6 +945,7 @@ class LastMileTracer(trace.Tracer):
             annotator=annotator,
             explanation=explanation,
             metadata=metadata,
+            scale=scale,
         )
 
     def log_categorical_feedback(
@@ -1136,6 +1147,40 @@ class LastMileTracer(trace.Tracer):
                 span_id = tracer.get_span_id(span)
         """
         return get_span_id(span)
+
+    def store_trace_id(
+        self, key: str, trace_id: int | str | None = None, span_id: int | str | None = None
+    ) -> None:
+        """Remember ``key`` -> (trace id, span id) for any process of this machine.
+
+        Default ids: the current span's. The map is a small SQLite file beside
+        this tracer's traces file (``<traces file>.ids.sqlite``, or
+        ``RAGTEL_TRACE_IDS_FILE``), capped at 100,000 keys (oldest dropped).
+        Storage errors are logged once, never raised. Across machines, use
+        ``trace_id_from_request_id`` instead (docs/feedback.md).
+
+        Example::
+
+            with tracer.start_as_current_span("answer"):
+                tracer.store_trace_id(message_id)
+        """
+        from ragtel._record.trace_ids import store_trace_id  # sqlite3 loads on first use
+
+        store_trace_id(self._core, key, trace_id, span_id)
+
+    def read_trace_id(self, key: str) -> str | None:
+        """The trace id stored under ``key`` by :meth:`store_trace_id`, as a decimal string.
+
+        LastMile's form, taken by every ``trace_id=``; None for an unknown key
+        (or when the map cannot be read, logged once).
+
+        Example::
+
+            tracer.log_binary_feedback(True, tracer.read_trace_id(message_id))
+        """
+        from ragtel._record.trace_ids import read_trace_id  # sqlite3 loads on first use
+
+        return read_trace_id(self._core, key)
 
     # log() -----------------------------------------------------------------------------------
 

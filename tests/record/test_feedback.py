@@ -329,8 +329,9 @@ INVALID_CALLS: list[tuple[str, Callable[[Any], None], type[Exception], str]] = [
     ("binary 1", lambda t: t.log_binary_feedback(1), TypeError, "value must be a bool"),
     ("binary 0", lambda t: t.log_binary_feedback(0), TypeError, "got int 0"),
     ("binary str", lambda t: t.log_binary_feedback("yes"), TypeError, "value must be a bool"),
-    ("numeric high", lambda t: t.log_numeric_feedback(1.5), ValueError, "between 0 and 1"),
-    ("numeric low", lambda t: t.log_numeric_feedback(-0.1), ValueError, "got -0.1"),
+    # Any finite scale is accepted; a value outside a scale the caller names is refused.
+    ("numeric high", lambda t: t.log_numeric_feedback(1.5, scale=(0, 1)), ValueError, "scale"),
+    ("numeric low", lambda t: t.log_numeric_feedback(-0.1, scale=(0, 1)), ValueError, "got -0.1"),
     ("numeric nan", lambda t: t.log_numeric_feedback(math.nan), ValueError, "got nan"),
     ("numeric inf", lambda t: t.log_numeric_feedback(math.inf), ValueError, "got inf"),
     ("numeric bool", lambda t: t.log_numeric_feedback(True), TypeError, "log_binary_feedback"),

@@ -75,26 +75,72 @@ def binary_value(value: bool) -> Attributes:
     }
 
 
-def numeric_value(value: float) -> Attributes:
-    """A score from 0 to 1, both included."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+def numeric_value(value: object, scale: object = None) -> Attributes:
+    """A finite score, recorded as given, and the ``(low, high)`` scale it is on, if named.
+
+    Opik scores and 1-5 stars are not 0-1, so any finite number is accepted;
+    with ``scale`` the value must lie within it, both bounds included.
+    """
+    score = _real(value)
+    if score is None:
         raise TypeError(
-            "value must be a number between 0 and 1 (use log_binary_feedback for a bool); "
+            "value must be a number, and finite (use log_binary_feedback for a bool); "
             f"got {type(value).__name__} {quoted(value)}"
         )
-    try:
-        score = float(value)
-    except OverflowError:  # an int (or Fraction) no double holds: far outside [0, 1]
-        score = math.inf
-    if not (0.0 <= score <= 1.0):  # also refuses NaN
-        raise ValueError(
-            f"value must be a finite number between 0 and 1 inclusive; got {quoted(value)}"
-        )
-    return {
+    if not math.isfinite(score):
+        raise ValueError(f"value must be a finite number; got {quoted(value)}")
+    attributes: Attributes = {
         _KIND: _NUMERIC,
         attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC: score,
         GEN_AI_EVALUATION_SCORE_VALUE: score,
     }
+    if scale is not None:
+        low, high = _scale_bounds(scale)
+        if not (low <= score <= high):
+            raise ValueError(
+                f"value must lie within scale ({low:g}, {high:g}); got {quoted(value)}"
+            )
+        attributes[attrs.RAGTEL_FEEDBACK_SCALE_MIN] = low
+        attributes[attrs.RAGTEL_FEEDBACK_SCALE_MAX] = high
+    return attributes
+
+
+def _real(value: object) -> float | None:
+    """A real number (not a bool) as a float, infinity when no double holds it; else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int (or Fraction) no double holds: not finite for us
+        return math.inf
+
+
+def _scale_bounds(scale: object) -> tuple[float, float]:
+    """``scale`` as ``(low, high)``: two finite numbers, low below high."""
+    pair: list[object] | None = None
+    if not isinstance(scale, (str, bytes)) and isinstance(scale, Sequence):
+        try:
+            pair = list(scale)  # read once: a Sequence's own methods may raise
+        except Exception:  # noqa: BLE001 - the sequence's own methods broke
+            pair = None
+    if pair is None or len(pair) != 2:
+        raise TypeError(
+            "scale must be a (low, high) pair of numbers; "
+            f"got {type(scale).__name__} {quoted(scale)}"
+        )
+    low, high = pair
+    low_value, high_value = _real(low), _real(high)
+    if low_value is None or high_value is None:
+        bad = low if low_value is None else high
+        raise TypeError(
+            "scale must be a (low, high) pair of numbers; "
+            f"got {type(bad).__name__} {quoted(bad)} in it"
+        )
+    if not (math.isfinite(low_value) and math.isfinite(high_value) and low_value < high_value):
+        raise ValueError(
+            f"scale must be (low, high) with finite bounds and low < high; got {quoted(scale)}"
+        )
+    return low_value, high_value
 
 
 def categorical_value(value: str, categories: Sequence[str], capture: CaptureConfig) -> Attributes:
@@ -162,12 +208,19 @@ def text_value(value: str, capture: CaptureConfig, *, argument: str = "value") -
     return attributes
 
 
-def json_value(feedback: object, capture: CaptureConfig) -> Attributes:
-    """``log_feedback``'s value: a string is text feedback, anything else JSON.
+def json_value(feedback: object, capture: CaptureConfig, scale: object = None) -> Attributes:
+    """``log_feedback``'s value: a string is text feedback, a number a score, anything else JSON.
 
     A value JSON cannot represent is encoded with the fallback (its ``repr``),
     never dropped.
     """
+    if isinstance(feedback, numbers.Real) and not isinstance(feedback, bool):
+        return numeric_value(feedback, scale)  # a score, as log_numeric_feedback takes it
+    if scale is not None:
+        raise TypeError(
+            f"scale applies to a numeric feedback only; got feedback of type "
+            f"{type(feedback).__name__}"
+        )
     if isinstance(feedback, str):
         return text_value(feedback, capture, argument="feedback")
     if feedback is None:

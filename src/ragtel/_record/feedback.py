@@ -57,7 +57,7 @@ _Attributes = dict[str, AttributeValue]
 
 def log_feedback(
     core: TracerCore,
-    feedback: str | Mapping[str, Any],
+    feedback: str | float | Mapping[str, Any],
     trace_id: str | int | None,
     span_id: str | int | None,
     context: ContextLike | None,
@@ -66,14 +66,15 @@ def log_feedback(
     annotator: str,
     explanation: str | None,
     metadata: Mapping[str, Any] | None,
+    scale: tuple[float, float] | None = None,
 ) -> None:
-    """Record feedback given as text (a string) or as a JSON-like object."""
+    """Record feedback given as text (a string), a score (a number) or a JSON-like object."""
     if _nothing_records(core, trace_id, span_id, context):
         return  # no check, no encoding
     from ragtel._attributes import feedback as builders  # lazy: import ragtel stays cheap
 
     attributes = builders.feedback_attributes(
-        builders.json_value(feedback, core.capture),
+        builders.json_value(feedback, core.capture, scale),
         name=name,
         annotator=annotator,
         explanation=explanation,
@@ -124,14 +125,15 @@ def log_numeric_feedback(
     annotator: str,
     explanation: str | None,
     metadata: Mapping[str, Any] | None,
+    scale: tuple[float, float] | None = None,
 ) -> None:
-    """Record a score from 0 to 1, both included."""
+    """Record a finite score, and the ``(low, high)`` scale it is on when given."""
     if _nothing_records(core, trace_id, span_id, context):
         return  # no check, no encoding
     from ragtel._attributes import feedback as builders  # lazy: import ragtel stays cheap
 
     attributes = builders.feedback_attributes(
-        builders.numeric_value(value),
+        builders.numeric_value(value, scale),
         name=name,
         annotator=annotator,
         explanation=explanation,

@@ -64,6 +64,12 @@ RAGTEL_FEEDBACK_KIND: Final = "ragtel.feedback.kind"
 RAGTEL_FEEDBACK_METADATA: Final = "ragtel.feedback.metadata"
 """Metadata given with the feedback, as JSON."""
 
+RAGTEL_FEEDBACK_SCALE_MAX: Final = "ragtel.feedback.scale.max"
+"""The highest value of a numeric feedback's scale."""
+
+RAGTEL_FEEDBACK_SCALE_MIN: Final = "ragtel.feedback.scale.min"
+"""The lowest value of a numeric feedback's scale."""
+
 RAGTEL_FEEDBACK_SCOPE: Final = "ragtel.feedback.scope"
 """What the feedback judges."""
 
@@ -74,7 +80,7 @@ RAGTEL_FEEDBACK_VALUE_BINARY: Final = "ragtel.feedback.value.binary"
 """A binary feedback value; true is positive."""
 
 RAGTEL_FEEDBACK_VALUE_NUMERIC: Final = "ragtel.feedback.value.numeric"
-"""A numeric feedback value, from 0 to 1."""
+"""A numeric feedback value, as given, on any finite scale."""
 
 RAGTEL_FEEDBACK_VALUE_TEXT: Final = "ragtel.feedback.value.text"
 """The chosen category, the text, or the JSON of a feedback value."""

@@ -1,0 +1,114 @@
+"""Other SDKs' habits, mapped onto ragtel's model: scores on any scale (Opik, star ratings)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+
+from ragtel.semconv import attributes as attrs
+from ragtel.semconv.events import GEN_AI_EVALUATION_RESULT_EVENT
+from ragtel.semconv.references import GEN_AI_EVALUATION_NAME, GEN_AI_EVALUATION_SCORE_VALUE
+from ragtel.semconv.spans import RAGTEL_FEEDBACK_SPAN
+from ragtel.testing import SpanRecorder
+
+
+def evaluation_events(span: ReadableSpan) -> list[dict[str, Any]]:
+    return [
+        dict(e.attributes or {}) for e in span.events if e.name == GEN_AI_EVALUATION_RESULT_EVENT
+    ]
+
+
+# Numeric feedback on any finite scale ----------------------------------------------
+
+
+def test_a_score_outside_zero_to_one_is_recorded_as_given(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("answer"):
+        tracer.log_numeric_feedback(7.5, name="opik-score")
+        tracer.log_numeric_feedback(-2)
+    first, second = evaluation_events(ragtel_spans.by_name("answer"))
+    assert first[attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC] == 7.5
+    assert first[GEN_AI_EVALUATION_SCORE_VALUE] == 7.5
+    assert first[GEN_AI_EVALUATION_NAME] == "opik-score"
+    assert attrs.RAGTEL_FEEDBACK_SCALE_MIN not in first
+    assert attrs.RAGTEL_FEEDBACK_SCALE_MAX not in first
+    assert second[attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC] == -2.0
+
+
+def test_a_star_rating_records_the_raw_value_and_its_scale(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("answer") as answer:
+        context = answer.get_span_context()
+    tracer.log_numeric_feedback(
+        4, f"{context.trace_id:032x}", f"{context.span_id:016x}", name="stars", scale=(1, 5)
+    )
+    (carrier,) = [s for s in ragtel_spans.spans if s.name == RAGTEL_FEEDBACK_SPAN]
+    recorded = dict(carrier.attributes or {})
+    assert recorded[attrs.RAGTEL_FEEDBACK_KIND] == "numeric"
+    assert recorded[attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC] == 4.0
+    assert recorded[GEN_AI_EVALUATION_SCORE_VALUE] == 4.0
+    assert recorded[attrs.RAGTEL_FEEDBACK_SCALE_MIN] == 1.0
+    assert recorded[attrs.RAGTEL_FEEDBACK_SCALE_MAX] == 5.0
+    assert recorded[attrs.RAGTEL_FEEDBACK_TARGET_SPAN_ID] == f"{context.span_id:016x}"
+
+
+def test_the_bounds_of_a_scale_are_included(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("answer"):
+        tracer.log_numeric_feedback(1, scale=(1, 5))
+        tracer.log_numeric_feedback(5.0, scale=[1, 5])
+    scores = [
+        e[GEN_AI_EVALUATION_SCORE_VALUE] for e in evaluation_events(ragtel_spans.by_name("answer"))
+    ]
+    assert scores == [1.0, 5.0]
+
+
+def test_log_feedback_with_a_number_records_a_score(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("answer"):
+        tracer.log_feedback(0.9, name="relevance")
+        tracer.log_feedback(3, scale=(0, 10))
+    relevance, ten_point = evaluation_events(ragtel_spans.by_name("answer"))
+    assert relevance[attrs.RAGTEL_FEEDBACK_KIND] == "numeric"
+    assert relevance[attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC] == 0.9
+    assert relevance[GEN_AI_EVALUATION_NAME] == "relevance"
+    assert ten_point[attrs.RAGTEL_FEEDBACK_VALUE_NUMERIC] == 3.0
+    assert (
+        ten_point[attrs.RAGTEL_FEEDBACK_SCALE_MIN],
+        ten_point[attrs.RAGTEL_FEEDBACK_SCALE_MAX],
+    ) == (
+        0.0,
+        10.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda t: t.log_numeric_feedback(6, scale=(1, 5)), ValueError, "within scale (1, 5)"),
+        (lambda t: t.log_numeric_feedback(0.5, scale=(1, 5)), ValueError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale=(5, 1)), ValueError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale=(3, 3)), ValueError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale=(0, math.inf)), ValueError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale=(math.nan, 5)), ValueError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale=(1, 2, 3)), TypeError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale="1-5"), TypeError, "scale"),
+        (lambda t: t.log_numeric_feedback(3, scale=(True, 5)), TypeError, "scale"),
+        (lambda t: t.log_numeric_feedback(math.nan), ValueError, "finite"),
+        (lambda t: t.log_numeric_feedback(-math.inf, scale=(1, 5)), ValueError, "finite"),
+        (lambda t: t.log_feedback(math.inf), ValueError, "finite"),
+        (lambda t: t.log_feedback("good", scale=(1, 5)), TypeError, "scale"),
+    ],
+)
+def test_a_bad_scale_or_value_raises_and_records_nothing(
+    ragtel_spans: SpanRecorder, call: Callable[[Any], None], error: type, message: str
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("answer"), pytest.raises(error) as raised:
+        call(tracer)
+    assert message in str(raised.value)
+    assert evaluation_events(ragtel_spans.by_name("answer")) == []
