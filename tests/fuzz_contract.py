@@ -209,6 +209,7 @@ DOCUMENTED: dict[str, dict[str, Documented]] = {
     },
     "log": _arguments(logger=TYPE),
     "context_helpers": {**_SPAN, **_arguments(request_id=BOTH)},
+    "trace_id_store": _arguments(key=BOTH, trace_id=VALUE, span_id=VALUE),
     "record_io": _SPAN,
     "set_token_usage": {
         **_arguments(input_tokens=BOTH, output_tokens=BOTH, cached_input_tokens=BOTH),

@@ -63,6 +63,8 @@ COVERED_METHODS = frozenset(
         "export_span",
         "get_trace_id",
         "get_span_id",
+        "store_trace_id",
+        "read_trace_id",
         "log",
         "register_param",
         "register_params",
@@ -132,6 +134,8 @@ COVERED_EXPORTS = frozenset(
         "export_span",
         "get_trace_id",
         "get_span_id",
+        "store_trace_id",
+        "read_trace_id",
         "trace_id_from_request_id",
         "context_from_request_id",
         # Types, used as arguments throughout.

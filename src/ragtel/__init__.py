@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         serialize_span_context,
     )
     from ragtel._context.ids import context_from_request_id, trace_id_from_request_id
+    from ragtel._context.trace_id_store import read_trace_id, store_trace_id
     from ragtel._documents import Chunk, Document, RetrievedChunk
     from ragtel._factory import get_lastmile_tracer, traced
     from ragtel._tracer import LastMileTracer
@@ -52,7 +53,9 @@ _EXPORTS = {
     "get_span_id": "ragtel._context.handover",
     "get_trace_id": "ragtel._context.handover",
     "get_traceparent": "ragtel._context.handover",
+    "read_trace_id": "ragtel._context.trace_id_store",
     "serialize_span_context": "ragtel._context.handover",
+    "store_trace_id": "ragtel._context.trace_id_store",
     "trace_id_from_request_id": "ragtel._context.ids",
     "traced": "ragtel._factory",
 }
@@ -86,7 +89,9 @@ __all__ = [
     "get_span_id",
     "get_trace_id",
     "get_traceparent",
+    "read_trace_id",
     "serialize_span_context",
+    "store_trace_id",
     "trace_id_from_request_id",
     "traced",
 ]

@@ -18,6 +18,9 @@ LASTMILE_PROJECT_ID: Final = "LASTMILE_PROJECT_ID"
 RAGTEL_TRACES_FILE: Final = "RAGTEL_TRACES_FILE"
 """Path of the embedded default OTLP JSON Lines file (default ``./ragtel-traces.jsonl``)."""
 
+RAGTEL_TRACE_IDS_FILE: Final = "RAGTEL_TRACE_IDS_FILE"
+"""Path of the SQLite file of ``store_trace_id`` (default: the traces file + ``.ids.sqlite``)."""
+
 RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 """``false`` turns off recording of function inputs, outputs and other content."""
 
