@@ -112,3 +112,27 @@ def test_a_bad_scale_or_value_raises_and_records_nothing(
         call(tracer)
     assert message in str(raised.value)
     assert evaluation_events(ragtel_spans.by_name("answer")) == []
+
+
+# Images: tatara's permalink_copy ---------------------------------------------------
+
+
+def test_an_image_url_of_type_permalink_copy_is_recorded(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("draw"):
+        handle = tracer.log_image_generation(
+            prompt="a dog",
+            image_url="https://cdn.example.com/dog.png",
+            image_url_type="permalink_copy",
+        )
+    assert handle is not None
+    tracer.log_image_output(
+        handle, image_url="https://cdn.example.com/dog-2.png", image_url_type="permalink_copy"
+    )
+    draw = dict(ragtel_spans.by_name("draw").attributes or {})
+    assert draw[attrs.RAGTEL_IMAGE_URL] == "https://cdn.example.com/dog.png"
+    assert draw[attrs.RAGTEL_IMAGE_URL_TYPE] == "permalink_copy"
+    later = dict(ragtel_spans.by_name("ragtel.image_output").attributes or {})
+    assert later[attrs.RAGTEL_IMAGE_URL_TYPE] == "permalink_copy"
+    with pytest.raises(ValueError, match="permalink_copy"):  # the message lists it
+        tracer.log_image_generation(prompt="p", image_url="u", image_url_type="forever")

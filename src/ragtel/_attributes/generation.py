@@ -33,7 +33,8 @@ _logger = logging.getLogger("ragtel")
 
 _INT64_MAX: Final = 2**63 - 1  # OTLP ints are 64-bit: a larger count cannot be exported
 
-URL_TYPES: Final = ("ephemeral", "permalink")
+URL_TYPES: Final = ("ephemeral", "permalink", "permalink_copy")
+"""``ragtel.image.url_type`` values; ``permalink_copy`` is tatara's (a lasting copy)."""
 
 
 def token_usage_attributes(

@@ -62,6 +62,9 @@ class RagtelImageUrlTypeValues(Enum):
     PERMALINK = "permalink"
     """The URL stays valid."""
 
+    PERMALINK_COPY = "permalink_copy"
+    """The URL stays valid; it points to a copy of the image kept by the host (tatara's form)."""
+
 
 class RagtelRagFlowTypeValues(Enum):
     """Values of ``ragtel.rag_flow.type``."""
