@@ -30,6 +30,7 @@ little over 400 lines rather than walking each span twice.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -183,8 +184,10 @@ def _value_size(value: Any, depth: int) -> int:
     kind = type(value)
     if kind is str:
         return _text_size(value)
-    if kind is bool or kind is float or value is None:
+    if kind is bool or kind is float:
         return _SCALAR_SIZE
+    if value is None:  # a null in an array: see encoder_carries_null
+        return _SCALAR_SIZE if encoder_carries_null() else _NEEDS_REPAIR
     if kind is int:
         return _SCALAR_SIZE if _INT64_MIN <= value <= _INT64_MAX else _NEEDS_REPAIR
     if kind is bytes:
@@ -377,29 +380,54 @@ def _attributes(attributes: Attributes) -> dict[str, Any]:
     for key, value in (attributes or {}).items():
         if type(key) is not str:
             continue  # the SDK refuses such keys; one set around it is left out too
-        clean = _value(value, 0)
+        clean = _value(value, 0, nulls=encoder_carries_null())
         if clean is not _LEFT_OUT:
             repaired[_text(key)] = clean
     return repaired
 
 
-def _value(value: Any, depth: int) -> Any:
-    """``value`` in a form OTLP holds; ``_LEFT_OUT`` when it has none."""
+def _value(value: Any, depth: int, *, nulls: bool = True) -> Any:
+    """``value`` in a form OTLP holds; ``_LEFT_OUT`` when it has none.
+
+    ``nulls``: whether the encoder carries a null. Where it does not, a null
+    in an array becomes ``""``, as the OpenTelemetry specification allows for
+    exporters without nulls: the array keeps its length and its order.
+    """
     kind = type(value)
     if kind is str:
         return _text(value)
-    if kind is bool or kind is float or kind is bytes or value is None:
+    if value is None:
+        return None if nulls else ""
+    if kind is bool or kind is float or kind is bytes:
         return value
     if kind is int:
         return value if _INT64_MIN <= value <= _INT64_MAX else _wide_int_text(value)
     if depth >= _MAX_NESTING:
         return _LEFT_OUT
     if kind is tuple or kind is list:
-        items = (_value(item, depth + 1) for item in value)
+        items = (_value(item, depth + 1, nulls=nulls) for item in value)
         return tuple(item for item in items if item is not _LEFT_OUT)
     if kind is dict:  # only a plain dict: its items() runs no user code
         nested = {
-            _text(key): _value(item, depth + 1) for key, item in value.items() if type(key) is str
+            _text(key): _value(item, depth + 1, nulls=nulls)
+            for key, item in value.items()
+            if type(key) is str
         }
         return {key: item for key, item in nested.items() if item is not _LEFT_OUT}
     return _LEFT_OUT
+
+
+@functools.cache
+def encoder_carries_null() -> bool:
+    """Whether the installed OTLP encoder takes a null inside an array.
+
+    OpenTelemetry allows nulls in attribute arrays (a chunk without content
+    is one), but the SDK's encoder carries them only since 2025: an older
+    one refuses the whole attribute. Asked once, on the export thread.
+    """
+    try:
+        from opentelemetry.exporter.otlp.proto.common._internal import _encode_value
+
+        return _encode_value(None) is not None
+    except Exception:  # noqa: BLE001 - an encoder that refuses a null, however it says so
+        return False
