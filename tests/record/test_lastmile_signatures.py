@@ -84,7 +84,7 @@ def test_ambiguous_forms_raise_type_error_naming_the_argument(ragtel_spans: Span
         with pytest.raises(TypeError, match="should_also_save_in_span must be a bool"):
             tracer.register_param("k", 1, "yes")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="should_also_save_in_span must be a bool"):
-            tracer.register_params({"k": 1}, False, 1)
+            tracer.register_params({"k": 1}, False, "span")  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="overwrite must be a bool; got a Span"):
             tracer.register_params({"k": 1}, root)  # type: ignore[arg-type]
         assert tracer.get_params() == {}
@@ -128,3 +128,16 @@ def test_clear_params_keeps_or_clears_the_defaults(ragtel_spans: SpanRecorder) -
     second = ragtel_spans.by_name("second")
     assert second.attributes["ragtel.param_set.removed"] == ("model", "top_k")
     assert params_of(ragtel_spans.by_name("third")) == {}  # started from no defaults
+
+
+def test_none_in_the_flags_place_is_lastmiles_span_none_and_numbers_count_as_truth(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("root"):
+        tracer.register_param("a", 1, None)  # LastMile's register_param(key, value, span=None)
+        tracer.register_params({"b": 2}, False, None)
+        tracer.register_param("c", 3, 0)  # a number counts as its truth, as it always did
+        tracer.register_param("d", 4, 1)
+    root = ragtel_spans.by_name("root")
+    assert params_of(root) == {"a": 1, "b": 2, "c": 3, "d": 4}

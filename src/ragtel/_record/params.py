@@ -125,14 +125,20 @@ def span_in_flag_slot(flag: object, span: Span | None, flag_name: str) -> tuple[
     LastMile documents both ``register_param(key, value, span)`` and
     ``register_param(key, value, should_also_save_in_span, span)`` (and
     ``register_params(params, overwrite, span)``), so a Span in the flag's
-    place is the span, and the flag keeps its default (True). Anything else
-    is refused rather than read as truthy: a span taken for ``True`` would
-    send the params to the current span instead of the one given.
+    place is the span, and the flag keeps its default (True). ``None`` there is
+    LastMile's ``span=None``: the default flag, no span. A number counts as
+    its truth, as it always did. Anything else is refused rather than read as
+    truthy: a span taken for ``True`` would send the params to the current
+    span instead of the one given.
     """
     if isinstance(flag, Span):
         if span is not None:
             raise TypeError(f"span given twice: once in the place of {flag_name} and once as span")
         return True, flag
+    if flag is None:
+        return True, span
+    if isinstance(flag, int | float):
+        return bool(flag), span
     raise TypeError(
         f"{flag_name} must be a bool (or the span, in its place); got {type(flag).__name__}"
     )
