@@ -46,6 +46,23 @@ def test_the_older_order_records_the_flow_type_and_writes_the_file(
     assert _root_attributes(path, "root")["ragtel.rag_flow.type"] == "query"
 
 
+@pytest.mark.parametrize("as_path", [str, Path], ids=["text", "pathlike"])
+def test_the_older_order_with_no_flow_type_writes_the_file_it_names(
+    ragtel_spans: SpanRecorder, tmp_path: Path, as_path: type
+) -> None:
+    # None fits both orders; a path in the project name's place is the older order's file.
+    path = tmp_path / "out.jsonl"
+    tracer = get_lastmile_tracer(
+        "older-none", None, as_path(path), tracer_provider=ragtel_spans.provider
+    )
+    with tracer.start_as_current_span("root"):
+        pass
+    assert tracer.force_flush()
+    attributes = ragtel_spans.by_name("root").attributes
+    assert attributes is not None and "ragtel.project.name" not in attributes
+    assert "ragtel.rag_flow.type" not in _root_attributes(path, "root")
+
+
 def test_the_older_order_takes_all_five_positionally(
     ragtel_spans: SpanRecorder, tmp_path: Path
 ) -> None:

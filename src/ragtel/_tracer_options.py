@@ -187,10 +187,24 @@ def _is_flow_type(value: object) -> bool:
     return isinstance(value, RagFlowType) or (isinstance(value, str) and value in _FLOW_TYPE_VALUES)
 
 
+def _is_path(value: object) -> bool:
+    """A file path where the current order has ``project_name``: the older order's output file."""
+    return isinstance(value, os.PathLike) or (
+        isinstance(value, str) and value.endswith((".jsonl", ".json"))
+    )
+
+
 def positional_order(positional: tuple[Any, ...]) -> tuple[str, ...]:
-    """The names of ``positional`` (the arguments after the name), told by the first's type."""
+    """The names of ``positional`` (the arguments after the name), told by the first's type.
+
+    ``None`` first fits both of LastMile's orders (no token, or no flow type):
+    a path second (a ``PathLike``, or text ending ``.jsonl`` or ``.json``) is
+    then the older order's output file, not a project name.
+    """
     first = positional[0] if positional else None
     if _is_flow_type(first):
+        return OLDER_ORDER
+    if first is None and len(positional) > 1 and _is_path(positional[1]):
         return OLDER_ORDER
     if looks_like_version(first):
         return OTEL_ORDER
