@@ -75,7 +75,14 @@ def split_key_value(text: str, *, option: str) -> tuple[str, str]:
 
 
 def _trace_id_prefix(text: str) -> str:
+    """A hex trace id or its prefix; a whole decimal id (LastMile's form) is turned into hex.
+
+    Up to 32 digits 0-9 read as a hex prefix, as they always did; more is
+    a decimal id, since a hex one has 32 digits at most.
+    """
     value = text.strip().lower()
+    if 32 < len(value) <= 39 and value.isascii() and value.isdigit() and int(value) < 1 << 128:
+        return f"{int(value):032x}"
     if not value or len(value) > 32 or not _HEX.fullmatch(value):
         raise CliError(f"--trace-id expects up to 32 hex digits, got {text!r}")
     return value
