@@ -1045,9 +1045,19 @@ class LastMileTracer(trace.Tracer):
         """Apply the known keys of ``fields`` to the span; return (and report) the others.
 
         Known keys: input, output, tags, metadata, model, input_tokens,
-        output_tokens, cached_input_tokens, status ("completed" or "failed"),
-        error (a failure message). Unknown keys are listed in
-        ``ragtel.update.ignored_keys`` and a warning.
+        output_tokens, cached_input_tokens, status ("completed" or "failed",
+        or Adaline's "success" and "error"), error (a failure message), and
+        Opik's usage (``{"prompt_tokens": 12, "completion_tokens": 3}``, as
+        ``gen_ai.usage.*``), provider (``gen_ai.provider.name``), total_cost
+        (``ragtel.llm.cost``, US dollars) and attributes (a mapping set on the
+        span through ragtel's encoder). Unknown keys (and unknown usage keys,
+        as ``usage.<key>``) are listed in ``ragtel.update.ignored_keys`` and a
+        warning.
+
+        Example::
+
+            tracer.update_span({"status": "success", "usage": {"prompt_tokens": 12},
+                                "provider": "openai", "total_cost": 0.0004})
         """
         return _span_helpers.update_span(self._core, fields, span)
 
@@ -1066,7 +1076,13 @@ class LastMileTracer(trace.Tracer):
     ) -> SpanContext:
         """Record an operation that already finished, in one call; returns its span context.
 
-        The span ends now and started ``latency`` seconds ago.
+        The span ends now and started ``latency`` seconds ago. ``kind`` is a
+        :class:`RAGEventType` value or another SDK's span type, kept as given
+        in ``ragtel.span.type``: ``"llm"`` (GenAI operation ``chat``),
+        ``"tool"`` (step ``tool_call``, operation ``execute_tool``),
+        ``"plan"``, ``"action"`` or any custom string (step ``custom``).
+        ``status`` is ``"completed"`` or ``"failed"`` (or ``"success"`` and
+        ``"error"``).
 
         Example::
 

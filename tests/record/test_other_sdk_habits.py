@@ -1,14 +1,17 @@
-"""Other SDKs' habits, mapped onto ragtel's model: scores on any scale (Opik, star ratings)."""
+"""Other SDKs' habits mapped onto ragtel's model: Opik, Adaline, Tracium and tatara."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
 
+from ragtel import RAGEventType
 from ragtel.semconv import attributes as attrs
 from ragtel.semconv.events import GEN_AI_EVALUATION_RESULT_EVENT
 from ragtel.semconv.references import GEN_AI_EVALUATION_NAME, GEN_AI_EVALUATION_SCORE_VALUE
@@ -136,3 +139,135 @@ def test_an_image_url_of_type_permalink_copy_is_recorded(ragtel_spans: SpanRecor
     assert later[attrs.RAGTEL_IMAGE_URL_TYPE] == "permalink_copy"
     with pytest.raises(ValueError, match="permalink_copy"):  # the message lists it
         tracer.log_image_generation(prompt="p", image_url="u", image_url_type="forever")
+
+
+# update_span: Adaline's statuses, Opik's usage, provider, cost and attributes --------
+
+
+def test_update_span_takes_adalines_success_and_error(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("ok"):
+        assert tracer.update_span({"status": "success"}) == []
+    with tracer.start_as_current_span("bad"):
+        assert tracer.update_span({"status": "error", "error": "timed out"}) == []
+    assert ragtel_spans.by_name("ok").status.status_code == StatusCode.UNSET
+    bad = ragtel_spans.by_name("bad")
+    assert bad.status.status_code == StatusCode.ERROR
+    assert bad.status.description == "timed out"
+
+
+def test_update_span_records_opiks_usage_provider_cost_and_attributes(
+    ragtel_spans: SpanRecorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("llm"):
+        ignored = tracer.update_span(
+            {
+                "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+                "provider": "openai",
+                "total_cost": 0.0004,
+                "attributes": {"app.shard": 2, "app.tags": ["a", "b"], "app.obj": {"k": 1}},
+            }
+        )
+    assert ignored == []
+    assert "ignored" not in caplog.text
+    recorded = dict(ragtel_spans.by_name("llm").attributes or {})
+    assert recorded == {
+        "gen_ai.usage.input_tokens": 12,
+        "gen_ai.usage.output_tokens": 3,
+        "gen_ai.provider.name": "openai",
+        "ragtel.llm.cost": 0.0004,
+        "app.shard": 2,
+        "app.tags": ("a", "b"),
+        "app.obj": '{"k": 1}',
+    }
+
+
+def test_update_span_reports_unknown_usage_keys_and_explicit_counts_win(
+    ragtel_spans: SpanRecorder,
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("llm"):
+        ignored = tracer.update_span(
+            {"usage": {"input_tokens": 5, "reasoning": 9, "cached_tokens": 2}, "input_tokens": 7}
+        )
+    assert ignored == ["usage.reasoning"]
+    recorded = dict(ragtel_spans.by_name("llm").attributes or {})
+    assert recorded["gen_ai.usage.input_tokens"] == 7
+    assert recorded["gen_ai.usage.cache_read.input_tokens"] == 2
+    assert recorded[attrs.RAGTEL_UPDATE_IGNORED_KEYS] == ("usage.reasoning",)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "message"),
+    [
+        ({"usage": 12}, TypeError, "usage"),
+        ({"usage": {"prompt_tokens": -1}}, ValueError, "usage: input_tokens must be >= 0"),
+        ({"usage": {"prompt_tokens": "12"}}, TypeError, "usage: input_tokens must be an int"),
+        ({"usage": {"prompt_tokens": 1, "input_tokens": 2}}, ValueError, "usage gives"),
+        ({"provider": 3}, TypeError, "provider"),
+        ({"provider": ""}, TypeError, "provider"),
+        ({"total_cost": -0.5}, ValueError, "total_cost"),
+        ({"total_cost": "0.5"}, TypeError, "total_cost"),
+        ({"attributes": [1]}, TypeError, "attributes"),
+        ({"attributes": {3: "x"}}, TypeError, "attributes"),
+        ({"status": "ok"}, ValueError, "status"),
+    ],
+)
+def test_update_span_refuses_bad_fields_and_leaves_the_span_as_it_was(
+    ragtel_spans: SpanRecorder, fields: dict[str, Any], error: type, message: str
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("llm"), pytest.raises(error, match=re.escape(message)):
+        tracer.update_span({"output": "kept out", "model": "m", **fields})
+    assert dict(ragtel_spans.by_name("llm").attributes or {}) == {}
+
+
+# record_span: Tracium's span types -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (
+            "llm",
+            {
+                "ragtel.span.kind": "custom",
+                "ragtel.span.type": "llm",
+                "gen_ai.operation.name": "chat",
+            },
+        ),
+        (
+            "tool",
+            {
+                "ragtel.span.kind": "tool_call",
+                "ragtel.span.type": "tool",
+                "gen_ai.operation.name": "execute_tool",
+            },
+        ),
+        ("retrieval", {"ragtel.span.kind": "retrieval"}),
+        ("plan", {"ragtel.span.kind": "custom", "ragtel.span.type": "plan"}),
+        ("action", {"ragtel.span.kind": "custom", "ragtel.span.type": "action"}),
+        (
+            "vector-db lookup",
+            {"ragtel.span.kind": "custom", "ragtel.span.type": "vector-db lookup"},
+        ),
+        (RAGEventType.RERANKING, {"ragtel.span.kind": "reranking"}),
+    ],
+)
+def test_record_span_maps_traciums_span_types(
+    ragtel_spans: SpanRecorder, kind: str, expected: dict[str, str]
+) -> None:
+    tracer = ragtel_spans.tracer()
+    tracer.record_span("step", kind=kind, status="success", latency=0.01)
+    step = ragtel_spans.by_name("step")
+    assert dict(step.attributes or {}) == expected
+    assert step.status.status_code == StatusCode.UNSET
+
+
+def test_record_span_with_status_error_fails_the_span(ragtel_spans: SpanRecorder) -> None:
+    tracer = ragtel_spans.tracer()
+    tracer.record_span("act", kind="action", status="error", error="tool down")
+    act = ragtel_spans.by_name("act")
+    assert act.status.status_code == StatusCode.ERROR
+    assert act.status.description == "tool down"

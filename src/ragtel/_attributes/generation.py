@@ -38,7 +38,7 @@ URL_TYPES: Final = ("ephemeral", "permalink", "permalink_copy")
 
 
 def token_usage_attributes(
-    input_tokens: int | None, output_tokens: int | None, cached_input_tokens: int | None
+    input_tokens: object, output_tokens: object, cached_input_tokens: object
 ) -> dict[str, AttributeValue]:
     """``gen_ai.usage.*`` for the counts given; TypeError/ValueError naming a bad one."""
     attributes: dict[str, AttributeValue] = {}
@@ -59,7 +59,54 @@ def token_usage_attributes(
     return attributes
 
 
-def _non_negative(argument: str, value: float | None) -> float | None:
+USAGE_KEYS: Final = {
+    "input_tokens": "input_tokens",
+    "prompt_tokens": "input_tokens",  # OpenAI's and Opik's name
+    "output_tokens": "output_tokens",
+    "completion_tokens": "output_tokens",  # OpenAI's and Opik's name
+    "cached_input_tokens": "cached_input_tokens",
+    "cached_tokens": "cached_input_tokens",
+}
+"""A usage mapping's keys (OpenAI's, Opik's and ragtel's) and the count each one gives."""
+_DERIVED_USAGE: Final = frozenset({"total_tokens"})  # the sum of the others: not recorded
+
+
+def usage_attributes(usage: Mapping[str, object]) -> tuple[dict[str, AttributeValue], list[str]]:
+    """``gen_ai.usage.*`` from a usage mapping (``{"prompt_tokens": 12, ...}``).
+
+    Returns the attributes and the keys it does not know (``total_tokens`` is
+    known: it is the sum of the others). A count given twice (``input_tokens``
+    and ``prompt_tokens``) raises ValueError naming ``usage``.
+    """
+    counts: dict[str, object] = {}
+    unknown: list[str] = []
+    for key, value in usage.items():
+        name = USAGE_KEYS.get(key) if isinstance(key, str) else None
+        if name is None:
+            if key not in _DERIVED_USAGE:
+                unknown.append(str(key) if isinstance(key, str) else quoted(key))
+            continue
+        if name in counts:
+            raise ValueError(f"usage gives {name} twice; got {quoted(dict(usage))}")
+        counts[name] = value
+    try:
+        attributes = token_usage_attributes(
+            counts.get("input_tokens"),
+            counts.get("output_tokens"),
+            counts.get("cached_input_tokens"),
+        )
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"usage: {error}") from None
+    return attributes, unknown
+
+
+def cost_attributes(total_cost: object) -> dict[str, AttributeValue]:
+    """``ragtel.llm.cost`` (US dollars, as ``log_llm_call`` records it) from ``total_cost``."""
+    number = _non_negative("total_cost", total_cost)
+    return {} if number is None else {attrs.RAGTEL_LLM_COST: number}
+
+
+def _non_negative(argument: str, value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -20,17 +20,31 @@ from ragtel._attributes.context import checked_tags, context_attributes, merged_
 from ragtel._config import CaptureConfig
 from ragtel._context.handover import ContextLike, span_or_current, to_context
 from ragtel._encoding.arguments import read_mapping
-from ragtel._encoding.encoder import apply_mask, clean_text, encode_json, plain_text, quoted
+from ragtel._encoding.encoder import (
+    apply_mask,
+    clean_text,
+    encode_attribute,
+    encode_json,
+    plain_text,
+    quoted,
+)
 from ragtel._record.core import TracerCore
 from ragtel._types import RAGEventType
 from ragtel.semconv import attributes as attrs
-from ragtel.semconv.references import ERROR_TYPE, GEN_AI_REQUEST_MODEL
+from ragtel.semconv.references import (
+    ERROR_TYPE,
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+)
 
 # A year: enough for any finished operation, and a start time that stays positive.
 _MAX_LATENCY: Final = 365 * 24 * 3600.0
 _logger = logging.getLogger("ragtel")
 
-STATUSES: Final = ("completed", "failed")
+STATUSES: Final = ("completed", "failed", "success", "error")
+"""Span statuses taken; ``success`` and ``error`` are Adaline's names for the first two."""
+_STATUS_ALIASES: Final = {"success": "completed", "error": "failed"}
 _OTHER_ERROR: Final = "_OTHER"
 
 
@@ -118,9 +132,7 @@ def update_span(core: TracerCore, fields: Mapping[str, Any], span: Span | None) 
     # the span as it was.
     status = fields.get("status")
     if status is not None:
-        if not _is_status(status):
-            raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
-        status = str.__str__(status)
+        status = _checked_status(status)
     tags = fields.get("tags")
     if tags is not None:
         tags = checked_tags(tags, core.capture.limits)
@@ -140,6 +152,9 @@ def update_span(core: TracerCore, fields: Mapping[str, Any], span: Span | None) 
         fields.get("output_tokens"),
         fields.get("cached_input_tokens"),
     )
+    model_call, usage_ignored = _model_call_attributes(core, fields)
+    if usage_ignored:
+        ignored = sorted([*ignored, *usage_ignored])
     if "input" in fields:
         record_input(core, fields["input"], target)
     if "output" in fields:
@@ -150,7 +165,8 @@ def update_span(core: TracerCore, fields: Mapping[str, Any], span: Span | None) 
         target.set_attributes(labels)
     if "model" in fields:
         target.set_attribute(GEN_AI_REQUEST_MODEL, plain_text(fields["model"], max_length))
-    target.set_attributes(usage)
+    target.set_attributes(model_call)  # Opik's usage, provider, total_cost and attributes
+    target.set_attributes(usage)  # the explicit counts win over a usage mapping's
     error = fields.get("error")
     if status == "failed" or error is not None:
         message = plain_text(error, max_length) if error is not None else "failed"
@@ -175,13 +191,8 @@ def record_span(
     context: ContextLike | None,
 ) -> SpanContext:
     """Record a finished operation as a span that started ``latency`` seconds ago."""
-    try:
-        step = RAGEventType(kind)
-    except Exception:  # noqa: BLE001 - Enum's own message repr()s the value, which may raise
-        raise ValueError(f"kind must be a RAGEventType value; got {quoted(kind)}") from None
-    if not _is_status(status):
-        raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
-    status = str.__str__(status)
+    kind_attributes = _kind_attributes(kind, core.capture.limits.max_length)
+    status = _checked_status(status)
     if latency is not None and (
         isinstance(latency, bool)
         or not isinstance(latency, (int, float))
@@ -196,7 +207,7 @@ def record_span(
     start = end - int((latency or 0) * 1e9)
     given: dict[str, AttributeValue] = {
         **(read_mapping(attributes, "attributes") if attributes is not None else {}),
-        attrs.RAGTEL_SPAN_KIND: step.value,
+        **kind_attributes,
     }
     span = core.delegate.start_span(name, to_context(context), attributes=given, start_time=start)
     try:
@@ -223,13 +234,89 @@ _UPDATE_KEYS: Final = frozenset(
         "cached_input_tokens",
         "status",
         "error",
+        # Opik's: recorded as log_llm_call records them.
+        "usage",
+        "provider",
+        "total_cost",
+        "attributes",
     }
 )
 
 
-def _is_status(status: Any) -> bool:
+# Other SDKs' span types (Tracium's) with a ragtel step or a GenAI operation of their own.
+_SPAN_TYPES: Final[dict[str, tuple[RAGEventType, str | None]]] = {
+    "llm": (RAGEventType.CUSTOM, "chat"),
+    "tool": (RAGEventType.TOOL_CALL, "execute_tool"),
+}
+
+
+def _kind_attributes(kind: Any, max_length: int) -> dict[str, AttributeValue]:
+    """``ragtel.span.kind`` for ``kind``; another SDK's type is also kept in ``ragtel.span.type``.
+
+    A :class:`RAGEventType` value is the step itself; ``llm`` and ``tool``
+    map to the nearest step and their GenAI operation; any other non-empty
+    string (``plan``, ``action``, a custom type) is a ``custom`` step.
+    """
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(
+            "kind must be a RAGEventType value or a non-empty str (a span type); "
+            f"got {quoted(kind)}"
+        )
+    text = str.__str__(kind)  # compared as plain text: no __eq__ or __hash__ of theirs
+    if text in _STEP_VALUES:
+        return {attrs.RAGTEL_SPAN_KIND: text}
+    step, operation = _SPAN_TYPES.get(text, (RAGEventType.CUSTOM, None))
+    attributes: dict[str, AttributeValue] = {
+        attrs.RAGTEL_SPAN_KIND: step.value,
+        attrs.RAGTEL_SPAN_TYPE: clean_text(text, max_length),
+    }
+    if operation is not None:
+        attributes[GEN_AI_OPERATION_NAME] = operation
+    return attributes
+
+
+_STEP_VALUES: Final = frozenset(member.value for member in RAGEventType)
+
+
+def _checked_status(status: Any) -> str:
+    """``completed`` or ``failed``; Adaline's ``success`` and ``error`` mean the same."""
     # Compared as plain text: an object's own __eq__ is not called.
-    return isinstance(status, str) and str.__str__(status) in STATUSES
+    if not isinstance(status, str) or str.__str__(status) not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
+    text = str.__str__(status)
+    return _STATUS_ALIASES.get(text, text)
+
+
+def _model_call_attributes(
+    core: TracerCore, fields: Mapping[str, Any]
+) -> tuple[dict[str, AttributeValue], list[str]]:
+    """Opik's ``usage``, ``provider``, ``total_cost`` and ``attributes``, checked and encoded.
+
+    Returns the attributes and the usage keys not known (as ``usage.<key>``).
+    """
+    from ragtel._attributes import generation as builders  # lazy: import ragtel stays cheap
+
+    limits = core.capture.limits
+    attributes: dict[str, AttributeValue] = {}
+    ignored: list[str] = []
+    if fields.get("usage") is not None:
+        usage, unknown = builders.usage_attributes(read_mapping(fields["usage"], "usage"))
+        attributes.update(usage)
+        ignored = [f"usage.{plain_text(key, limits.max_length)}" for key in unknown]
+    provider = fields.get("provider")
+    if provider is not None:
+        if not isinstance(provider, str) or not provider:
+            raise TypeError(f"provider must be a non-empty str; got {quoted(provider)}")
+        attributes[GEN_AI_PROVIDER_NAME] = clean_text(provider, limits.max_length)
+    attributes.update(builders.cost_attributes(fields.get("total_cost")))
+    if fields.get("attributes") is not None:
+        for key, value in read_mapping(fields["attributes"], "attributes").items():
+            if not isinstance(key, str) or not key:
+                raise TypeError(f"attributes keys must be non-empty str; got {quoted(key)}")
+            encoded = encode_attribute(apply_mask(value, core.capture.mask), limits)
+            if encoded is not None:
+                attributes[clean_text(key, limits.max_length)] = encoded
+    return attributes, ignored
 
 
 def _recording(span: Span | None) -> Span | None:

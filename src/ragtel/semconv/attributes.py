@@ -154,6 +154,9 @@ RAGTEL_REWRITTEN_QUERIES: Final = "ragtel.rewritten_queries"
 RAGTEL_SPAN_KIND: Final = "ragtel.span.kind"
 """The RAG step a span performs."""
 
+RAGTEL_SPAN_TYPE: Final = "ragtel.span.type"
+"""The span type the caller gave, as given, when it is not a ragtel.span.kind value."""
+
 RAGTEL_SYSTEM_PROMPT: Final = "ragtel.system_prompt"
 """The system prompt of a query step."""
 
