@@ -411,6 +411,9 @@ with tracer.start_as_current_span("flow"):
             name="my-rerank",
         )
         tracer.log_span_event(input="again")
+    with tracer.start_as_current_span("custom"):
+        # every argument by position, in the documented order
+        tracer.log_span_event("in", "out", {"k": 1}, RAGEventType.CUSTOM, "positional")
 """,
     )
     trace_event = recorded.span("flow").event("ragtel.trace")
@@ -423,6 +426,10 @@ with tracer.start_as_current_span("flow"):
     assert json.loads(span_event["ragtel.event.data"]) == {"model": "rerank-v1"}
     assert span_event["ragtel.span.kind"] == "reranking"
     assert span_event["ragtel.event.name"] == "my-rerank"
+    custom = recorded.span("custom").event("ragtel.span")
+    assert (custom["ragtel.input"], custom["ragtel.output"]) == ("in", "out")
+    assert json.loads(custom["ragtel.event.data"]) == {"k": 1}
+    assert (custom["ragtel.span.kind"], custom["ragtel.event.name"]) == ("custom", "positional")
     # the warnings name the trace and the span whose second event was dropped
     assert recorded.span("flow").trace_id in recorded.stderr
     assert recorded.span("rerank").span_id in recorded.stderr
@@ -454,7 +461,9 @@ with tracer.start_as_current_span("ingest"):
     assert chunking["ragtel.document.name"] == "essay.txt"
     assert chunking["ragtel.document.content"] == "full text"
     assert chunking["ragtel.chunk.ids"] == ["c1", "c2"]
-    assert chunking["ragtel.chunk.contents"] == ["full", None]  # no content: null, not ""
+    # No content is a null where the installed OTLP encoder carries nulls in arrays;
+    # older encoders refuse them, and ragtel then sends empty text in its place.
+    assert chunking["ragtel.chunk.contents"] in (["full", None], ["full", ""])
     assert chunking["ragtel.event.name"] == "chunking"
     assert json.loads(chunking["ragtel.event.metadata"]) == {"chunk_size": 4}
     embedding = recorded.span("embed").event("ragtel.embedding")
@@ -472,10 +481,13 @@ from ragtel import get_lastmile_tracer, RetrievedChunk
 tracer = get_lastmile_tracer("my-tracer")
 with tracer.start_as_current_span("query"):
     with tracer.start_as_current_span("rewrite"):
-        tracer.log_query_rewrite_event("big question", ["q1", "q2"])
+        tracer.log_query_rewrite_event("big question", ["q1", "q2"], {"model": "m"}, "split")
     with tracer.start_as_current_span("retrieve"):
         tracer.log_retrieval_event(
-            "q1", [RetrievedChunk(id="c1", content="full", retrieval_score=0.9)]
+            "q1",
+            [RetrievedChunk(id="c1", content="full", retrieval_score=0.9)],
+            {"store": "faiss"},
+            "lookup",
         )
     with tracer.start_as_current_span("rerank"):
         tracer.log_rerank_event(
@@ -487,20 +499,28 @@ with tracer.start_as_current_span("query"):
                 RetrievedChunk(id="c2", retrieval_score=0.95),
                 RetrievedChunk(id="c1", retrieval_score=0.5),
             ],
+            {"model": "rerank-v1"},
+            "rerank",
         )
 """,
     )
     rewrite = recorded.span("rewrite").event("ragtel.query_rewrite")
     assert rewrite["ragtel.query"] == "big question"
     assert rewrite["ragtel.rewritten_queries"] == ["q1", "q2"]
+    assert json.loads(rewrite["ragtel.event.metadata"]) == {"model": "m"}
+    assert rewrite["ragtel.event.name"] == "split"
     retrieval = recorded.span("retrieve").event("ragtel.retrieval")
     assert retrieval["ragtel.query"] == "q1"
     assert retrieval["ragtel.chunk.ids"] == ["c1"]
     assert retrieval["ragtel.chunk.scores"] == [0.9]
+    assert json.loads(retrieval["ragtel.event.metadata"]) == {"store": "faiss"}
+    assert retrieval["ragtel.event.name"] == "lookup"
     rerank = recorded.span("rerank").event("ragtel.rerank")
     assert rerank["ragtel.rerank.input_ids"] == ["c1", "c2"]
     assert rerank["ragtel.chunk.ids"] == ["c2", "c1"]
     assert rerank["ragtel.chunk.scores"] == [0.95, 0.5]
+    assert json.loads(rerank["ragtel.event.metadata"]) == {"model": "rerank-v1"}
+    assert rerank["ragtel.event.name"] == "rerank"
 
 
 def test_tool_call_and_query_events(tmp_path: Path) -> None:
@@ -512,12 +532,16 @@ from ragtel import get_lastmile_tracer
 tracer = get_lastmile_tracer("my-tracer")
 with tracer.start_as_current_span("answer"):
     with tracer.start_as_current_span("tool"):
-        tracer.log_tool_call_event("calculator", {"expression": "2+2"}, {"result": 4})
+        tracer.log_tool_call_event(
+            "calculator", {"expression": "2+2"}, {"result": 4}, {"m": 2}, "calc"
+        )
     with tracer.start_as_current_span("llm"):
         tracer.log_query_event("q1", ["a", "b"], "be brief")
     with tracer.start_as_current_span("llm-named"):
+        tracer.log_query_event("q2", "c", "be kind", "answer", {"m": 1})  # the documented order
+    with tracer.start_as_current_span("llm-keywords"):
         tracer.log_query_event(
-            query="q2", response="c", system_prompt="be kind", name="answer", metadata={"m": 1}
+            query="q3", response="d", system_prompt="be kind", name="answer", metadata={"m": 1}
         )
 """,
     )
@@ -525,15 +549,18 @@ with tracer.start_as_current_span("answer"):
     assert tool["gen_ai.tool.name"] == "calculator"
     assert json.loads(tool["gen_ai.tool.call.arguments"]) == {"expression": "2+2"}
     assert json.loads(tool["gen_ai.tool.call.result"]) == {"result": 4}
+    assert json.loads(tool["ragtel.event.metadata"]) == {"m": 2}
+    assert tool["ragtel.event.name"] == "calc"
     query = recorded.span("llm").event("ragtel.query")
     assert query["ragtel.query"] == "q1"
     assert json.loads(query["ragtel.response"]) == ["a", "b"]
     assert query["ragtel.system_prompt"] == "be brief"
-    named = recorded.span("llm-named").event("ragtel.query")
-    assert (named["ragtel.query"], named["ragtel.response"]) == ("q2", "c")
-    assert named["ragtel.system_prompt"] == "be kind"
-    assert named["ragtel.event.name"] == "answer"
-    assert json.loads(named["ragtel.event.metadata"]) == {"m": 1}
+    for span_name, query_text, response in (("llm-named", "q2", "c"), ("llm-keywords", "q3", "d")):
+        named = recorded.span(span_name).event("ragtel.query")
+        assert (named["ragtel.query"], named["ragtel.response"]) == (query_text, response)
+        assert named["ragtel.system_prompt"] == "be kind"
+        assert named["ragtel.event.name"] == "answer"
+        assert json.loads(named["ragtel.event.metadata"]) == {"m": 1}
 
 
 def test_feedback_reaches_the_right_trace_and_span(tmp_path: Path) -> None:
