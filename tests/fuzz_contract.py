@@ -160,6 +160,14 @@ DOCUMENTED: dict[str, dict[str, Documented]] = {
         **_arguments(query=TYPE, response=TYPE, system_prompt=TYPE),
         **_EVENT_COMMON,
     },
+    "log_prompt_composition_event": {**_arguments(resolved_prompt=TYPE), **_EVENT_COMMON},
+    "log_template_event": {
+        **_arguments(prompt_template=TYPE, resolved_prompt=TYPE, system_prompt=TYPE),
+        **_EVENT_COMMON,
+    },
+    "log_synthesize_event": _EVENT_COMMON,
+    "add_rag_event": {**_arguments(event_name=TYPE), **_SPAN},
+    "set_rag_flow_type": _arguments(flow_type=VALUE, ingestion_trace_id=VALUE),
     "log_llm_call": {
         **_arguments(
             model=TYPE,

@@ -38,16 +38,18 @@ from ragtel._context.handover import (
 )
 from ragtel._record import feedback as _feedback
 from ragtel._record import generation as _generation
+from ragtel._record import generic_events as _generic_events
 from ragtel._record import labels as _labels
 from ragtel._record import params as _params
 from ragtel._record import rag_events as _rag_events
+from ragtel._record import rag_flow as _rag_flow
 from ragtel._record import span_helpers as _span_helpers
 from ragtel._record.core import TracerCore
 from ragtel._record.label_scope import AttributeScope
 from ragtel._sdk.provider import Installation
 from ragtel._sdk.recording import DROPS_ALL, recording_target, sampling_reach, sdk_disabled
 from ragtel._sdk.tracer_profile import TracerProfile
-from ragtel._types import RAGEventType
+from ragtel._types import RAGEventType, RagFlowType
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -620,6 +622,62 @@ class LastMileTracer(trace.Tracer):
         """
         _rag_events.log_span_event(self._core, input, output, event_data, event_kind, name, span)
 
+    def add_rag_event_for_span(
+        self,
+        event_name: str,
+        span: Span | None = None,
+        input: Any = None,
+        output: Any = None,
+        event_data: Any = None,
+        should_also_save_in_span: bool = True,
+    ) -> None:
+        """LastMile's older name of :meth:`log_span_event`, the event named ``event_name``.
+
+        One per span, as there: a second is dropped with a warning. The event
+        is always recorded on the span, so ``should_also_save_in_span`` is
+        accepted and changes nothing.
+
+        Example::
+
+            tracer.add_rag_event_for_span("rerank", span, input=query, output=ids)
+        """
+        del should_also_save_in_span  # LastMile's flag; ragtel always records on the span
+        _generic_events.add_rag_event_for_span(
+            self._core, event_name, span, input, output, event_data
+        )
+
+    def add_rag_event_for_trace(
+        self, event_name: str, input: Any = None, output: Any = None, event_data: Any = None
+    ) -> None:
+        """LastMile's older name of :meth:`log_trace_event`, the event named ``event_name``.
+
+        One per trace, on its local root; ``event_data`` is recorded as the
+        event's metadata.
+
+        Example::
+
+            tracer.add_rag_event_for_trace("answer", input=question, output=answer)
+        """
+        _generic_events.add_rag_event_for_trace(self._core, event_name, input, output, event_data)
+
+    def set_rag_flow_type(
+        self, flow_type: RagFlowType | str, ingestion_trace_id: int | str | None = None
+    ) -> None:
+        """Set the current trace's RAG flow type, and for a query its ingestion trace.
+
+        Recorded on the trace's local root as ``ragtel.rag_flow.type``
+        (replacing the tracer's ``rag_flow_type``) and
+        ``ragtel.rag_flow.ingestion_trace_id`` (32 hex digits; the id may be
+        given as an int, hex or decimal string). ValueError for an unknown
+        flow type or an invalid id; with no span current, a warning.
+
+        Example::
+
+            with tracer.start_as_current_span("answer"):
+                tracer.set_rag_flow_type(RagFlowType.QUERY, ingestion_trace_id=ingest_id)
+        """
+        _rag_flow.set_rag_flow_type(self._core, flow_type, ingestion_trace_id)
+
     def log_chunking_event(
         self,
         input_document: Any,
@@ -717,6 +775,63 @@ class LastMileTracer(trace.Tracer):
         _rag_events.log_query_event(
             self._core, query, response, system_prompt, name, metadata, span
         )
+
+    def log_prompt_composition_event(
+        self,
+        resolved_prompt: str,
+        components: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a prompt composed from its parts (the query, retrieved context, examples).
+
+        ``components`` is any JSON-able value, recorded as JSON.
+
+        Example::
+
+            tracer.log_prompt_composition_event(
+                prompt, components={"query": question, "context": [c.content for c in chunks]}
+            )
+        """
+        _rag_events.log_prompt_composition_event(
+            self._core, resolved_prompt, components, metadata, name, span
+        )
+
+    def log_template_event(
+        self,
+        prompt_template: str,
+        resolved_prompt: str,
+        system_prompt: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record a prompt template filled in: the template, the result, the system prompt.
+
+        Example::
+
+            tracer.log_template_event("Answer {q}", "Answer what is RAG?")
+        """
+        _rag_events.log_template_event(
+            self._core, prompt_template, resolved_prompt, system_prompt, metadata, name, span
+        )
+
+    def log_synthesize_event(
+        self,
+        input: Any,
+        output: Any,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        span: Span | None = None,
+    ) -> None:
+        """Record an answer synthesized from retrieved data (text as is, other values as JSON).
+
+        Example::
+
+            tracer.log_synthesize_event({"query": q, "chunks": texts}, answer)
+        """
+        _rag_events.log_synthesize_event(self._core, input, output, metadata, name, span)
 
     # LLM calls and image generation (ragtel._record.generation) ------------------------------
 

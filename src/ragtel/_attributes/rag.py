@@ -98,16 +98,24 @@ def span_event_record(
 
 
 def trace_event_record(
-    *, input: object, output: object, metadata: object, capture: CaptureConfig
+    *,
+    input: object,
+    output: object,
+    metadata: object,
+    capture: CaptureConfig,
+    name: str | None = None,
 ) -> EventRecord:
-    """The input and output of a whole flow (``ragtel.trace_event``), once per trace."""
+    """The input and output of a whole flow (``ragtel.trace_event``), once per trace.
+
+    ``name`` is the event's own name (LastMile's ``add_rag_event_for_trace``).
+    """
     attributes: Attributes = {}
     if capture.capture_content:
         if input is not None:
             attributes[attrs.RAGTEL_INPUT] = masked_text(input, capture)
         if output is not None:
             attributes[attrs.RAGTEL_OUTPUT] = masked_text(output, capture)
-    add_name_and_metadata(attributes, metadata=metadata, name=None, capture=capture)
+    add_name_and_metadata(attributes, metadata=metadata, name=name, capture=capture)
     return EventRecord(RAGEventType.CUSTOM, events.RAGTEL_TRACE_EVENT, attributes, {})
 
 

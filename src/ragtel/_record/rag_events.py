@@ -1,5 +1,8 @@
 """What the RAG event methods of :class:`~ragtel.LastMileTracer` do.
 
+(Over 400 lines: one short recorder per event kind, ten of them, sharing the
+private emit rules at the bottom; splitting them would expose those rules.)
+
 Each helper records one span event named for its kind (``ragtel.retrieval``,
 ``ragtel.rerank``...), with structured attributes, and labels the span with
 its step kind (``ragtel.span.kind``) and the matching GenAI attributes.
@@ -43,7 +46,9 @@ _logger = logging.getLogger("ragtel")
 # Trace and span events ------------------------------------------------------
 
 
-def log_trace_event(core: TracerCore, input: Any, output: Any, metadata: Any) -> None:
+def log_trace_event(
+    core: TracerCore, input: Any, output: Any, metadata: Any, *, name: str | None = None
+) -> None:
     """Record the flow's input and output once per trace, on its local root."""
     current = recording_target(None, core.reach)
     if current is None:
@@ -51,7 +56,7 @@ def log_trace_event(core: TracerCore, input: Any, output: Any, metadata: Any) ->
     from ragtel._attributes import rag as builders  # lazy: import ragtel stays cheap
 
     record = builders.trace_event_record(
-        input=input, output=output, metadata=metadata, capture=core.capture
+        input=input, output=output, metadata=metadata, capture=core.capture, name=name
     )
     if not is_local_span(current):
         _record_on_own_span(core, record)
@@ -271,6 +276,76 @@ def log_query_event(
         metadata=metadata,
         name=name,
         capture=core.capture,
+    )
+    _emit(core, target, record)
+
+
+def log_prompt_composition_event(
+    core: TracerCore,
+    resolved_prompt: str,
+    components: Any,
+    metadata: Mapping[str, Any] | None,
+    name: str | None,
+    span: Span | None,
+) -> None:
+    """Record a prompt composed from its parts."""
+    target = recording_target(span, core.reach)
+    if target is None:
+        return  # nothing would record: no check, no encoding
+    from ragtel._attributes import prompts  # lazy: import ragtel stays cheap
+
+    record = prompts.prompt_composition_record(
+        resolved_prompt=resolved_prompt,
+        components=components,
+        metadata=metadata,
+        name=name,
+        capture=core.capture,
+    )
+    _emit(core, target, record)
+
+
+def log_template_event(
+    core: TracerCore,
+    prompt_template: str,
+    resolved_prompt: str,
+    system_prompt: str | None,
+    metadata: Mapping[str, Any] | None,
+    name: str | None,
+    span: Span | None,
+) -> None:
+    """Record a prompt template filled in."""
+    target = recording_target(span, core.reach)
+    if target is None:
+        return  # nothing would record: no check, no encoding
+    from ragtel._attributes import prompts  # lazy: import ragtel stays cheap
+
+    record = prompts.template_record(
+        prompt_template=prompt_template,
+        resolved_prompt=resolved_prompt,
+        system_prompt=system_prompt,
+        metadata=metadata,
+        name=name,
+        capture=core.capture,
+    )
+    _emit(core, target, record)
+
+
+def log_synthesize_event(
+    core: TracerCore,
+    input: Any,
+    output: Any,
+    metadata: Mapping[str, Any] | None,
+    name: str | None,
+    span: Span | None,
+) -> None:
+    """Record an answer synthesized from retrieved data."""
+    target = recording_target(span, core.reach)
+    if target is None:
+        return  # nothing would record: no check, no encoding
+    from ragtel._attributes import prompts  # lazy: import ragtel stays cheap
+
+    record = prompts.synthesize_record(
+        input=input, output=output, metadata=metadata, name=name, capture=core.capture
     )
     _emit(core, target, record)
 

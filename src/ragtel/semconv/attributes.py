@@ -136,8 +136,20 @@ RAGTEL_PROJECT_ID: Final = "ragtel.project.id"
 RAGTEL_PROJECT_NAME: Final = "ragtel.project.name"
 """The project the trace belongs to, as given to get_lastmile_tracer."""
 
+RAGTEL_PROMPT_COMPONENTS: Final = "ragtel.prompt.components"
+"""The parts a prompt was composed from (query, context, examples), as JSON."""
+
+RAGTEL_PROMPT_RESOLVED: Final = "ragtel.prompt.resolved"
+"""The prompt as sent to the model, its template filled in or its parts composed."""
+
+RAGTEL_PROMPT_TEMPLATE: Final = "ragtel.prompt.template"
+"""A prompt template before its variables were filled in."""
+
 RAGTEL_QUERY: Final = "ragtel.query"
 """The query of a retrieval, rewrite or answer step."""
+
+RAGTEL_RAG_FLOW_INGESTION_TRACE_ID: Final = "ragtel.rag_flow.ingestion_trace_id"
+"""The trace id (32 lowercase hex digits) of the ingestion trace a query trace reads from."""
 
 RAGTEL_RAG_FLOW_TYPE: Final = "ragtel.rag_flow.type"
 """Which RAG pipeline the trace belongs to."""

@@ -33,6 +33,15 @@ RAGTEL_TOOL_CALL_EVENT: Final = "ragtel.tool_call"
 RAGTEL_QUERY_EVENT: Final = "ragtel.query"
 """A query was answered."""
 
+RAGTEL_PROMPT_COMPOSITION_EVENT: Final = "ragtel.prompt_composition"
+"""A prompt was composed from its parts (the query, retrieved context, examples)."""
+
+RAGTEL_TEMPLATE_EVENT: Final = "ragtel.template"
+"""A prompt template was filled in."""
+
+RAGTEL_SYNTHESIZE_EVENT: Final = "ragtel.synthesize"
+"""An answer was synthesized from retrieved data."""
+
 RAGTEL_LOG_EVENT: Final = "ragtel.log"
 """A log record written by the tracer's log() API: its body is the repr of the logged data."""
 
