@@ -1161,7 +1161,8 @@ class LastMileTracer(trace.Tracer):
 
         Known keys: input, output, tags, metadata, model, input_tokens,
         output_tokens, cached_input_tokens, status ("completed" or "failed",
-        or Adaline's "success" and "error"), error (a failure message), and
+        or Adaline's "success"/"unknown" and "error"/"failure"), error (a
+        failure message), and
         Opik's usage (``{"prompt_tokens": 12, "completion_tokens": 3}``, as
         ``gen_ai.usage.*``), provider (``gen_ai.provider.name``), total_cost
         (``ragtel.llm.cost``, US dollars) and attributes (a mapping set on the
@@ -1196,8 +1197,8 @@ class LastMileTracer(trace.Tracer):
         in ``ragtel.span.type``: ``"llm"`` (GenAI operation ``chat``),
         ``"tool"`` (step ``tool_call``, operation ``execute_tool``),
         ``"plan"``, ``"action"`` or any custom string (step ``custom``).
-        ``status`` is ``"completed"`` or ``"failed"`` (or ``"success"`` and
-        ``"error"``).
+        ``status`` is ``"completed"`` or ``"failed"`` (or Adaline's
+        ``"success"``/``"unknown"`` and ``"error"``/``"failure"``).
 
         Example::
 

@@ -144,16 +144,27 @@ def test_an_image_url_of_type_permalink_copy_is_recorded(ragtel_spans: SpanRecor
 # update_span: Adaline's statuses, Opik's usage, provider, cost and attributes --------
 
 
-def test_update_span_takes_adalines_success_and_error(ragtel_spans: SpanRecorder) -> None:
+@pytest.mark.parametrize("status", ["success", "unknown"])
+def test_update_span_takes_adalines_success_and_unknown(
+    ragtel_spans: SpanRecorder, status: str
+) -> None:
     tracer = ragtel_spans.tracer()
     with tracer.start_as_current_span("ok"):
-        assert tracer.update_span({"status": "success"}) == []
-    with tracer.start_as_current_span("bad"):
-        assert tracer.update_span({"status": "error", "error": "timed out"}) == []
+        assert tracer.update_span({"status": status}) == []
     assert ragtel_spans.by_name("ok").status.status_code == StatusCode.UNSET
+
+
+@pytest.mark.parametrize("status", ["error", "failure"])
+def test_update_span_takes_adalines_error_and_failure(
+    ragtel_spans: SpanRecorder, status: str
+) -> None:
+    tracer = ragtel_spans.tracer()
+    with tracer.start_as_current_span("bad"):
+        assert tracer.update_span({"status": status, "error": "timed out"}) == []
     bad = ragtel_spans.by_name("bad")
     assert bad.status.status_code == StatusCode.ERROR
     assert bad.status.description == "timed out"
+    assert dict(bad.attributes or {}) == {"error.type": "_OTHER"}
 
 
 def test_update_span_records_opiks_usage_provider_cost_and_attributes(

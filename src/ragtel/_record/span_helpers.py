@@ -42,9 +42,14 @@ from ragtel.semconv.references import (
 _MAX_LATENCY: Final = 365 * 24 * 3600.0
 _logger = logging.getLogger("ragtel")
 
-STATUSES: Final = ("completed", "failed", "success", "error")
-"""Span statuses taken; ``success`` and ``error`` are Adaline's names for the first two."""
-_STATUS_ALIASES: Final = {"success": "completed", "error": "failed"}
+STATUSES: Final = ("completed", "failed", "success", "error", "failure", "unknown")
+"""Span statuses taken: ragtel's two, and Adaline's names for them (``unknown`` sets none)."""
+_STATUS_ALIASES: Final = {
+    "success": "completed",
+    "unknown": "completed",  # the status stays unset, as for a completed span
+    "error": "failed",
+    "failure": "failed",
+}
 _OTHER_ERROR: Final = "_OTHER"
 
 
@@ -279,7 +284,7 @@ _STEP_VALUES: Final = frozenset(member.value for member in RAGEventType)
 
 
 def _checked_status(status: Any) -> str:
-    """``completed`` or ``failed``; Adaline's ``success`` and ``error`` mean the same."""
+    """``completed`` or ``failed``, Adaline's names (``_STATUS_ALIASES``) mapped onto them."""
     # Compared as plain text: an object's own __eq__ is not called.
     if not isinstance(status, str) or str.__str__(status) not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}; got {quoted(status)}")
