@@ -70,8 +70,22 @@ def update_fields(arguments: Arguments) -> Any:
         "input_tokens": fs.token_counts,
         "output_tokens": fs.token_counts,
         "cached_input_tokens": fs.token_counts,
-        "status": st.sampled_from(["completed", "failed"]),
+        "status": st.sampled_from(
+            ["completed", "failed", "success", "error", "failure", "unknown"]
+        ),
         "error": fs.text,
+        # Opik's fields.
+        "usage": st.fixed_dictionaries(
+            {},
+            optional={
+                "prompt_tokens": fs.token_counts,
+                "completion_tokens": fs.token_counts,
+                "total_tokens": fs.token_counts,
+            },
+        ),
+        "provider": fs.non_blank_text,
+        "total_cost": st.floats(min_value=0, max_value=1e6),
+        "attributes": st.dictionaries(st.text(min_size=1, max_size=10), fs.anything, max_size=3),
     }
     chosen = arguments.aside(st.sets(st.sampled_from(sorted(known)), max_size=4), "fields given")
     fields: dict[Any, Any] = {key: arguments.draw(key, known[key]) for key in sorted(chosen)}

@@ -81,10 +81,12 @@ def usage_attributes(usage: Mapping[str, object]) -> tuple[dict[str, AttributeVa
     counts: dict[str, object] = {}
     unknown: list[str] = []
     for key, value in usage.items():
-        name = USAGE_KEYS.get(key) if isinstance(key, str) else None
+        # Keys compared as plain text: no __eq__ or __hash__ of theirs is called.
+        text = str.__str__(key) if isinstance(key, str) else None
+        name = USAGE_KEYS.get(text) if text is not None else None
         if name is None:
-            if key not in _DERIVED_USAGE:
-                unknown.append(str(key) if isinstance(key, str) else quoted(key))
+            if text not in _DERIVED_USAGE:
+                unknown.append(text if text is not None else quoted(key))
             continue
         if name in counts:
             raise ValueError(f"usage gives {name} twice; got {quoted(dict(usage))}")
