@@ -73,10 +73,12 @@ def test_feedback(exported: Exported, data: st.DataObject) -> None:
             )
         elif method == "numeric":
             value = arguments.draw("value", unit_scores)
+            # Scales that hold every unit score (a wild one must raise naming scale).
+            scale = arguments.draw("scale", st.sampled_from([None, (0, 1), (-1.0, 5), [0, 10]]))
             call(
                 "log_numeric_feedback",
                 arguments,
-                lambda: tracer.log_numeric_feedback(value, **common),
+                lambda: tracer.log_numeric_feedback(value, **common, scale=scale),
             )
         elif method == "categorical":
             labels = arguments.draw("categories", categories)
