@@ -12,9 +12,9 @@ its span, the feedback on the right trace and span.
 The reference page lost its indentation; it is restored. Where an example is
 incomplete as printed (``...``, names it never defines, a function it never
 calls), the lines added are marked ``# completed:`` with what they add; the
-documented calls themselves are never changed. A documented call ragtel does
-not support yet is a strict xfail naming what is missing, for as long as the
-tracer lacks the method; once it has it, the test runs as an ordinary one.
+documented calls themselves are never changed. The calls LastMile documents
+outside that page (0.0.81: set_rag_flow_type, store_trace_id/read_trace_id,
+add_rag_event_for_span/trace and three more events) are checked the same way.
 
 The module is longer than most because it follows one reference page call by
 call and most of its lines are the examples' own text; split, the page could
@@ -29,7 +29,6 @@ from pathlib import Path
 import pytest
 
 from lastmile_compat_run import Recorded, run_example
-from ragtel import LastMileTracer
 
 pytestmark = pytest.mark.integration
 
@@ -653,23 +652,9 @@ def _log_records(path: Path) -> list[dict[str, object]]:
     ]
 
 
-# Documented calls ragtel lacks (strict: they start failing the day they are built) ----------
+# Calls LastMile documents outside the page above (0.0.81) ----------------------------------
 
 
-def _missing(what: str, *methods: str) -> pytest.MarkDecorator:
-    """A strict xfail while any of ``methods`` is missing from the tracer; a plain test after.
-
-    The condition keeps the suite honest both ways: the test cannot pass
-    unnoticed while the feature is missing, and once every method exists it
-    runs as an ordinary test of the documented behaviour.
-    """
-    absent = [name for name in methods if not hasattr(LastMileTracer, name)]
-    return pytest.mark.xfail(bool(absent), strict=True, reason=f"issue 17: {what}")
-
-
-@_missing(
-    "set_rag_flow_type(flow_type, ingestion_trace_id=None) is not implemented", "set_rag_flow_type"
-)
 def test_set_rag_flow_type_links_the_query_to_its_ingestion(tmp_path: Path) -> None:
     recorded = run_example(
         tmp_path,
@@ -691,11 +676,6 @@ with tracer.start_as_current_span("query"):
     )
 
 
-@_missing(
-    "store_trace_id(key, trace_id=None, span_id=None) / read_trace_id(key) do not exist",
-    "store_trace_id",
-    "read_trace_id",
-)
 def test_store_and_read_trace_id_across_processes(tmp_path: Path) -> None:
     run_example(
         tmp_path,
@@ -720,11 +700,6 @@ tracer.log_binary_feedback(True, tracer.read_trace_id("conversation-42"))
     assert [f.value for f in recorded.trace_of(answer).feedback] == [True]
 
 
-@_missing(
-    "add_rag_event_for_span and add_rag_event_for_trace do not exist",
-    "add_rag_event_for_span",
-    "add_rag_event_for_trace",
-)
 def test_add_rag_event_for_span_and_trace(tmp_path: Path) -> None:
     # The page names these methods without a signature; the calls use LastMile's
     # event_name, span, input and output keywords.
@@ -744,13 +719,11 @@ with tracer.start_as_current_span("flow"):
     assert recorded.span("flow").event("ragtel.trace")["ragtel.output"] == "answer"
 
 
-@_missing("log_prompt_composition_event does not exist", "log_prompt_composition_event")
 def test_log_prompt_composition_event(tmp_path: Path) -> None:
     recorded = _run_one_event(tmp_path, 'tracer.log_prompt_composition_event("Answer: hi")')
     assert "Answer: hi" in json.dumps(recorded.span("step").events)
 
 
-@_missing("log_template_event does not exist", "log_template_event")
 def test_log_template_event(tmp_path: Path) -> None:
     recorded = _run_one_event(
         tmp_path, 'tracer.log_template_event("Answer: {q}", "Answer: hi", "be brief")'
@@ -758,7 +731,6 @@ def test_log_template_event(tmp_path: Path) -> None:
     assert "Answer: {q}" in json.dumps(recorded.span("step").events)
 
 
-@_missing("log_synthesize_event does not exist", "log_synthesize_event")
 def test_log_synthesize_event(tmp_path: Path) -> None:
     recorded = _run_one_event(tmp_path, 'tracer.log_synthesize_event("q", "answer")')
     assert "answer" in json.dumps(recorded.span("step").events)
