@@ -40,7 +40,9 @@ def test_scope_version_schema_url_and_attributes_are_recorded(ragtel_spans: Span
     assert dict(scope.attributes) == {"library.flavor": "sync", "library.shards": 2}
 
 
-@pytest.mark.parametrize("version", ["1.3b3", "0.1.0", "2.0.0rc1", "1.2.3-alpha.1+build.5"])
+@pytest.mark.parametrize(
+    "version", ["1.3b3", "0.1.0", "2.0.0rc1", "1.2.3-alpha.1+build.5", "1!2.0"]
+)
 def test_a_version_in_second_place_is_the_scope_version_not_a_token(
     ragtel_spans: SpanRecorder, version: str
 ) -> None:

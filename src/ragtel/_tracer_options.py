@@ -160,12 +160,13 @@ OTEL_ORDER = ("instrumenting_library_version", "tracer_provider", "schema_url", 
 """OpenTelemetry's ``get_tracer`` order: chosen when a version comes first."""
 
 # A version as instrumentation libraries write it (PEP 440 or SemVer): digits
-# with at least one dot, then pre-, post-, dev- or build parts. A LastMile token
+# with at least one dot (after a PEP 440 epoch, "1!"), then pre-, post-, dev-
+# or build parts. A LastMile token
 # is a long opaque string that never starts "<digits>.<digits>"; a lone number
 # ("1") is not taken as a version, since it could be a (test) token. Capped in
 # length so that nothing token-sized is ever read as a version and exported.
 _VERSION = re.compile(
-    r"v?\d+(?:\.\d+)+"
+    r"v?(?:\d+!)?\d+(?:\.\d+)+"
     r"(?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[-_.]?\d*)*"
     r"(?:[-+][0-9a-z]+(?:[.-][0-9a-z]+)*)*",
     re.IGNORECASE,
