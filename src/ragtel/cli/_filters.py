@@ -81,8 +81,13 @@ def _trace_id_prefix(text: str) -> str:
     a decimal id, since a hex one has 32 digits at most.
     """
     value = text.strip().lower()
-    if 32 < len(value) <= 39 and value.isascii() and value.isdigit() and int(value) < 1 << 128:
-        return f"{int(value):032x}"
+    if len(value) > 32 and value.isascii() and value.isdigit():
+        from ragtel._context.ids import parse_trace_id  # the tracer's own rule for ids
+
+        try:
+            return f"{parse_trace_id(value, argument='--trace-id'):032x}"
+        except ValueError as error:
+            raise CliError(str(error)) from None
     if not value or len(value) > 32 or not _HEX.fullmatch(value):
         raise CliError(f"--trace-id expects up to 32 hex digits, got {text!r}")
     return value
