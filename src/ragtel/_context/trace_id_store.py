@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import stat
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Final, TypeVar
 
@@ -39,6 +38,7 @@ from opentelemetry import trace
 from ragtel import _environment as env
 from ragtel._config import DEFAULT_TRACES_FILE
 from ragtel._context.ids import parse_span_id, parse_trace_id
+from ragtel._sdk.jsonl_target import ForeignFileError, check_kind
 from ragtel._state import STATE
 
 if TYPE_CHECKING:
@@ -215,10 +215,10 @@ def _refusal(path: str) -> str | None:
         status = os.lstat(path)
     except FileNotFoundError:
         return None
-    if stat.S_ISLNK(status.st_mode):
-        return "it is a symbolic link"
-    if not stat.S_ISREG(status.st_mode):
-        return "it is not a regular file"
+    try:
+        check_kind(status, path)  # the rule ragtel's traces files follow: no link, a regular file
+    except ForeignFileError as refused:
+        return str(refused)
     if status.st_size == 0:
         return None
     with open(path, "rb") as file:
